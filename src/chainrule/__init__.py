@@ -1,0 +1,64 @@
+"""chainrule: feedforward neural networks trained by hand-derived backpropagation.
+
+Public names only; each concept lives in its own module.
+"""
+
+from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
+from .callbacks import (
+    Callback,
+    EarlyStopping,
+    LearningRateScheduler,
+    PrintEvery,
+    ReduceLROnPlateau,
+    TerminateOnNonFinite,
+)
+from .gradcheck import GradcheckReport, check_layer, check_loss, check_network
+from .layers import Dense, Dropout, Layer, Sequential
+from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss, PoissonNLL
+from .optimizers import GradientTransformation, adam, adamw, apply_updates, chain, rmsprop, sgd
+from .training import History, Trainer, fit
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ELU",
+    "GELU",
+    "MAE",
+    "MSE",
+    "BinaryCrossEntropy",
+    "Callback",
+    "CrossEntropy",
+    "Dense",
+    "Dropout",
+    "EarlyStopping",
+    "GradcheckReport",
+    "GradientTransformation",
+    "History",
+    "Huber",
+    "Identity",
+    "Layer",
+    "LeakyReLU",
+    "LearningRateScheduler",
+    "Loss",
+    "PoissonNLL",
+    "PrintEvery",
+    "ReLU",
+    "ReduceLROnPlateau",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "TerminateOnNonFinite",
+    "Trainer",
+    "__version__",
+    "adam",
+    "adamw",
+    "apply_updates",
+    "chain",
+    "check_layer",
+    "check_loss",
+    "check_network",
+    "fit",
+    "rmsprop",
+    "sgd",
+]

@@ -1,0 +1,246 @@
+"""Activation functions as layers: element-wise (and Softmax, row-wise) with hand-derived derivatives.
+
+Each ``forward`` caches what its derivative needs — usually its own output, as the lecture does
+with ``sigmoid_derivative(output) = output * (1 - output)`` — and ``backward`` multiplies the
+incoming gradient :math:`g = \\partial L/\\partial y` by :math:`f'(z)`, giving
+:math:`\\partial L/\\partial z = g \\odot f'(z)`. Shapes are ``(N, d)`` throughout.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .backend import Array, namespace
+from .layers import Layer
+
+_EXP_LIMIT: dict[Any, float] = {}
+
+
+def _exp_limit(xp: Any, dtype: Any) -> float:
+    """Largest ``t`` with ``exp(t)`` finite in ``dtype`` (709 for float64, 88 for float32)."""
+    try:
+        return _EXP_LIMIT[dtype]
+    except (KeyError, TypeError):
+        limit = math.floor(math.log(float(xp.finfo(dtype).max)))
+        try:
+            _EXP_LIMIT[dtype] = limit
+        except TypeError:  # unhashable dtype objects in some namespaces
+            pass
+        return limit
+
+
+class Activation(Layer):
+    """An activation caches its output ``y`` (and whatever else its derivative needs)."""
+
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__(name)
+        self._y: Array | None = None
+
+
+class Sigmoid(Activation):
+    """Logistic sigmoid, the lecture's activation.
+
+    .. math::
+        y = \\sigma(z) = \\frac{1}{1 + e^{-z}}, \\qquad
+        \\frac{\\partial y}{\\partial z} = \\sigma(z)\\,(1 - \\sigma(z)) = y\\,(1 - y)
+
+    ``z`` is floored at :math:`-\\log(\\text{max float})` (about −709 in float64, −88 in float32)
+    before the exponential, so :math:`e^{-z}` never overflows; this changes nothing above that
+    floor, where the lecture's formula is evaluated operation for operation.
+    """
+
+    def forward(self, x: Array, training: bool = False) -> Array:
+        xp = namespace(x)
+        z = xp.maximum(x, -_exp_limit(xp, x.dtype))
+        y = 1 / (1 + xp.exp(-z))  # σ(z) = 1 / (1 + e^{-z})
+        self._y, self._forwarded = y, True
+        return y
+
+    def backward(self, grad: Array, need_input_grad: bool = True) -> Array:
+        self._check_forwarded()
+        y = self._y
+        return grad * (y * (1 - y))  # ∂L/∂z = g ⊙ y(1 − y)   (the lecture's sigmoid_derivative)
+
+
+class Tanh(Activation):
+    """Hyperbolic tangent, :math:`y = \\tanh z`, :math:`\\partial y/\\partial z = 1 - y^2`."""
+
+    def forward(self, x: Array, training: bool = False) -> Array:
+        y = namespace(x).tanh(x)  # y = tanh(z)
+        self._y, self._forwarded = y, True
+        return y
+
+    def backward(self, grad: Array, need_input_grad: bool = True) -> Array:
+        self._check_forwarded()
+        y = self._y
+        return grad * (1 - y * y)  # ∂L/∂z = g ⊙ (1 − y²)
+
+
+class ReLU(Activation):
+    """Rectified linear unit, :math:`y = \\max(z, 0)`, :math:`\\partial y/\\partial z = [z > 0]`.
+
+    The derivative at exactly 0 is taken as 0, as in PyTorch.
+    """
+
+    def forward(self, x: Array, training: bool = False) -> Array:
+        xp = namespace(x)
+        y = xp.maximum(x, xp.zeros((), dtype=x.dtype))  # y = max(z, 0)
+        self._y, self._forwarded = y, True
+        return y
+
+    def backward(self, grad: Array, need_input_grad: bool = True) -> Array:
+        self._check_forwarded()
+        xp = namespace(grad)
+        return xp.where(self._y > 0, grad, xp.zeros((), dtype=grad.dtype))  # g ⊙ [z > 0]
+
+
+class LeakyReLU(Activation):
+    """Leaky ReLU, :math:`y = z` for :math:`z > 0` else :math:`\\alpha z`; derivative 1 or :math:`\\alpha`.
+
+    Parameters
+    ----------
+    negative_slope : float
+        :math:`\\alpha`, the slope for negative inputs (0.01 as in PyTorch).
+    """
+
+    def __init__(self, negative_slope: float = 0.01, name: str | None = None) -> None:
+        super().__init__(name)
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, x: Array, training: bool = False) -> Array:
+        xp = namespace(x)
+        self._positive = x > 0
+        y = xp.where(self._positive, x, self.negative_slope * x)  # y = z or αz
+        self._y, self._forwarded = y, True
+        return y
+
+    def backward(self, grad: Array, need_input_grad: bool = True) -> Array:
+        self._check_forwarded()
+        xp = namespace(grad)
+        return xp.where(self._positive, grad, self.negative_slope * grad)  # g ⊙ (1 or α)
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name, "negative_slope": self.negative_slope}
+
+
+class ELU(Activation):
+    """Exponential linear unit.
+
+    .. math::
+        y = \\begin{cases} z & z > 0 \\\\ \\alpha (e^{z} - 1) & z \\le 0 \\end{cases}, \\qquad
+        \\frac{\\partial y}{\\partial z} = \\begin{cases} 1 & z > 0 \\\\ y + \\alpha & z \\le 0 \\end{cases}
+
+    The exponential is taken of :math:`\\min(z, 0)` so large positive inputs cannot overflow.
+    """
+
+    def __init__(self, alpha: float = 1.0, name: str | None = None) -> None:
+        super().__init__(name)
+        self.alpha = float(alpha)
+
+    def forward(self, x: Array, training: bool = False) -> Array:
+        xp = namespace(x)
+        self._positive = x > 0
+        negative_part = self.alpha * xp.expm1(xp.minimum(x, xp.zeros((), dtype=x.dtype)))
+        y = xp.where(self._positive, x, negative_part)  # y = z or α(eᶻ − 1)
+        self._y, self._forwarded = y, True
+        return y
+
+    def backward(self, grad: Array, need_input_grad: bool = True) -> Array:
+        self._check_forwarded()
+        xp = namespace(grad)
+        return xp.where(self._positive, grad, grad * (self._y + self.alpha))  # g ⊙ (1 or y + α)
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name, "alpha": self.alpha}
+
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+class GELU(Activation):
+    """Gaussian error linear unit, tanh form (PyTorch's ``approximate='tanh'``).
+
+    With :math:`u = \\sqrt{2/\\pi}\\,(z + 0.044715 z^3)` and :math:`t = \\tanh u`:
+
+    .. math::
+        y = \\tfrac12 z (1 + t), \\qquad
+        \\frac{\\partial y}{\\partial z} = \\tfrac12 (1 + t)
+            + \\tfrac12 z (1 - t^2) \\sqrt{2/\\pi}\\,(1 + 3 \\cdot 0.044715\\, z^2)
+
+    The tanh form is used because the exact form needs ``erf``, which the array API standard
+    does not have; the two differ by less than 5e-4.
+    """
+
+    def forward(self, x: Array, training: bool = False) -> Array:
+        xp = namespace(x)
+        t = xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))  # t = tanh(u)
+        self._z, self._t, self._forwarded = x, t, True
+        return 0.5 * x * (1 + t)  # y = ½ z (1 + t)
+
+    def backward(self, grad: Array, need_input_grad: bool = True) -> Array:
+        self._check_forwarded()
+        z, t = self._z, self._t
+        du_dz = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * z * z)
+        return grad * (0.5 * (1 + t) + 0.5 * z * (1 - t * t) * du_dz)
+
+
+class Softmax(Activation):
+    """Softmax over the last axis, shifted by the row maximum so ``exp`` never overflows.
+
+    .. math::
+        y_{k} = \\frac{e^{z_k - m}}{\\sum_j e^{z_j - m}},\\; m = \\max_j z_j, \\qquad
+        \\frac{\\partial L}{\\partial z_k} = y_k \\Big(g_k - \\sum_j g_j y_j\\Big)
+
+    For classification prefer :class:`chainrule.losses.CrossEntropy` on logits, which fuses
+    softmax with the loss (its gradient is simply :math:`y - t`).
+    """
+
+    def forward(self, x: Array, training: bool = False) -> Array:
+        xp = namespace(x)
+        e = xp.exp(x - xp.max(x, axis=-1, keepdims=True))
+        y = e / xp.sum(e, axis=-1, keepdims=True)
+        self._y, self._forwarded = y, True
+        return y
+
+    def backward(self, grad: Array, need_input_grad: bool = True) -> Array:
+        self._check_forwarded()
+        xp = namespace(grad)
+        y = self._y
+        return y * (grad - xp.sum(grad * y, axis=-1, keepdims=True))  # y ⊙ (g − ⟨g, y⟩)
+
+
+class Identity(Activation):
+    """:math:`y = z`, derivative 1: the linear output of a regression network."""
+
+    def forward(self, x: Array, training: bool = False) -> Array:
+        self._forwarded = True
+        return x
+
+    def backward(self, grad: Array, need_input_grad: bool = True) -> Array:
+        self._check_forwarded()
+        return grad
+
+
+ACTIVATIONS: dict[str, type[Activation]] = {
+    "sigmoid": Sigmoid,
+    "logistic": Sigmoid,
+    "tanh": Tanh,
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "elu": ELU,
+    "gelu": GELU,
+    "softmax": Softmax,
+    "identity": Identity,
+    "linear": Identity,
+}
+
+
+def get(name: str) -> Activation:
+    """A new activation layer by name (``"relu"``, ``"sigmoid"``/``"logistic"``, ``"tanh"``…)."""
+    try:
+        return ACTIVATIONS[name.lower()]()
+    except (KeyError, AttributeError):
+        raise ValueError(
+            f"Unknown activation {name!r}; choose one of {', '.join(sorted(ACTIVATIONS))}."
+        ) from None

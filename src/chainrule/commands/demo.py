@@ -1,0 +1,20 @@
+"""``chainrule demo``: the lecture's network, trained by chainrule, printing the lecture's lines."""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "demo"
+HELP = "train the lecture's 2-4-1 sigmoid network and print the lecture's output"
+EXAMPLE = "chainrule demo"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The demo takes no options."""
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..lecture import run_demo
+
+    run_demo()
+    return 0

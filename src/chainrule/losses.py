@@ -1,0 +1,314 @@
+"""Losses: one call returns the value and :math:`\\partial L/\\partial \\hat y`, which always agree.
+
+``loss(y_pred, y_true, sample_weight=None) -> (value, grad)`` with ``y_pred`` of shape
+``(N, K)`` (the network's output) and ``grad`` of the same shape.
+
+Reduction
+---------
+Each loss first computes a per-element loss :math:`\\ell_{nk}`. With ``reduction="mean"``
+(default) the value is the mean over all :math:`N K` elements, so its gradient carries a factor
+:math:`1/(NK)`; with ``reduction="sum"`` it is the plain sum. With sample weights :math:`w_n`
+the mean is :math:`\\sum_n w_n \\sum_k \\ell_{nk} / (K \\sum_n w_n)` and the sum
+:math:`\\sum_n w_n \\sum_k \\ell_{nk}`. :class:`CrossEntropy` has one loss per sample, so there
+:math:`K = 1`.
+
+The lecture's update
+--------------------
+The lecture prints :math:`\\text{mean}((y - \\hat y)^2)` but back-propagates
+``mse_derivative = y_pred - y_true`` for every sample, summed over the batch by the matrix
+products, with no :math:`1/n`: that is the gradient of :math:`\\tfrac12 \\sum_n (\\hat y_n - y_n)^2`.
+``MSE(reduction="sum")`` has gradient :math:`2 (\\hat y - y)`, so
+
+* ``MSE(reduction="sum")`` with ``sgd(0.05)`` *is* the lecture's update, bit for bit
+  (halving the rate and doubling the gradient are exact in binary floating point);
+* ``MSE()`` (the mean) with ``sgd(0.1 * n / 2)`` = ``sgd(25.0)`` for ``n = 500`` is the same
+  update up to rounding.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from .backend import Array, namespace
+
+
+def _validate_reduction(reduction: str) -> str:
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}.")
+    return reduction
+
+
+class Loss:
+    """Base class. Subclasses implement :meth:`elementwise` (value and gradient per element).
+
+    Attributes
+    ----------
+    reduction : {"mean", "sum"}
+        How the per-element losses are combined (see the module docstring).
+    """
+
+    name: ClassVar[str] = "loss"
+
+    def __init__(self, reduction: str = "mean") -> None:
+        self.reduction = _validate_reduction(reduction)
+
+    def elementwise(self, y_pred: Array, y_true: Array) -> tuple[Array, Array]:
+        """Per-element loss :math:`\\ell` and :math:`\\partial \\ell / \\partial \\hat y`, shape ``(N, K)``."""
+        raise NotImplementedError
+
+    def __call__(
+        self, y_pred: Array, y_true: Array, sample_weight: Array | None = None
+    ) -> tuple[float, Array]:
+        """Return ``(value, grad)``: the reduced loss and :math:`\\partial L/\\partial \\hat y` ``(N, K)``."""
+        xp = namespace(y_pred)
+        per_element, grad = self.elementwise(y_pred, y_true)
+        return self._reduce(xp, per_element, grad, sample_weight)
+
+    def _reduce(
+        self, xp: Any, per_element: Array, grad: Array, sample_weight: Array | None
+    ) -> tuple[float, Array]:
+        n_out = per_element.shape[1] if per_element.ndim == 2 else 1
+        if sample_weight is None:
+            if self.reduction == "sum":
+                return float(xp.sum(per_element)), grad
+            scale = 1.0 / (per_element.shape[0] * n_out)
+            value = float(xp.sum(per_element)) * scale
+            grad *= scale
+            return value, grad
+        w = xp.reshape(sample_weight, (-1, 1)) if per_element.ndim == 2 else sample_weight
+        value = float(xp.sum(per_element * w))
+        grad = grad * w
+        if self.reduction == "mean":
+            scale = 1.0 / (float(xp.sum(sample_weight)) * n_out)
+            value *= scale
+            grad *= scale
+        return value, grad
+
+    def link(self, y_pred: Array) -> Array:
+        """Map the network's raw output into target space (probabilities for logit losses)."""
+        return y_pred
+
+    def config(self) -> dict[str, Any]:
+        """Constructor arguments, for model files."""
+        return {"reduction": self.reduction}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class MSE(Loss):
+    """Squared error, :math:`\\ell = (\\hat y - y)^2`, :math:`\\partial\\ell/\\partial\\hat y = 2(\\hat y - y)`.
+
+    ``MSE()`` is the mean squared error the lecture prints; ``MSE(reduction="sum")`` with half
+    the learning rate is the lecture's update (see the module docstring).
+    """
+
+    name = "mse"
+
+    def elementwise(self, y_pred: Array, y_true: Array) -> tuple[Array, Array]:
+        diff = y_pred - y_true  # the lecture's mse_derivative: ŷ − y
+        return diff * diff, 2 * diff
+
+
+class MAE(Loss):
+    """Absolute error, :math:`\\ell = |\\hat y - y|`, :math:`\\partial\\ell/\\partial\\hat y = \\operatorname{sign}(\\hat y - y)`."""
+
+    name = "mae"
+
+    def elementwise(self, y_pred: Array, y_true: Array) -> tuple[Array, Array]:
+        xp = namespace(y_pred)
+        diff = y_pred - y_true
+        return xp.abs(diff), xp.sign(diff)
+
+
+class Huber(Loss):
+    """Huber loss: quadratic near zero, linear beyond :math:`\\delta`.
+
+    With :math:`r = \\hat y - y`:
+
+    .. math::
+        \\ell = \\begin{cases} \\tfrac12 r^2 & |r| \\le \\delta \\\\
+                               \\delta (|r| - \\tfrac12 \\delta) & |r| > \\delta \\end{cases},
+        \\qquad \\frac{\\partial \\ell}{\\partial \\hat y} = \\operatorname{clip}(r, -\\delta, \\delta)
+    """
+
+    name = "huber"
+
+    def __init__(self, delta: float = 1.0, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        if delta <= 0:
+            raise ValueError(f"Huber delta must be positive, got {delta!r}.")
+        self.delta = float(delta)
+
+    def elementwise(self, y_pred: Array, y_true: Array) -> tuple[Array, Array]:
+        xp = namespace(y_pred)
+        r = y_pred - y_true
+        a = xp.abs(r)
+        d = self.delta
+        value = xp.where(a <= d, 0.5 * r * r, d * (a - 0.5 * d))
+        return value, xp.clip(r, -d, d)
+
+    def config(self) -> dict[str, Any]:
+        return {"delta": self.delta, "reduction": self.reduction}
+
+
+class BinaryCrossEntropy(Loss):
+    """Binary cross-entropy for targets :math:`y \\in [0, 1]`, on probabilities or on logits.
+
+    On probabilities :math:`p` (clipped to :math:`[\\epsilon, 1-\\epsilon]` so the log is finite):
+
+    .. math::
+        \\ell = -[y \\log p + (1 - y) \\log(1 - p)], \\qquad
+        \\frac{\\partial \\ell}{\\partial p} = \\frac{p - y}{p (1 - p)}
+
+    From logits :math:`z` (``from_logits=True``, stable for any :math:`|z|`):
+
+    .. math::
+        \\ell = \\max(z, 0) - z y + \\log(1 + e^{-|z|}), \\qquad
+        \\frac{\\partial \\ell}{\\partial z} = \\sigma(z) - y
+    """
+
+    name = "binary_crossentropy"
+
+    def __init__(
+        self, from_logits: bool = False, reduction: str = "mean", eps: float | None = None
+    ) -> None:
+        super().__init__(reduction)
+        self.from_logits = bool(from_logits)
+        self.eps = eps
+
+    def elementwise(self, y_pred: Array, y_true: Array) -> tuple[Array, Array]:
+        xp = namespace(y_pred)
+        if self.from_logits:
+            z = y_pred
+            zero = xp.zeros((), dtype=z.dtype)
+            value = xp.maximum(z, zero) - z * y_true + xp.log1p(xp.exp(-xp.abs(z)))
+            return value, _stable_sigmoid(xp, z) - y_true
+        eps = self.eps if self.eps is not None else float(xp.finfo(y_pred.dtype).eps)
+        p = xp.clip(y_pred, eps, 1 - eps)
+        value = -(y_true * xp.log(p) + (1 - y_true) * xp.log1p(-p))
+        return value, (p - y_true) / (p * (1 - p))
+
+    def link(self, y_pred: Array) -> Array:
+        return _stable_sigmoid(namespace(y_pred), y_pred) if self.from_logits else y_pred
+
+    def config(self) -> dict[str, Any]:
+        return {"from_logits": self.from_logits, "reduction": self.reduction, "eps": self.eps}
+
+
+def _stable_sigmoid(xp: Any, z: Array) -> Array:
+    """:math:`\\sigma(z)` via :math:`e^{-|z|}`, which never overflows."""
+    e = xp.exp(-xp.abs(z))
+    return xp.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _log_softmax(xp: Any, z: Array) -> Array:
+    """:math:`\\log \\operatorname{softmax}(z) = z - m - \\log\\sum_j e^{z_j - m}`, row-wise."""
+    shifted = z - xp.max(z, axis=-1, keepdims=True)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
+
+
+class CrossEntropy(Loss):
+    """Softmax cross-entropy on logits, fused (log-sum-exp stable).
+
+    For logits :math:`z` ``(N, K)`` and targets :math:`t` — class indices ``(N,)`` or one-hot /
+    probability rows ``(N, K)``:
+
+    .. math::
+        \\ell_n = \\log \\sum_k e^{z_{nk}} - \\sum_k t_{nk} z_{nk}, \\qquad
+        \\frac{\\partial \\ell_n}{\\partial z_{nk}} = \\operatorname{softmax}(z_n)_k - t_{nk}
+
+    The network's last layer should be linear (no :class:`~chainrule.activations.Softmax`);
+    :meth:`link` turns logits into probabilities.
+    """
+
+    name = "crossentropy"
+
+    def elementwise(self, y_pred: Array, y_true: Array) -> tuple[Array, Array]:
+        xp = namespace(y_pred)
+        log_p = _log_softmax(xp, y_pred)
+        probs = xp.exp(log_p)
+        if y_true.ndim == 1:  # class indices
+            classes = xp.arange(y_pred.shape[1], dtype=y_true.dtype)
+            y_true = xp.astype(y_true[:, None] == classes[None, :], y_pred.dtype)
+        value = -xp.sum(y_true * log_p, axis=-1)  # ℓₙ = logsumexp(zₙ) − ⟨tₙ, zₙ⟩
+        return value, probs - y_true  # ∂ℓ/∂z = softmax(z) − t
+
+    def __call__(
+        self, y_pred: Array, y_true: Array, sample_weight: Array | None = None
+    ) -> tuple[float, Array]:
+        xp = namespace(y_pred)
+        per_sample, grad = self.elementwise(y_pred, y_true)
+        # One loss per sample: the mean divides by N (not N·K), as PyTorch and Keras do.
+        if sample_weight is None:
+            if self.reduction == "sum":
+                return float(xp.sum(per_sample)), grad
+            scale = 1.0 / per_sample.shape[0]
+            value = float(xp.sum(per_sample)) * scale
+            grad *= scale
+            return value, grad
+        w = xp.reshape(sample_weight, (-1, 1))
+        value = float(xp.sum(per_sample * sample_weight))
+        grad = grad * w
+        if self.reduction == "mean":
+            scale = 1.0 / float(xp.sum(sample_weight))
+            value *= scale
+            grad *= scale
+        return value, grad
+
+    def link(self, y_pred: Array) -> Array:
+        return namespace(y_pred).exp(_log_softmax(namespace(y_pred), y_pred))
+
+
+class PoissonNLL(Loss):
+    """Poisson negative log-likelihood on the log of the rate (a log link), for counts :math:`y \\ge 0`.
+
+    .. math::
+        \\ell = e^{z} - y z, \\qquad \\frac{\\partial \\ell}{\\partial z} = e^{z} - y
+
+    as PyTorch's ``poisson_nll_loss(log_input=True, full=False)``; :meth:`link` gives the rate
+    :math:`e^z`.
+    """
+
+    name = "poisson"
+
+    def elementwise(self, y_pred: Array, y_true: Array) -> tuple[Array, Array]:
+        xp = namespace(y_pred)
+        rate = xp.exp(y_pred)
+        return rate - y_true * y_pred, rate - y_true
+
+    def link(self, y_pred: Array) -> Array:
+        return namespace(y_pred).exp(y_pred)
+
+
+LOSSES: dict[str, type[Loss]] = {
+    "mse": MSE,
+    "squared_error": MSE,
+    "mae": MAE,
+    "absolute_error": MAE,
+    "huber": Huber,
+    "binary_crossentropy": BinaryCrossEntropy,
+    "bce": BinaryCrossEntropy,
+    "crossentropy": CrossEntropy,
+    "cross_entropy": CrossEntropy,
+    "poisson": PoissonNLL,
+}
+
+
+def get(name: str | Loss, **kwargs: Any) -> Loss:
+    """A loss by name (``"mse"``, ``"crossentropy"``…) or pass a :class:`Loss` through."""
+    if isinstance(name, Loss):
+        return name
+    try:
+        return LOSSES[name.lower()](**kwargs)
+    except (KeyError, AttributeError):
+        raise ValueError(f"Unknown loss {name!r}; choose one of {', '.join(sorted(LOSSES))}.") from None
+
+
+def from_config(kind: str, config: dict[str, Any]) -> Loss:
+    """Rebuild a loss from its class name and :meth:`Loss.config`."""
+    classes = {cls.__name__: cls for cls in LOSSES.values()}
+    if kind not in classes:
+        raise ValueError(f"Unknown loss type {kind!r}.")
+    return classes[kind](**config)

@@ -1,0 +1,345 @@
+"""Optimizers as ``init(params) -> state`` / ``update(grads, state, params) -> (updates, state)``.
+
+As in optax, an optimizer holds no state of its own: the state lives outside, in the training
+loop, so it can be inspected, saved or reset. Optimizers are recipes chained from small
+transformations, each a :class:`GradientTransformation`; the final ``updates`` are *added* to
+the parameters by :func:`apply_updates`.
+
+``params``, ``grads`` and ``updates`` are dicts of arrays keyed by parameter name. For speed,
+``update`` works in place: it may overwrite ``grads`` (the loop recomputes them every batch)
+and updates the state's arrays in place, returning the state to keep.
+
+=========== ===================================================================================
+recipe      update rule (:math:`g` gradient, :math:`\\eta_t` learning rate at step :math:`t`)
+=========== ===================================================================================
+``sgd``     :math:`b \\leftarrow \\mu b + g`;  :math:`\\theta \\leftarrow \\theta - \\eta (g + \\mu b)`
+            (Nesterov) or :math:`\\theta - \\eta b`;  :math:`\\mu = 0`: :math:`\\theta - \\eta g`
+``adam``    :math:`m \\leftarrow \\beta_1 m + (1-\\beta_1) g`,
+            :math:`v \\leftarrow \\beta_2 v + (1-\\beta_2) g^2`,
+            :math:`\\theta \\leftarrow \\theta - \\eta\\,\\hat m / (\\sqrt{\\hat v} + \\epsilon)`
+            with :math:`\\hat m = m/(1-\\beta_1^t)`, :math:`\\hat v = v/(1-\\beta_2^t)`
+``adamw``   Adam plus decoupled decay: :math:`\\theta \\leftarrow \\theta - \\eta(\\hat m/(\\sqrt{\\hat v}+\\epsilon) + \\lambda \\theta)`
+``rmsprop`` :math:`v \\leftarrow \\alpha v + (1-\\alpha) g^2`, :math:`\\theta \\leftarrow \\theta - \\eta\\, g / (\\sqrt v + \\epsilon)`
+=========== ===================================================================================
+
+L2 weight decay (``weight_decay`` in ``sgd``, ``adam``, ``rmsprop``) adds :math:`\\lambda\\theta` to
+the gradient before anything else, as PyTorch does. Every rule matches ``torch.optim``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from .backend import Array, namespace
+from .schedules import Schedule, as_schedule
+
+Params = dict[str, Array]
+State = Any
+
+
+class GradientTransformation(NamedTuple):
+    """A pair of pure-looking functions; the state they pass around is the caller's to keep."""
+
+    init: Callable[[Params], State]
+    update: Callable[[Params, State, Params | None], tuple[Params, State]]
+
+
+Optimizer = GradientTransformation
+
+
+class EmptyState(NamedTuple):
+    """State of a transformation that keeps none."""
+
+
+class TraceState(NamedTuple):
+    """Momentum buffers :math:`b` by parameter name."""
+
+    momentum: Params
+
+
+class AdamState(NamedTuple):
+    """Step count :math:`t` and the moment estimates :math:`m` and :math:`v`."""
+
+    count: int
+    mu: Params
+    nu: Params
+
+
+class RmsState(NamedTuple):
+    """Running mean of :math:`g^2` (and of :math:`g` when centered)."""
+
+    nu: Params
+    mean_grad: Params
+
+
+class LearningRateState(NamedTuple):
+    """Step count :math:`t`, a multiplier set by callbacks, and the rate used last."""
+
+    count: int
+    scale: float
+    last: float
+
+
+def _zeros_like(params: Params) -> Params:
+    out = {}
+    for k, v in params.items():
+        xp = namespace(v)
+        out[k] = xp.zeros(v.shape, dtype=v.dtype)
+    return out
+
+
+def add_decayed_weights(weight_decay: float) -> GradientTransformation:
+    """:math:`u \\leftarrow u + \\lambda \\theta` (L2 regularisation, or AdamW's decoupled decay)."""
+
+    def init(params: Params) -> EmptyState:
+        return EmptyState()
+
+    def update(updates: Params, state: EmptyState, params: Params | None) -> tuple[Params, State]:
+        if params is None:
+            raise ValueError("add_decayed_weights needs the parameters.")
+        for k, u in updates.items():
+            u += weight_decay * params[k]
+        return updates, state
+
+    return GradientTransformation(init, update)
+
+
+def trace(momentum: float, nesterov: bool = False) -> GradientTransformation:
+    """Momentum, :math:`b \\leftarrow \\mu b + u`; output :math:`b`, or :math:`u + \\mu b` for Nesterov."""
+
+    def init(params: Params) -> TraceState:
+        return TraceState(_zeros_like(params))
+
+    def update(updates: Params, state: TraceState, params: Params | None) -> tuple[Params, State]:
+        out = {}
+        for k, u in updates.items():
+            b = state.momentum[k]
+            b *= momentum
+            b += u  # b ← μ b + g
+            if nesterov:
+                u += momentum * b  # g + μ b
+                out[k] = u
+            else:
+                out[k] = b + 0  # a copy: the update must not alias the buffer
+        return out, state
+
+    return GradientTransformation(init, update)
+
+
+def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> GradientTransformation:
+    """Adam's direction :math:`\\hat m / (\\sqrt{\\hat v} + \\epsilon)` (Kingma & Ba, 2015)."""
+
+    def init(params: Params) -> AdamState:
+        return AdamState(0, _zeros_like(params), _zeros_like(params))
+
+    def update(updates: Params, state: AdamState, params: Params | None) -> tuple[Params, State]:
+        t = state.count + 1
+        bias1, bias2 = 1 - b1**t, 1 - b2**t
+        for k, g in updates.items():
+            xp = namespace(g)
+            m, v = state.mu[k], state.nu[k]
+            m *= b1
+            m += (1 - b1) * g  # m ← β₁ m + (1 − β₁) g
+            v *= b2
+            v += (1 - b2) * (g * g)  # v ← β₂ v + (1 − β₂) g²
+            updates[k] = (m / bias1) / (xp.sqrt(v / bias2) + eps)  # m̂ / (√v̂ + ε)
+        return updates, state._replace(count=t)
+
+    return GradientTransformation(init, update)
+
+
+def scale_by_rms(alpha: float = 0.99, eps: float = 1e-8, centered: bool = False) -> GradientTransformation:
+    """RMSprop's direction :math:`g / (\\sqrt{v} + \\epsilon)`; centered: :math:`\\sqrt{v - \\bar g^2}`."""
+
+    def init(params: Params) -> RmsState:
+        return RmsState(_zeros_like(params), _zeros_like(params) if centered else {})
+
+    def update(updates: Params, state: RmsState, params: Params | None) -> tuple[Params, State]:
+        for k, g in updates.items():
+            xp = namespace(g)
+            v = state.nu[k]
+            v *= alpha
+            v += (1 - alpha) * (g * g)  # v ← α v + (1 − α) g²
+            if centered:
+                mg = state.mean_grad[k]
+                mg *= alpha
+                mg += (1 - alpha) * g
+                updates[k] = g / (xp.sqrt(v - mg * mg) + eps)
+            else:
+                updates[k] = g / (xp.sqrt(v) + eps)
+        return updates, state
+
+    return GradientTransformation(init, update)
+
+
+def scale_by_learning_rate(learning_rate: float | Schedule) -> GradientTransformation:
+    """:math:`u \\leftarrow -\\eta_t \\cdot s \\cdot u`, with :math:`s` a multiplier callbacks may change."""
+    schedule = as_schedule(learning_rate)
+
+    def init(params: Params) -> LearningRateState:
+        return LearningRateState(0, 1.0, float(schedule(0)))
+
+    def update(
+        updates: Params, state: LearningRateState, params: Params | None
+    ) -> tuple[Params, State]:
+        lr = schedule(state.count) * state.scale
+        step = -lr
+        for u in updates.values():
+            u *= step  # in place: u is ours (a fresh gradient or a transformation's output)
+        return updates, LearningRateState(state.count + 1, state.scale, lr)
+
+    return GradientTransformation(init, update)
+
+
+def chain(*transforms: GradientTransformation) -> GradientTransformation:
+    """Apply transformations in order; the state is the tuple of their states."""
+
+    def init(params: Params) -> tuple[State, ...]:
+        return tuple(t.init(params) for t in transforms)
+
+    def update(updates: Params, state: tuple, params: Params | None) -> tuple[Params, State]:
+        new_state = []
+        for t, s in zip(transforms, state, strict=True):
+            updates, s = t.update(updates, s, params)
+            new_state.append(s)
+        return updates, tuple(new_state)
+
+    return GradientTransformation(init, update)
+
+
+def apply_updates(params: Params, updates: Params) -> None:
+    """:math:`\\theta \\leftarrow \\theta + u`, in place, for every parameter that has an update."""
+    for k, u in updates.items():
+        params[k] += u
+
+
+def _check_nonneg(**values: float) -> None:
+    for name, value in values.items():
+        if value < 0:
+            raise ValueError(f"{name} must be non-negative, got {value!r}.")
+
+
+def sgd(
+    learning_rate: float | Schedule = 0.01,
+    momentum: float = 0.0,
+    nesterov: bool = False,
+    weight_decay: float = 0.0,
+) -> GradientTransformation:
+    """Stochastic gradient descent, the lecture's ``W -= learning_rate * grad`` when ``momentum=0``.
+
+    Parameters
+    ----------
+    learning_rate : float or schedule
+        :math:`\\eta` (the lecture: 0.1 with its summed gradient; see :mod:`chainrule.losses`).
+    momentum : float
+        :math:`\\mu`; buffer :math:`b \\leftarrow \\mu b + g`, step :math:`-\\eta b`.
+    nesterov : bool
+        Step :math:`-\\eta(g + \\mu b)` instead.
+    weight_decay : float
+        L2 penalty :math:`\\lambda`: the gradient becomes :math:`g + \\lambda\\theta`.
+    """
+    _check_nonneg(momentum=momentum, weight_decay=weight_decay)
+    if nesterov and momentum <= 0:
+        raise ValueError("Nesterov momentum needs momentum > 0.")
+    parts = []
+    if weight_decay:
+        parts.append(add_decayed_weights(weight_decay))
+    if momentum:
+        parts.append(trace(momentum, nesterov))
+    parts.append(scale_by_learning_rate(learning_rate))
+    return chain(*parts)
+
+
+def adam(
+    learning_rate: float | Schedule = 1e-3,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 0.0,
+) -> GradientTransformation:
+    """Adam with optional L2 weight decay added to the gradient (``torch.optim.Adam``)."""
+    _check_nonneg(weight_decay=weight_decay, eps=eps)
+    parts = [add_decayed_weights(weight_decay)] if weight_decay else []
+    parts += [scale_by_adam(b1, b2, eps), scale_by_learning_rate(learning_rate)]
+    return chain(*parts)
+
+
+def adamw(
+    learning_rate: float | Schedule = 1e-3,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 0.01,
+) -> GradientTransformation:
+    """Adam with decoupled weight decay (Loshchilov & Hutter; ``torch.optim.AdamW``)."""
+    _check_nonneg(weight_decay=weight_decay, eps=eps)
+    return chain(
+        scale_by_adam(b1, b2, eps),
+        add_decayed_weights(weight_decay),
+        scale_by_learning_rate(learning_rate),
+    )
+
+
+def rmsprop(
+    learning_rate: float | Schedule = 1e-2,
+    alpha: float = 0.99,
+    eps: float = 1e-8,
+    momentum: float = 0.0,
+    centered: bool = False,
+    weight_decay: float = 0.0,
+) -> GradientTransformation:
+    """RMSprop (``torch.optim.RMSprop``), with optional momentum, centering and L2 decay."""
+    _check_nonneg(momentum=momentum, weight_decay=weight_decay, eps=eps)
+    parts = [add_decayed_weights(weight_decay)] if weight_decay else []
+    parts.append(scale_by_rms(alpha, eps, centered))
+    if momentum:
+        parts.append(trace(momentum))
+    parts.append(scale_by_learning_rate(learning_rate))
+    return chain(*parts)
+
+
+OPTIMIZERS: dict[str, Callable[..., GradientTransformation]] = {
+    "sgd": sgd,
+    "adam": adam,
+    "adamw": adamw,
+    "rmsprop": rmsprop,
+}
+
+
+def get(name: str | GradientTransformation, **kwargs: Any) -> GradientTransformation:
+    """An optimizer by name with keyword hyperparameters, or pass one through."""
+    if isinstance(name, GradientTransformation):
+        return name
+    try:
+        factory = OPTIMIZERS[name.lower()]
+    except (KeyError, AttributeError):
+        raise ValueError(
+            f"Unknown optimizer {name!r}; choose one of {', '.join(sorted(OPTIMIZERS))}."
+        ) from None
+    return factory(**kwargs)
+
+
+def _map_lr_states(state: State, fn: Callable[[LearningRateState], LearningRateState]) -> State:
+    if isinstance(state, LearningRateState):
+        return fn(state)
+    if isinstance(state, tuple) and not hasattr(state, "_fields"):
+        return tuple(_map_lr_states(s, fn) for s in state)
+    return state
+
+
+def scale_learning_rate(state: State, factor: float) -> State:
+    """Multiply the learning rate that ``state`` will use from now on by ``factor``."""
+    return _map_lr_states(state, lambda s: s._replace(scale=s.scale * factor))
+
+
+def current_learning_rate(state: State) -> float | None:
+    """The learning rate the last update used (``None`` if the optimizer has no rate)."""
+    found: list[float] = []
+
+    def grab(s: LearningRateState) -> LearningRateState:
+        found.append(s.last)
+        return s
+
+    _map_lr_states(state, grab)
+    return found[0] if found else None

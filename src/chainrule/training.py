@@ -1,0 +1,481 @@
+"""The one training loop: epochs of forward, loss, backward and update — the lecture's loop, grown up.
+
+Every epoch, for each batch :math:`(X_b, y_b)` (the whole set when ``batch_size=None``, as in
+the lecture)::
+
+    ŷ = model.forward(X_b)                     # forward pass
+    L, ∂L/∂ŷ = loss(ŷ, y_b)                    # value and gradient, from one call
+    model.backward(∂L/∂ŷ)                      # chain rule, layer by layer
+    updates, state = optimizer.update(grads, state, params)
+    params += updates                          # gradient step
+
+and then the validation loss, metrics, the :class:`History` and the callbacks. The loop also
+stops cleanly on Ctrl-C (at the end of the current batch) and on a non-finite loss, keeping
+the best weights seen.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import losses as losses_module
+from . import metrics as metrics_module
+from . import optimizers as optimizers_module
+from .backend import Array, dtype_name, from_numpy, is_floating, namespace, to_numpy
+from .callbacks import Callback, overrides
+from .initializers import RandomSource, as_generator
+from .layers import Sequential
+from .losses import CrossEntropy, Loss
+from .optimizers import GradientTransformation
+
+
+@dataclass
+class History:
+    """What happened in training, epoch by epoch.
+
+    Attributes
+    ----------
+    epoch : list of int
+        Epoch numbers, counting from 0 across successive ``fit`` calls.
+    history : dict of str to list of float
+        ``"loss"``, ``"val_loss"`` (with validation data), each metric and ``"val_<metric>"``,
+        and ``"lr"``, one value per epoch.
+    stop_reason : str or None
+        ``None`` (ran all epochs), ``"early_stopping"``, ``"non_finite"`` or ``"interrupted"``.
+    best_epoch : int or None
+        Epoch with the lowest monitored loss (``val_loss``, else ``loss``).
+    """
+
+    epoch: list[int] = field(default_factory=list)
+    history: dict[str, list[float]] = field(default_factory=dict)
+    stop_reason: str | None = None
+    best_epoch: int | None = None
+
+    def __getitem__(self, key: str) -> list[float]:
+        return self.history[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.history
+
+    def __len__(self) -> int:
+        return len(self.epoch)
+
+    def append(self, epoch: int, logs: dict[str, float]) -> None:
+        """Record one epoch's logs."""
+        self.epoch.append(epoch)
+        for k, v in logs.items():
+            self.history.setdefault(k, []).append(v)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form, for model files."""
+        return {
+            "epoch": list(self.epoch),
+            "history": {k: [float(x) for x in v] for k, v in self.history.items()},
+            "stop_reason": self.stop_reason,
+            "best_epoch": self.best_epoch,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> History:
+        """Inverse of :meth:`to_dict`."""
+        return cls(
+            epoch=[int(e) for e in data.get("epoch", [])],
+            history={k: [float(x) for x in v] for k, v in data.get("history", {}).items()},
+            stop_reason=data.get("stop_reason"),
+            best_epoch=data.get("best_epoch"),
+        )
+
+
+class _InterruptFlag:
+    """Turns the first Ctrl-C into a flag the loop reads after each batch; a second one aborts."""
+
+    def __init__(self) -> None:
+        self.raised = False
+        self._previous: Any = None
+        self._installed = False
+
+    def __enter__(self) -> _InterruptFlag:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._handle)
+            self._installed = True
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.raised:  # a second Ctrl-C means "now"
+            raise KeyboardInterrupt
+        self.raised = True
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+class Trainer:
+    """Trains a :class:`~chainrule.layers.Sequential` with a loss and an optimizer.
+
+    The trainer keeps the optimizer state and the :class:`History` between ``fit`` calls, so
+    calling ``fit(..., epochs=1)`` repeatedly continues training (``partial_fit``).
+
+    Parameters
+    ----------
+    model : Sequential
+        The network.
+    loss : Loss or str
+        E.g. ``MSE()``, ``CrossEntropy()``, ``"mse"``.
+    optimizer : GradientTransformation or str
+        E.g. ``sgd(0.1)``, ``adam()``, ``"adam"``.
+    metrics : sequence of str or callable
+        Recorded per epoch on the training batches (and on validation data).
+    callbacks : sequence of Callback
+        Run at every ``fit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from chainrule import Sequential, Dense, Sigmoid, MSE, sgd, Trainer
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((100, 2)); y = (X.sum(1) > 0).astype(float)
+    >>> net = Sequential([Dense(2, 4, rng=rng), Sigmoid(), Dense(4, 1, rng=rng), Sigmoid()])
+    >>> history = Trainer(net, MSE(), sgd(1.0)).fit(X, y, epochs=50)
+    >>> len(history)
+    50
+    """
+
+    def __init__(
+        self,
+        model: Sequential,
+        loss: Loss | str = "mse",
+        optimizer: GradientTransformation | str = "sgd",
+        *,
+        metrics: Sequence[Any] = (),
+        callbacks: Sequence[Callback] = (),
+    ) -> None:
+        self.model = model
+        self.loss = losses_module.get(loss)
+        self.optimizer = optimizers_module.get(optimizer)
+        self.metrics = [metrics_module.get(m) for m in metrics]
+        self.callbacks = list(callbacks)
+        self.opt_state: Any = None
+        self.history = History()
+        self.stop_reason: str | None = None
+        self.last_epoch: int | None = None
+        self._best_value = math.inf
+        self._best_params: dict[str, Array] | None = None
+
+    # -- data preparation ---------------------------------------------------------------------
+    def prepare(self, X: Array, y: Array | None = None) -> tuple[Array, Array | None]:
+        """Bring ``X`` (and ``y``) into the model's namespace and dtype without needless copies.
+
+        Float32 input makes the model float32 (float32 end to end); other inputs are cast to
+        the model's dtype. ``y`` becomes ``(N, K)`` floats, or class indices for
+        :class:`~chainrule.losses.CrossEntropy`.
+        """
+        xp = namespace(X)
+        params = self.model.params
+        if params and namespace(next(iter(params.values()))) is not xp:
+            self.model.to_namespace(X)
+        if is_floating(X) and dtype_name(X.dtype) in ("float32", "float64"):
+            if dtype_name(X.dtype) != self.model.dtype:
+                self.model.astype(dtype_name(X.dtype))
+        else:
+            X = xp.astype(X, getattr(xp, self.model.dtype))
+        if y is None:
+            return X, None
+        dtype = getattr(xp, self.model.dtype)
+        if namespace(y) is not xp:
+            y = from_numpy(np.asarray(to_numpy(y)), xp, like=X)
+        if isinstance(self.loss, CrossEntropy) and y.ndim == 1:
+            if is_floating(y):
+                y = xp.astype(y, xp.int64)
+        else:
+            if y.ndim == 1:
+                y = xp.reshape(y, (-1, 1))
+            if dtype_name(y.dtype) != self.model.dtype:
+                y = xp.astype(y, dtype)
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]}; they must match.")
+        return X, y
+
+    # -- weights snapshots -------------------------------------------------------------------
+    def snapshot(self, into: dict[str, Array] | None = None) -> dict[str, Array]:
+        """Copy every parameter (into ``into``'s buffers when given, to avoid allocation)."""
+        params = self.model.params
+        if into is None or into.keys() != params.keys():
+            return {k: v + 0 for k, v in params.items()}
+        for k, v in params.items():
+            into[k][...] = v
+        return into
+
+    def restore(self, saved: dict[str, Array]) -> None:
+        """Put back parameters saved by :meth:`snapshot`."""
+        self.model.set_params(saved)
+
+    # -- one step ----------------------------------------------------------------------------
+    def train_step(
+        self, xb: Array, yb: Array, wb: Array | None = None, params: dict[str, Array] | None = None
+    ) -> tuple[float, Array]:
+        """Forward, loss, backward and update on one batch; returns the loss and the output.
+
+        The update is skipped when the loss is not finite (the caller then stops).
+        """
+        model = self.model
+        out = model.forward(xb, training=True)
+        value, grad = self.loss(out, yb, wb)
+        if not math.isfinite(value):
+            return value, out
+        model.backward(grad, need_input_grad=False)
+        grads = model.grads
+        for cb in self._gradient_hooks:
+            cb.on_gradients(self, grads)
+        if self.opt_state is None:
+            self.opt_state = self.optimizer.init(model.params)
+        updates, self.opt_state = self.optimizer.update(grads, self.opt_state, params or model.params)
+        optimizers_module.apply_updates(params or model.params, updates)
+        return value, out
+
+    # -- the loop ----------------------------------------------------------------------------
+    def fit(
+        self,
+        X: Array,
+        y: Array,
+        *,
+        epochs: int = 1,
+        batch_size: int | None = None,
+        shuffle: bool = True,
+        rng: RandomSource | int | None = None,
+        validation_data: tuple[Array, Array] | tuple[Array, Array, Array] | None = None,
+        validation_split: float = 0.0,
+        sample_weight: Array | None = None,
+        callbacks: Iterable[Callback] = (),
+    ) -> History:
+        """Train for ``epochs`` epochs and return the (cumulative) :class:`History`.
+
+        Parameters
+        ----------
+        X : array, shape (N, d)
+            Inputs.
+        y : array, shape (N,) or (N, K)
+            Targets (class indices or one-hot for ``CrossEntropy``).
+        epochs : int
+            Passes over the training data.
+        batch_size : int or None
+            ``None`` is full-batch gradient descent, the lecture's.
+        shuffle : bool
+            Draw a new batch order every epoch (through index batches: ``X`` is never copied).
+        rng : Generator, int or None
+            Source of the shuffles and of the validation split.
+        validation_data : (X_val, y_val[, w_val]), optional
+            Scored after every epoch, never trained on.
+        validation_split : float
+            Fraction of rows (drawn with ``rng``) held out as validation data instead.
+        sample_weight : array, shape (N,), optional
+            Per-sample weights for the loss.
+        callbacks : iterable of Callback
+            Extra callbacks for this call only.
+        """
+        if epochs < 0:
+            raise ValueError(f"epochs must be non-negative, got {epochs}.")
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer or None, got {batch_size}.")
+        if not 0.0 <= validation_split < 1.0:
+            raise ValueError(f"validation_split must be in [0, 1), got {validation_split}.")
+        gen = as_generator(rng)
+        X, y = self.prepare(X, y)
+        xp = namespace(X)
+        w = None
+        if sample_weight is not None:
+            w = xp.astype(from_numpy(np.asarray(to_numpy(sample_weight)), xp, like=X), X.dtype)
+        n = X.shape[0]
+        if n == 0:
+            raise ValueError("Cannot train on an empty data set (0 rows).")
+
+        train_idx = None
+        if validation_split and validation_data is None:
+            n_val = max(1, int(round(n * validation_split)))
+            if n_val >= n:
+                raise ValueError("validation_split leaves no training rows; lower it.")
+            order = gen.permutation(n)
+            val_idx = from_numpy(order[:n_val], xp, like=X)
+            train_idx = np.sort(order[n_val:])
+            validation_data = (
+                xp.take(X, val_idx, axis=0),
+                xp.take(y, val_idx, axis=0),
+                None if w is None else xp.take(w, val_idx, axis=0),
+            )
+        val = self._prepare_validation(validation_data)
+
+        n_train = n if train_idx is None else train_idx.shape[0]
+        full_batch = batch_size is None or batch_size >= n_train
+        if full_batch and train_idx is not None:  # materialise the split once, not per epoch
+            idx = from_numpy(train_idx, xp, like=X)
+            X, y = xp.take(X, idx, axis=0), xp.take(y, idx, axis=0)
+            w = None if w is None else xp.take(w, idx, axis=0)
+            train_idx = None
+
+        callbacks = self.callbacks + list(callbacks)
+        self._gradient_hooks = [cb for cb in callbacks if overrides(cb, "on_gradients")]
+        batch_hooks = [cb for cb in callbacks if overrides(cb, "on_batch_end")]
+        epoch_begin_hooks = [cb for cb in callbacks if overrides(cb, "on_epoch_begin")]
+        epoch_end_hooks = [cb for cb in callbacks if overrides(cb, "on_epoch_end")]
+        mean_reduction = self.loss.reduction == "mean"
+        params = self.model.params
+        if self.opt_state is None:
+            self.opt_state = self.optimizer.init(params)
+        self.stop_reason = None
+        first_epoch = self.history.epoch[-1] + 1 if self.history.epoch else 0
+        self.last_epoch = first_epoch + epochs - 1
+        for cb in callbacks:
+            cb.on_train_begin(self)
+
+        with _InterruptFlag() as interrupt:
+            for epoch in range(first_epoch, first_epoch + epochs):
+                for cb in epoch_begin_hooks:
+                    cb.on_epoch_begin(self, epoch)
+                total, seen = 0.0, 0
+                metric_sums = [0.0] * len(self.metrics)
+                if full_batch:
+                    batches: Iterable[tuple[Array, Array, Array | None]] = ((X, y, w),)
+                else:
+                    batches = self._batches(X, y, w, train_idx, batch_size, shuffle, gen)
+                for b, (xb, yb, wb) in enumerate(batches):
+                    value, out = self.train_step(xb, yb, wb, params)
+                    size = xb.shape[0]
+                    if not math.isfinite(value):
+                        self.stop_reason = "non_finite"
+                        break
+                    total += value * size if mean_reduction else value
+                    seen += size
+                    if self.metrics:
+                        pred = self.loss.link(out)
+                        for i, (_, fn) in enumerate(self.metrics):
+                            metric_sums[i] += fn(yb, pred) * size
+                    for cb in batch_hooks:
+                        cb.on_batch_end(self, b, {"loss": value, "size": size})
+                    if interrupt.raised:
+                        self.stop_reason = "interrupted"
+                        break
+                if self.stop_reason in ("non_finite", "interrupted") and seen < n_train:
+                    break  # an unfinished epoch is not recorded
+                logs = {"loss": total / seen if mean_reduction else total}
+                for (name, _), s in zip(self.metrics, metric_sums, strict=True):
+                    logs[name] = s / seen
+                if val is not None:
+                    for k, v in self.evaluate(*val, prepared=True).items():
+                        logs[f"val_{k}"] = v
+                logs["lr"] = optimizers_module.current_learning_rate(self.opt_state) or 0.0
+                self.history.append(epoch, logs)
+                self._track_best(epoch, logs)
+                for cb in epoch_end_hooks:
+                    cb.on_epoch_end(self, epoch, logs)
+                if interrupt.raised and self.stop_reason is None:
+                    self.stop_reason = "interrupted"
+                if self.stop_reason is not None:
+                    break
+
+        if self.stop_reason in ("non_finite", "interrupted") and self._best_params is not None:
+            if self.stop_reason == "interrupted" or not self._params_finite():
+                self.restore(self._best_params)
+        self.history.stop_reason = self.stop_reason
+        for cb in callbacks:
+            cb.on_train_end(self)
+        return self.history
+
+    def _batches(
+        self,
+        X: Array,
+        y: Array,
+        w: Array | None,
+        train_idx: np.ndarray | None,
+        batch_size: int,
+        shuffle: bool,
+        gen: RandomSource,
+    ) -> Iterable[tuple[Array, Array, Array | None]]:
+        """Yield mini-batches by index: only one batch of rows is ever copied."""
+        xp = namespace(X)
+        order = np.arange(X.shape[0]) if train_idx is None else train_idx
+        if shuffle:
+            order = gen.permutation(order)
+        order = from_numpy(order, xp, like=X)
+        for start in range(0, order.shape[0], batch_size):
+            idx = order[start : start + batch_size]
+            yield (
+                xp.take(X, idx, axis=0),
+                xp.take(y, idx, axis=0),
+                None if w is None else xp.take(w, idx, axis=0),
+            )
+
+    def _prepare_validation(self, data: Any) -> tuple[Array, Array, Array | None] | None:
+        if data is None:
+            return None
+        if len(data) not in (2, 3):
+            raise ValueError("validation_data must be (X_val, y_val) or (X_val, y_val, w_val).")
+        Xv, yv = self.prepare(data[0], data[1])
+        wv = data[2] if len(data) == 3 else None
+        if wv is not None:
+            xp = namespace(Xv)
+            wv = xp.astype(from_numpy(np.asarray(to_numpy(wv)), xp, like=Xv), Xv.dtype)
+        return Xv, yv, wv
+
+    def _track_best(self, epoch: int, logs: dict[str, float]) -> None:
+        value = logs.get("val_loss", logs["loss"])
+        if math.isfinite(value) and value < self._best_value:
+            self._best_value = value
+            self._best_params = self.snapshot(self._best_params)
+            self.history.best_epoch = epoch
+
+    def _params_finite(self) -> bool:
+        for v in self.model.params.values():
+            xp = namespace(v)
+            if not bool(xp.all(xp.isfinite(v))):
+                return False
+        return True
+
+    # -- inference ---------------------------------------------------------------------------
+    def predict(self, X: Array, batch_size: int | None = 8192) -> Array:
+        """The model's output after the loss's link (probabilities for logit losses)."""
+        X, _ = self.prepare(X)
+        return self.loss.link(self.model.predict(X, batch_size))
+
+    def evaluate(
+        self,
+        X: Array,
+        y: Array,
+        sample_weight: Array | None = None,
+        batch_size: int | None = 8192,
+        prepared: bool = False,
+    ) -> dict[str, float]:
+        """Loss and metrics on ``(X, y)`` at inference (dropout off)."""
+        if not prepared:
+            X, y = self.prepare(X, y)
+        out = self.model.predict(X, batch_size)
+        value, _ = self.loss(out, y, sample_weight)
+        results = {"loss": value}
+        if self.metrics:
+            pred = self.loss.link(out)
+            for name, fn in self.metrics:
+                results[name] = fn(y, pred)
+        return results
+
+
+def fit(
+    model: Sequential,
+    X: Array,
+    y: Array,
+    *,
+    loss: Loss | str = "mse",
+    optimizer: GradientTransformation | str = "sgd",
+    metrics: Sequence[Any] = (),
+    callbacks: Sequence[Callback] = (),
+    **fit_kwargs: Any,
+) -> History:
+    """Train ``model`` in one call: ``Trainer(model, loss, optimizer, ...).fit(X, y, ...)``."""
+    trainer = Trainer(model, loss, optimizer, metrics=metrics, callbacks=callbacks)
+    return trainer.fit(X, y, **fit_kwargs)

@@ -1,0 +1,16 @@
+"""Shared fixtures: explicit random generators, never global state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_FILE = ROOT.parent / "shared" / "seeds" / "000_6856ac533598f176.txt"
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(12345)
