@@ -7,6 +7,7 @@ from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax,
 from .callbacks import (
     Callback,
     EarlyStopping,
+    GradientNorms,
     LearningRateScheduler,
     PrintEvery,
     ReduceLROnPlateau,
@@ -16,6 +17,7 @@ from .gradcheck import GradcheckReport, check_layer, check_loss, check_network
 from .layers import Dense, Dropout, Layer, Sequential
 from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss, PoissonNLL
 from .optimizers import GradientTransformation, adam, adamw, apply_updates, chain, rmsprop, sgd
+from .progress import ProgressBar
 from .training import History, Trainer, fit
 
 __version__ = "0.1.0"
@@ -32,6 +34,7 @@ __all__ = [
     "Dropout",
     "EarlyStopping",
     "GradcheckReport",
+    "GradientNorms",
     "GradientTransformation",
     "History",
     "Huber",
@@ -42,6 +45,7 @@ __all__ = [
     "Loss",
     "PoissonNLL",
     "PrintEvery",
+    "ProgressBar",
     "ReLU",
     "ReduceLROnPlateau",
     "Sequential",

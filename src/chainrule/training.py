@@ -166,6 +166,7 @@ class Trainer:
         self.opt_state: Any = None
         self.history = History()
         self.stop_reason: str | None = None
+        self.first_epoch: int = 0
         self.last_epoch: int | None = None
         self._best_value = math.inf
         self._best_params: dict[str, Array] | None = None
@@ -331,7 +332,7 @@ class Trainer:
             self.opt_state = self.optimizer.init(params)
         self.stop_reason = None
         first_epoch = self.history.epoch[-1] + 1 if self.history.epoch else 0
-        self.last_epoch = first_epoch + epochs - 1
+        self.first_epoch, self.last_epoch = first_epoch, first_epoch + epochs - 1
         for cb in callbacks:
             cb.on_train_begin(self)
 
