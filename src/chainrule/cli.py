@@ -68,8 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # one line, never a traceback, for every failure
         if os.environ.get("CHAINRULE_DEBUG"):
             raise
-        message = str(exc) if isinstance(exc, UsageError | ValueError | OSError) else (
-            f"{type(exc).__name__}: {exc}"
+        message = (
+            str(exc)
+            if isinstance(exc, UsageError | ValueError | OSError)
+            else (f"{type(exc).__name__}: {exc}")
         )
         print(f"chainrule: error: {message}", file=sys.stderr)
         return 1

@@ -51,12 +51,16 @@ class GradcheckReport:
             shape = "x".join(str(s) for s in self.analytic[name].shape) or "scalar"
             rows.append((name, shape, f"{err:.2e}", "yes" if err < tol else "NO"))
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
+        return "\n".join(
+            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows
+        )
 
 
 def relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
     """:math:`\\max_i |a_i - n_i| / \\max(\\max|a|, \\max|n|)` (0 when both are all zero)."""
-    scale = max(float(np.max(np.abs(analytic), initial=0.0)), float(np.max(np.abs(numeric), initial=0.0)))
+    scale = max(
+        float(np.max(np.abs(analytic), initial=0.0)), float(np.max(np.abs(numeric), initial=0.0))
+    )
     if scale == 0.0:
         return 0.0
     return float(np.max(np.abs(analytic - numeric))) / scale

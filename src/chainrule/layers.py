@@ -332,9 +332,7 @@ class Sequential(Layer):
     @property
     def grads(self) -> dict[str, Array]:  # type: ignore[override]
         """:math:`\\partial L/\\partial\\theta` by full name, for every trainable parameter."""
-        return {
-            full: layer.grads[p] for full, layer, p in self._index if p not in layer.frozen
-        }
+        return {full: layer.grads[p] for full, layer, p in self._index if p not in layer.frozen}
 
     @grads.setter
     def grads(self, value: dict[str, Array]) -> None:
@@ -470,7 +468,9 @@ class Sequential(Layer):
             rows.append((layer.name or "", type(layer).__name__, f"(N, {width})", str(count)))
         rows.append(("total", "", "", str(self.n_params)))
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
+        return "\n".join(
+            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows
+        )
 
     def __iter__(self) -> Iterator[Layer]:
         return iter(self.layers)

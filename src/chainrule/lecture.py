@@ -62,7 +62,10 @@ def run_demo(stream: TextIO | None = None) -> None:
     finally:
         sys.stdout = previous
     rule = "-" * 72
-    print(f"\n{rule}\nThe lines above are the lecture's output, computed by this chainrule code:", file=out)
+    print(
+        f"\n{rule}\nThe lines above are the lecture's output, computed by this chainrule code:",
+        file=out,
+    )
     print(rule, file=out)
     print(snippet(), end="", file=out)
     print(rule, file=out)

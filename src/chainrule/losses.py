@@ -303,7 +303,9 @@ def get(name: str | Loss, **kwargs: Any) -> Loss:
     try:
         return LOSSES[name.lower()](**kwargs)
     except (KeyError, AttributeError):
-        raise ValueError(f"Unknown loss {name!r}; choose one of {', '.join(sorted(LOSSES))}.") from None
+        raise ValueError(
+            f"Unknown loss {name!r}; choose one of {', '.join(sorted(LOSSES))}."
+        ) from None
 
 
 def from_config(kind: str, config: dict[str, Any]) -> Loss:

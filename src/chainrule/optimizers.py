@@ -149,7 +149,9 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
     return GradientTransformation(init, update)
 
 
-def scale_by_rms(alpha: float = 0.99, eps: float = 1e-8, centered: bool = False) -> GradientTransformation:
+def scale_by_rms(
+    alpha: float = 0.99, eps: float = 1e-8, centered: bool = False
+) -> GradientTransformation:
     """RMSprop's direction :math:`g / (\\sqrt{v} + \\epsilon)`; centered: :math:`\\sqrt{v - \\bar g^2}`."""
 
     def init(params: Params) -> RmsState:

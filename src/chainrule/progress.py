@@ -19,7 +19,7 @@ def format_duration(seconds: float) -> str:
         return "?"
     if seconds < 10:
         return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
@@ -44,7 +44,11 @@ class ProgressBar(Callback):
     """
 
     def __init__(
-        self, epochs: int | None = None, stream: TextIO | None = None, every: int = 1, width: int = 24
+        self,
+        epochs: int | None = None,
+        stream: TextIO | None = None,
+        every: int = 1,
+        width: int = 24,
     ) -> None:
         self.epochs, self.stream, self.every, self.width = epochs, stream, max(1, every), width
         self._start = 0.0
@@ -88,7 +92,7 @@ class ProgressBar(Callback):
         if self._is_tty():
             done = epoch - self._first + 1
             fraction = min(1.0, done / self._total) if self._total else 0.0
-            filled = int(round(fraction * self.width))
+            filled = round(fraction * self.width)
             bar = "█" * filled + "·" * (self.width - filled)
             self._out.write(f"\r\x1b[2K{bar} {text}")
             self._out.flush()

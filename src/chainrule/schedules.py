@@ -32,7 +32,9 @@ def exponential_decay(learning_rate: float, gamma: float) -> Schedule:
     return lambda t: learning_rate * gamma**t
 
 
-def cosine_decay(learning_rate: float, decay_steps: int, min_learning_rate: float = 0.0) -> Schedule:
+def cosine_decay(
+    learning_rate: float, decay_steps: int, min_learning_rate: float = 0.0
+) -> Schedule:
     """Cosine annealing to :math:`\\eta_{min}` over ``decay_steps``, then constant.
 
     .. math:: \\eta_t = \\eta_{min} + \\tfrac12 (\\eta_0 - \\eta_{min})

@@ -238,7 +238,9 @@ class Trainer:
             cb.on_gradients(self, grads)
         if self.opt_state is None:
             self.opt_state = self.optimizer.init(model.params)
-        updates, self.opt_state = self.optimizer.update(grads, self.opt_state, params or model.params)
+        updates, self.opt_state = self.optimizer.update(
+            grads, self.opt_state, params or model.params
+        )
         optimizers_module.apply_updates(params or model.params, updates)
         return value, out
 
@@ -300,7 +302,7 @@ class Trainer:
 
         train_idx = None
         if validation_split and validation_data is None:
-            n_val = max(1, int(round(n * validation_split)))
+            n_val = max(1, round(n * validation_split))
             if n_val >= n:
                 raise ValueError("validation_split leaves no training rows; lower it.")
             order = gen.permutation(n)
