@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from .backend import Array, namespace
 from .layers import Layer
 
@@ -19,14 +21,13 @@ _EXP_LIMIT: dict[Any, float] = {}
 
 def _exp_limit(xp: Any, dtype: Any) -> float:
     """Largest ``t`` with ``exp(t)`` finite in ``dtype`` (709 for float64, 88 for float32)."""
+    # Keyed by names: dtype objects of different namespaces must never be compared.
+    key = (getattr(xp, "__name__", ""), str(dtype))
     try:
-        return _EXP_LIMIT[dtype]
-    except (KeyError, TypeError):
+        return _EXP_LIMIT[key]
+    except KeyError:
         limit = math.floor(math.log(float(xp.finfo(dtype).max)))
-        try:
-            _EXP_LIMIT[dtype] = limit
-        except TypeError:  # unhashable dtype objects in some namespaces
-            pass
+        _EXP_LIMIT[key] = limit
         return limit
 
 
@@ -51,16 +52,30 @@ class Sigmoid(Activation):
     """
 
     def forward(self, x: Array, training: bool = False) -> Array:
-        xp = namespace(x)
-        z = xp.maximum(x, -_exp_limit(xp, x.dtype))
-        y = 1 / (1 + xp.exp(-z))  # σ(z) = 1 / (1 + e^{-z})
+        if type(x) is np.ndarray and x.dtype.kind == "f":
+            # The same operations in one buffer: −z, floored exponent, e^{−z}, 1 + e^{−z},
+            # reciprocal. -max(z, -c) == min(-z, c) and 1 + t == t + 1 exactly, so this is the
+            # lecture's 1 / (1 + np.exp(-z)) bit for bit above the floor.
+            y = np.negative(x)
+            np.minimum(y, _exp_limit(np, x.dtype), out=y)
+            np.exp(y, out=y)
+            y += 1
+            np.divide(1, y, out=y)
+        else:
+            xp = namespace(x)
+            z = xp.maximum(x, -_exp_limit(xp, x.dtype))
+            y = 1 / (1 + xp.exp(-z))  # σ(z) = 1 / (1 + e^{-z})
         self._y, self._forwarded = y, True
         return y
 
     def backward(self, grad: Array, need_input_grad: bool = True) -> Array:
         self._check_forwarded()
-        y = self._y
-        return grad * (y * (1 - y))  # ∂L/∂z = g ⊙ y(1 − y)   (the lecture's sigmoid_derivative)
+        # ∂L/∂z = g ⊙ y(1 − y) (the lecture's sigmoid_derivative), in one fresh buffer; the
+        # products commute exactly, so the order of the in-place steps changes no bit.
+        d = 1 - self._y
+        d *= self._y
+        d *= grad
+        return d
 
 
 class Tanh(Activation):

@@ -36,8 +36,13 @@ def namespace(*arrays: Array) -> ModuleType:
         ``numpy`` when every array is a NumPy array, else the namespace
         ``array_api_compat.array_namespace`` finds.
     """
-    if all(type(a) is np.ndarray or a is None for a in arrays) and _NUMPY_IS_STANDARD:
-        return np
+    # A plain loop, not all(<generator>): this runs several times per batch.
+    for a in arrays:
+        if type(a) is not np.ndarray and a is not None:
+            break
+    else:
+        if _NUMPY_IS_STANDARD:
+            return np
     import array_api_compat
 
     return array_api_compat.array_namespace(*(a for a in arrays if a is not None))

@@ -179,8 +179,10 @@ class Dense(Layer):
         if "W" not in self.frozen:
             self.grads["W"] = x.T @ grad  # ∂L/∂W = xᵀ·δ     (in, out)
         if self.use_bias and "b" not in self.frozen:
-            xp = namespace(grad)
-            self.grads["b"] = xp.sum(grad, axis=0)  # ∂L/∂b = Σₙ δₙ   (out,)
+            if type(grad) is np.ndarray:  # np.sum's own reduction, minus its dispatch
+                self.grads["b"] = np.add.reduce(grad, axis=0)  # ∂L/∂b = Σₙ δₙ   (out,)
+            else:
+                self.grads["b"] = namespace(grad).sum(grad, axis=0)
         if not need_input_grad:
             return None  # the first layer's ∂L/∂x is never used: skip its product
         return grad @ W.T  # ∂L/∂x = δ·Wᵀ     (N, in)
