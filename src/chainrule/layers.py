@@ -317,7 +317,9 @@ class Sequential(Layer):
         if batch_size is None or n <= batch_size:
             return self.forward(X, training=False)
         xp = namespace(X)
-        parts = [self.forward(X[i : i + batch_size], False) for i in range(0, n, batch_size)]
+        parts = [
+            self.forward(X[i : min(i + batch_size, n)], False) for i in range(0, n, batch_size)
+        ]
         return xp.concat(parts, axis=0)
 
     # -- parameters by name --------------------------------------------------------------------

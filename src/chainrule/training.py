@@ -338,7 +338,9 @@ class Trainer:
         for cb in callbacks:
             cb.on_train_begin(self)
 
-        with _InterruptFlag() as interrupt:
+        # Divergence is reported as stop_reason="non_finite", not as a stream of NumPy overflow
+        # warnings; one errstate for the whole run keeps the per-batch path free of it.
+        with _InterruptFlag() as interrupt, np.errstate(over="ignore", invalid="ignore"):
             for epoch in range(first_epoch, first_epoch + epochs):
                 for cb in epoch_begin_hooks:
                     cb.on_epoch_begin(self, epoch)
@@ -407,8 +409,9 @@ class Trainer:
         if shuffle:
             order = gen.permutation(order)
         order = from_numpy(order, xp, like=X)
-        for start in range(0, order.shape[0], batch_size):
-            idx = order[start : start + batch_size]
+        n = order.shape[0]
+        for start in range(0, n, batch_size):
+            idx = order[start : min(start + batch_size, n)]  # the array API forbids overshooting
             yield (
                 xp.take(X, idx, axis=0),
                 xp.take(y, idx, axis=0),
