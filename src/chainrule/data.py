@@ -1,0 +1,111 @@
+"""Reading tables for the command line: CSV, TSV or Parquet into a pandas ``DataFrame``.
+
+Every way reading can fail — no such file, a folder, an unknown extension, an empty or
+malformed file, a missing column — ends in a :class:`DataError` whose message is one sentence
+saying what is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+READERS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
+"""File extensions understood by :func:`read_table`, and the format each one means."""
+
+
+class DataError(ValueError):
+    """A data file or column the user named cannot be used; the message says how to fix it."""
+
+
+def _pandas():
+    try:
+        import pandas
+    except ImportError:  # pragma: no cover - pandas is in the 'data' extra
+        raise DataError(
+            "Reading tables needs pandas; install it with: pip install 'chainrule[data]'."
+        ) from None
+    return pandas
+
+
+def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a CSV (``.csv``, ``.txt``), TSV (``.tsv``) or Parquet (``.parquet``, ``.pq``) file.
+
+    Parameters
+    ----------
+    path : str or path
+        The file. Its extension picks the reader.
+
+    Returns
+    -------
+    DataFrame, shape (N, columns)
+        The table, with at least one row.
+
+    Raises
+    ------
+    DataError
+        The file is missing, is a folder, has an unknown extension, is empty or cannot be
+        parsed.
+    """
+    pd = _pandas()
+    p = Path(path)
+    if not p.exists():
+        raise DataError(f"Data file '{p}' does not exist; check the path.")
+    if p.is_dir():
+        raise DataError(f"'{p}' is a folder, not a data file; name a .csv or .parquet file.")
+    kind = READERS.get(p.suffix.lower())
+    if kind is None:
+        known = ", ".join(sorted(READERS))
+        raise DataError(
+            f"Cannot tell the format of '{p}' from its extension '{p.suffix}'; "
+            f"use one of {known}."
+        )
+    try:
+        if kind == "parquet":
+            frame = pd.read_parquet(p)
+        else:
+            frame = pd.read_csv(p, sep="\t" if kind == "tsv" else ",")
+    except pd.errors.EmptyDataError:
+        raise DataError(f"Data file '{p}' is empty; it needs a header row and data rows.") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"Cannot parse '{p}' as {kind.upper()} ({detail}); fix the file.") from None
+    except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+        detail = " ".join(str(exc).split())[:200]
+        raise DataError(f"Cannot read '{p}' as {kind} ({detail}); check the file.") from None
+    if frame.shape[0] == 0:
+        raise DataError(f"Data file '{p}' has a header but no data rows.")
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def _column_list(columns: Sequence[str], limit: int = 12) -> str:
+    shown = ", ".join(repr(c) for c in columns[:limit])
+    return shown + (f" and {len(columns) - limit} more" if len(columns) > limit else "")
+
+
+def require_columns(frame: pd.DataFrame, names: Sequence[str], source: str, why: str) -> None:
+    """Raise :class:`DataError` naming the first columns of ``names`` missing from ``frame``.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The table read from ``source``.
+    names : sequence of str
+        Columns that must be present.
+    source : str
+        The file name, for the message.
+    why : str
+        What the columns are needed for, e.g. ``"the model was trained on"``.
+    """
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        raise DataError(
+            f"'{source}' has no column {_column_list(missing)} ({why}); its columns are "
+            f"{_column_list(list(frame.columns))}."
+        )

@@ -1,0 +1,355 @@
+"""Model files: one safetensors file holding the tensors, with JSON metadata in its header.
+
+Layout (the standard safetensors layout, so any safetensors reader can open the tensors)::
+
+    8 bytes    little-endian length n of the header
+    n bytes    JSON header: {"__metadata__": {"chainrule": META, "chainrule.sha256": DIGEST},
+                             "<tensor>": {"dtype", "shape", "data_offsets"}, ...}
+    the rest   the tensors' raw little-endian bytes
+
+``META`` is a JSON string ``{"format_version", "library_version", "kind", "meta"}``: ``kind``
+names what was saved (``"Sequential"``, ``"TabularModel"``, ``"MLPClassifier"``…) and ``meta``
+is that object's own JSON state (architecture, loss, preprocessing, classes, history…).
+``DIGEST`` is the SHA-256 of ``META``, of the tensor index and of the tensor bytes, so any
+change to a byte of the file — truncation, a flipped bit, a hand edit — is detected on load.
+The digest catches damage and accidental edits, not a forger who recomputes it; that is
+harmless, because loading never runs code (no pickle): the worst a hostile file can hold is
+wrong numbers, and the architecture and shapes are still validated.
+
+Objects other than :class:`~chainrule.layers.Sequential` take part through two methods::
+
+    obj._chainrule_state_() -> (tensors: dict[str, ndarray], meta: dict with "kind")
+    type(obj)._chainrule_from_state_(tensors, meta) -> obj
+
+and :data:`KINDS` says where each kind's class lives, imported only when such a file is loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .atomic import atomic_write_bytes
+
+FORMAT_VERSION = 1
+"""Bumped whenever a file written now could be misread by an older chainrule."""
+
+META_KEY = "chainrule"
+DIGEST_KEY = "chainrule.sha256"
+
+KINDS: dict[str, str] = {
+    "TabularModel": "chainrule.model:TabularModel",
+    "MLPClassifier": "chainrule.estimators:MLPClassifier",
+    "MLPRegressor": "chainrule.estimators:MLPRegressor",
+}
+"""Where the class of each saved kind lives (``"module:attribute"``), besides ``Sequential``."""
+
+_MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit
+
+
+class ModelFileError(ValueError):
+    """A model file is missing, damaged, tampered with, newer than this chainrule, or invalid."""
+
+
+# -- JSON that any reader accepts ---------------------------------------------------------------
+def _strict_json(value: Any) -> Any:
+    """Replace non-finite floats by the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"``.
+
+    Strict JSON has no NaN; ``float()`` reads these strings back (a diverged run's history).
+    """
+    if isinstance(value, float | np.floating):
+        value = float(value)
+        if math.isfinite(value):
+            return value
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {str(k): _strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict_json(v) for v in value]
+    if isinstance(value, np.integer | np.bool_):
+        return value.item()
+    return value
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(_strict_json(value), allow_nan=False, ensure_ascii=False, sort_keys=True)
+
+
+# -- the safetensors container ------------------------------------------------------------------
+def _split_header(blob: bytes, where: str) -> tuple[dict[str, Any], int]:
+    """Parse the safetensors header of ``blob``; returns it and where the tensor bytes start."""
+    if len(blob) < 8:
+        raise ModelFileError(
+            f"'{where}' is not a chainrule model file: it is {len(blob)} bytes long (truncated?)."
+        )
+    n = int.from_bytes(blob[:8], "little")
+    if len(blob) > 8 and blob[8:9] != b"{":
+        raise ModelFileError(
+            f"'{where}' is not a chainrule model file (not in safetensors format); "
+            "give a file written by 'chainrule train' or model.save()."
+        )
+    if n > _MAX_HEADER or 8 + n > len(blob):
+        raise ModelFileError(
+            f"'{where}' is truncated: its header claims {n} bytes but the file has "
+            f"{len(blob) - 8}; copy the file again or re-save the model."
+        )
+    try:
+        header = json.loads(blob[8 : 8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ModelFileError(
+            f"'{where}' is corrupted: its header is not valid JSON; re-save the model."
+        ) from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"'{where}' is corrupted: its header is not a JSON object.")
+    return header, 8 + n
+
+
+def _digest(meta_text: str, header: dict[str, Any], payload: bytes) -> str:
+    index = {k: v for k, v in header.items() if k != "__metadata__"}
+    h = hashlib.sha256(b"chainrule-model\0")
+    h.update(meta_text.encode("utf-8"))
+    h.update(b"\0")
+    h.update(json.dumps(index, sort_keys=True, separators=(",", ":")).encode("utf-8"))
+    h.update(b"\0")
+    h.update(payload)
+    return h.hexdigest()
+
+
+def encode(tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> bytes:
+    """The bytes of a model file holding ``tensors`` and ``meta`` (which must have ``"kind"``)."""
+    from safetensors.numpy import save as st_save
+
+    from .. import __version__
+
+    arrays = {}
+    for name, value in tensors.items():
+        array = np.ascontiguousarray(np.asarray(value))
+        if array.dtype.kind not in "fiub":
+            raise TypeError(f"Tensor {name!r} has dtype {array.dtype}; only numbers can be saved.")
+        arrays[str(name)] = array
+    meta_text = _dumps(
+        {
+            "format_version": FORMAT_VERSION,
+            "library_version": __version__,
+            "kind": meta["kind"],
+            "meta": meta,
+        }
+    )
+    # The tensor bytes do not depend on the metadata, so a first pass gives the bytes to hash.
+    draft = st_save(arrays, metadata={META_KEY: meta_text})
+    header, start = _split_header(draft, "<memory>")
+    digest = _digest(meta_text, header, draft[start:])
+    blob = st_save(arrays, metadata={META_KEY: meta_text, DIGEST_KEY: digest})
+    header, start = _split_header(blob, "<memory>")
+    if _digest(meta_text, header, blob[start:]) != digest:  # pragma: no cover - a safetensors change
+        raise RuntimeError("safetensors laid the tensors out differently on a second pass.")
+    return blob
+
+
+def write_state(path: str | os.PathLike[str], tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> Path:
+    """Write a model file atomically (temporary file, fsync, rename); returns the path."""
+    return atomic_write_bytes(path, encode(tensors, meta))
+
+
+def decode(blob: bytes, where: str = "<memory>") -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Validate the bytes of a model file and return ``(tensors, meta)``.
+
+    Raises
+    ------
+    ModelFileError
+        One line saying what is wrong: not a model file, truncated, corrupted or modified
+        (checksum mismatch), or written by a newer chainrule.
+    """
+    from safetensors import SafetensorError
+    from safetensors.numpy import load as st_load
+
+    from .. import __version__
+
+    header, start = _split_header(blob, where)
+    stored = header.get("__metadata__")
+    if not isinstance(stored, dict) or META_KEY not in stored:
+        raise ModelFileError(
+            f"'{where}' is a safetensors file but not a chainrule model (it has no chainrule "
+            "metadata); give a file written by 'chainrule train' or model.save()."
+        )
+    meta_text = stored[META_KEY]
+    try:
+        info = json.loads(meta_text)
+        version = info["format_version"]
+        kind, meta = info["kind"], info["meta"]
+    except (json.JSONDecodeError, TypeError, KeyError):
+        raise ModelFileError(
+            f"'{where}' is corrupted: its chainrule metadata is unreadable; re-save the model."
+        ) from None
+    if not isinstance(version, int) or not isinstance(meta, dict) or not isinstance(kind, str):
+        raise ModelFileError(f"'{where}' is corrupted: its format version or kind is malformed.")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"'{where}' was written by chainrule {info.get('library_version', '?')} in model "
+            f"format {version}, newer than this chainrule {__version__} reads (format "
+            f"{FORMAT_VERSION}); upgrade chainrule."
+        )
+    if stored.get(DIGEST_KEY) != _digest(meta_text, header, blob[start:]):
+        raise ModelFileError(
+            f"'{where}' is corrupted or was modified: its contents do not match the checksum "
+            "stored in it; use an intact copy or re-save the model."
+        )
+    try:
+        tensors = st_load(bytes(blob))
+    except SafetensorError as exc:
+        raise ModelFileError(f"'{where}' is corrupted ({exc}); re-save the model.") from None
+    meta = dict(meta)
+    meta["kind"] = kind
+    return tensors, meta
+
+
+def read_state(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read and validate a model file; returns ``(tensors, meta)`` (see :func:`decode`)."""
+    p = Path(path)
+    if not p.exists():
+        raise ModelFileError(f"Model file '{p}' does not exist; check the path.")
+    if p.is_dir():
+        raise ModelFileError(f"'{p}' is a folder, not a model file.")
+    return decode(p.read_bytes(), str(p))
+
+
+# -- networks -------------------------------------------------------------------------------------
+def network_state(net: Any, prefix: str = "") -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Tensors (``prefix + "dense1.W"``…) and JSON architecture of a ``Sequential``."""
+    from ..backend import to_numpy
+
+    tensors = {prefix + k: np.array(to_numpy(v)) for k, v in net.params.items()}
+    return tensors, {"architecture": net.config(), "dtype": net.dtype}
+
+
+def network_from_state(
+    tensors: dict[str, np.ndarray], meta: dict[str, Any], prefix: str = "", where: str = "the file"
+) -> Any:
+    """Rebuild a ``Sequential`` from :func:`network_state`, checking names, shapes and dtypes.
+
+    Raises
+    ------
+    ModelFileError
+        The architecture cannot be built, or the tensors do not fit it exactly.
+    """
+    from ..layers import Sequential
+
+    try:
+        net = Sequential.from_config(meta["architecture"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        detail = str(exc).strip() or type(exc).__name__
+        raise ModelFileError(f"{where} describes an invalid architecture ({detail}).") from None
+    dtype = meta.get("dtype", "float64")
+    if dtype not in ("float32", "float64"):
+        raise ModelFileError(f"{where} gives an unknown dtype {dtype!r} for the network.")
+    expected = net.params
+    mine = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+    missing = sorted(set(expected) - set(mine))
+    extra = sorted(set(mine) - set(expected))
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"lacks tensor(s) {', '.join(missing)}")
+        if extra:
+            parts.append(f"has unexpected tensor(s) {', '.join(extra)}")
+        raise ModelFileError(f"{where} {' and '.join(parts)} for its architecture.")
+    for name, value in mine.items():
+        if tuple(value.shape) != tuple(expected[name].shape):
+            raise ModelFileError(
+                f"{where} has tensor {name!r} of shape {tuple(value.shape)}, but its architecture "
+                f"needs {tuple(expected[name].shape)}."
+            )
+        if value.dtype.kind != "f":
+            raise ModelFileError(f"{where} has tensor {name!r} of dtype {value.dtype}, not float.")
+        if not np.all(np.isfinite(value)):
+            raise ModelFileError(f"{where} has non-finite values in tensor {name!r}.")
+    net.astype(dtype)
+    net.set_params({k: v.astype(dtype) for k, v in mine.items()})
+    return net
+
+
+# -- any object -----------------------------------------------------------------------------------
+def state_of(obj: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """``(tensors, meta)`` of a ``Sequential`` or of an object with ``_chainrule_state_``."""
+    from ..layers import Sequential
+
+    if isinstance(obj, Sequential):
+        tensors, meta = network_state(obj)
+        return tensors, {"kind": "Sequential", **meta}
+    method = getattr(obj, "_chainrule_state_", None)
+    if method is None:
+        raise TypeError(
+            f"Cannot save a {type(obj).__name__}: chainrule saves Sequential networks, "
+            "TabularModel bundles and fitted MLPClassifier / MLPRegressor estimators."
+        )
+    tensors, meta = method()
+    if "kind" not in meta:
+        raise TypeError(f"{type(obj).__name__}._chainrule_state_ must return meta with a 'kind'.")
+    return tensors, meta
+
+
+def from_state(tensors: dict[str, np.ndarray], meta: dict[str, Any], where: str = "the file") -> Any:
+    """Rebuild the saved object by dispatching on ``meta["kind"]``."""
+    kind = meta["kind"]
+    if kind == "Sequential":
+        return network_from_state(tensors, meta, where=where)
+    if kind not in KINDS:
+        raise ModelFileError(
+            f"{where} holds a {kind!r}, which this chainrule does not know; upgrade chainrule."
+        )
+    module_name, attribute = KINDS[kind].split(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError):
+        raise ModelFileError(
+            f"{where} holds a {kind!r}, but {module_name}.{attribute} is not available in this "
+            "installation."
+        ) from None
+    try:
+        return cls._chainrule_from_state_(tensors, meta)
+    except ModelFileError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        detail = str(exc).strip() or type(exc).__name__
+        raise ModelFileError(f"{where} has invalid {kind} metadata ({detail}).") from None
+
+
+def save(obj: Any, path: str | os.PathLike[str]) -> Path:
+    """Save a network, a :class:`~chainrule.model.TabularModel` or an estimator to one file.
+
+    The file is written atomically: an interrupted save leaves any previous file intact.
+
+    Parameters
+    ----------
+    obj : Sequential, TabularModel, MLPClassifier or MLPRegressor
+        What to save.
+    path : str or path
+        Destination (conventionally ``*.safetensors``).
+
+    Returns
+    -------
+    Path
+        The path written.
+    """
+    tensors, meta = state_of(obj)
+    return write_state(path, tensors, meta)
+
+
+def load(path: str | os.PathLike[str]) -> Any:
+    """Load what :func:`save` saved, after validating every part of the file.
+
+    Raises
+    ------
+    ModelFileError
+        A one-line reason when the file is missing, not a model file, truncated, corrupted,
+        modified, written by a newer chainrule, or inconsistent with its architecture.
+    """
+    tensors, meta = read_state(path)
+    return from_state(tensors, meta, where=f"'{path}'")

@@ -1,0 +1,459 @@
+"""The model the command line trains and saves: a network plus everything needed to use it on a table.
+
+A :class:`TabularModel` bundles
+
+* the :class:`~chainrule.layers.Sequential` network and its loss,
+* the task (``"classification"`` or ``"regression"``) and the target column's name,
+* the fitted :class:`~chainrule.preprocessing.TablePreprocessor` (standardize / one-hot),
+* the classes (classification) or the target's mean and scale (regression),
+* the training :class:`~chainrule.training.History` and the options it was trained with,
+
+and saves all of it in one model file (:mod:`chainrule.io.modelfile`).
+
+Classification uses :class:`~chainrule.losses.CrossEntropy` on ``K`` logits for every ``K``,
+binary included, so probabilities are always ``(N, K)`` rows like scikit-learn's
+``predict_proba`` and one code path (and one ONNX graph) serves every classifier.
+
+Regression standardizes the target, :math:`t = (y - \\mu_y) / s_y`, trains on :math:`t` and
+maps predictions back, :math:`\\hat y = \\mu_y + s_y \\hat t`: a target in the hundreds of
+thousands then trains with the same learning rate as one near 1. The training loss is in
+these standardized units; the ``rmse`` metric is in the target's own units.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import activations as activations_module
+from . import losses as losses_module
+from . import metrics as metrics_module
+from . import optimizers as optimizers_module
+from .data import DataError
+from .layers import Dense, Sequential
+from .preprocessing import TablePreprocessor, is_numeric_column, value_key
+from .training import History, Trainer
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .callbacks import Callback
+
+TASKS = ("classification", "regression")
+MAX_CLASSES_INFERRED = 20
+"""A target of integers with at most this many distinct values is taken as classes."""
+
+HIDDEN_ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid")
+_HE_FAMILY = ("relu", "leaky_relu", "elu", "gelu")
+
+
+def infer_task(target: pd.Series) -> str:
+    """Guess the task from the target column.
+
+    Text, categories and booleans are classes; integers (or whole-number floats) with at most
+    :data:`MAX_CLASSES_INFERRED` distinct values are classes; anything else is regression.
+    """
+    from pandas.api import types
+
+    values = target.dropna()
+    if types.is_bool_dtype(values) or not is_numeric_column(values):
+        return "classification"
+    numbers = values.to_numpy(dtype=np.float64)
+    whole = bool(np.all(numbers == np.round(numbers)))
+    if whole and len(np.unique(numbers)) <= MAX_CLASSES_INFERRED:
+        return "classification"
+    return "regression"
+
+
+def _python_value(value: Any) -> Any:
+    """A JSON-able Python scalar for a class label (numpy scalars unwrapped)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and value == int(value):
+        return int(value)  # 1.0 read from a CSV is the class 1
+    if isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _class_list(target: pd.Series) -> list[Any]:
+    values = {value_key(v): _python_value(v) for v in target.dropna().unique()}
+    labels = list(values.values())
+    try:
+        return sorted(labels)
+    except TypeError:  # mixed types: order by text
+        return sorted(labels, key=value_key)
+
+
+class TabularModel:
+    """A trained network with its preprocessing, ready for tables.
+
+    Parameters
+    ----------
+    net : Sequential
+        Maps the encoded features ``(N, d)`` to logits ``(N, K)`` or a standardized target
+        ``(N, 1)``.
+    loss : Loss
+        The training loss (its ``link`` maps logits to probabilities).
+    task : {"classification", "regression"}
+        What the model predicts.
+    preprocessor : TablePreprocessor
+        Fitted on the training table.
+    target : str
+        The target column's name.
+    classes : list, optional
+        Class labels in output order (classification).
+    target_mean, target_scale : float
+        :math:`\\mu_y, s_y` of a regression target.
+    history : History, optional
+        How training went.
+    training : dict, optional
+        The options it was trained with (JSON-able), shown by ``chainrule info``.
+    """
+
+    def __init__(
+        self,
+        net: Sequential,
+        loss: losses_module.Loss,
+        task: str,
+        preprocessor: TablePreprocessor,
+        target: str,
+        classes: Sequence[Any] | None = None,
+        target_mean: float = 0.0,
+        target_scale: float = 1.0,
+        history: History | None = None,
+        training: dict[str, Any] | None = None,
+    ) -> None:
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {task!r}.")
+        self.net, self.loss, self.task = net, loss, task
+        self.preprocessor, self.target = preprocessor, target
+        self.classes = list(classes) if classes is not None else None
+        self.target_mean, self.target_scale = float(target_mean), float(target_scale)
+        self.history = history if history is not None else History()
+        self.training = dict(training or {})
+
+    # -- training ---------------------------------------------------------------------------
+    @classmethod
+    def fit(
+        cls,
+        frame: pd.DataFrame,
+        target: str,
+        *,
+        task: str | None = None,
+        hidden: Sequence[int] = (64, 32),
+        activation: str = "relu",
+        optimizer: str = "adam",
+        learning_rate: float | None = None,
+        epochs: int = 100,
+        batch_size: int | None = 32,
+        validation_split: float = 0.2,
+        early_stopping: bool = False,
+        patience: int = 10,
+        seed: int | None = 0,
+        impute: str = "error",
+        drop: Sequence[str] = (),
+        callbacks: Sequence[Callback] = (),
+        source: str = "the data",
+    ) -> tuple[TabularModel, Trainer]:
+        """Build, preprocess and train a model on ``frame``; returns it and its trainer.
+
+        Ctrl-C during training stops it at the end of the batch with the best weights seen
+        (``history.stop_reason == "interrupted"``); the model is returned all the same.
+
+        Raises
+        ------
+        DataError
+            The target or a dropped column is missing, the target does not fit the task, or
+            the features cannot be encoded.
+        """
+        from .data import require_columns
+
+        require_columns(frame, [target], source, "the --target")
+        require_columns(frame, list(drop), source, "given to --drop")
+        if activation not in HIDDEN_ACTIVATIONS:
+            raise DataError(
+                f"Unknown activation {activation!r}; choose one of {', '.join(HIDDEN_ACTIVATIONS)}."
+            )
+        if any(int(h) < 1 for h in hidden):
+            raise DataError("Hidden layer widths must be positive integers, e.g. --hidden 64,32.")
+        y_column = frame[target]
+        if y_column.isna().any():
+            row = int(np.flatnonzero(y_column.isna().to_numpy())[0]) + 1
+            raise DataError(
+                f"Target column {target!r} in '{source}' has {int(y_column.isna().sum())} missing "
+                f"values (first in data row {row}); remove those rows."
+            )
+        task = task or infer_task(y_column)
+        if task not in TASKS:
+            raise DataError(f"Unknown task {task!r}; choose classification or regression.")
+        features = [c for c in frame.columns if c != target and c not in set(drop)]
+        pre = TablePreprocessor(impute).fit(frame, features, source)
+        X = pre.transform(frame, source)
+
+        gen = np.random.default_rng(seed)
+        init_rng, fit_rng = gen.spawn(2)
+        classes, mean, scale = None, 0.0, 1.0
+        if task == "classification":
+            classes = _check_classification_target(y_column, target, source)
+            y = _class_indices(y_column, classes, target, source)
+            n_out, loss = len(classes), losses_module.CrossEntropy()
+            metrics: list[Any] = ["accuracy"]
+        else:
+            numbers = _check_regression_target(y_column, target, source)
+            mean = float(np.mean(numbers))
+            scale = float(np.std(numbers)) or 1.0
+            y = (numbers - mean) / scale
+            n_out, loss = 1, losses_module.MSE()
+            metrics = [_rmse_in_target_units(scale)]
+
+        net = build_network(X.shape[1], hidden, n_out, activation, init_rng)
+        opt_kwargs = {} if learning_rate is None else {"learning_rate": learning_rate}
+        try:
+            opt = optimizers_module.get(optimizer, **opt_kwargs)
+        except (ValueError, TypeError) as exc:
+            raise DataError(str(exc)) from None
+        from .callbacks import EarlyStopping, GradientNorms
+
+        run_callbacks: list[Any] = [GradientNorms(), *callbacks]
+        if early_stopping:
+            run_callbacks.insert(0, EarlyStopping("val_loss", patience=patience))
+        trainer = Trainer(net, loss, opt, metrics=metrics, callbacks=run_callbacks)
+        started = time.perf_counter()
+        trainer.fit(
+            X,
+            y,
+            epochs=epochs,
+            batch_size=batch_size,
+            rng=fit_rng,
+            validation_split=validation_split,
+        )
+        training = {
+            "data": os.path.basename(source),
+            "rows": int(X.shape[0]),
+            "hidden": [int(h) for h in hidden],
+            "activation": activation,
+            "optimizer": optimizer,
+            "learning_rate": optimizers_module.current_learning_rate(trainer.opt_state),
+            "epochs": int(epochs),
+            "batch_size": batch_size,
+            "validation_split": float(validation_split),
+            "early_stopping": bool(early_stopping),
+            "patience": int(patience),
+            "seed": seed,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+        model = cls(net, loss, task, pre, target, classes, mean, scale, trainer.history, training)
+        return model, trainer
+
+    # -- inference --------------------------------------------------------------------------
+    @property
+    def n_features(self) -> int:
+        """Width of the encoded input."""
+        return self.preprocessor.n_features
+
+    def transform(self, frame: pd.DataFrame, source: str = "the data") -> np.ndarray:
+        """The encoded matrix ``(N, d)`` the network takes."""
+        return self.preprocessor.transform(frame, source)
+
+    def predict_proba_matrix(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities ``(N, K)`` for an encoded matrix (classification only)."""
+        if self.task != "classification":
+            raise DataError("Probabilities exist only for classification models; drop --proba.")
+        X = np.asarray(X, dtype=self.net.dtype)
+        return np.asarray(self.loss.link(self.net.predict(X)))
+
+    def predict_matrix(self, X: np.ndarray) -> np.ndarray:
+        """Predictions ``(N,)`` for an encoded matrix: class labels, or target values."""
+        if self.task == "classification":
+            index = np.argmax(self.predict_proba_matrix(X), axis=1)
+            labels = np.empty(len(self.classes), dtype=object)
+            labels[:] = self.classes
+            return labels[index]
+        X = np.asarray(X, dtype=self.net.dtype)
+        out = np.asarray(self.net.predict(X), dtype=np.float64)[:, 0]
+        return out * self.target_scale + self.target_mean  # ŷ = μ_y + s_y t̂
+
+    def predict_proba(self, frame: pd.DataFrame, source: str = "the data") -> np.ndarray:
+        """Class probabilities ``(N, K)`` for a raw table (columns in :attr:`classes` order)."""
+        return self.predict_proba_matrix(self.transform(frame, source))
+
+    def predict(self, frame: pd.DataFrame, source: str = "the data") -> np.ndarray:
+        """Class labels or target values ``(N,)`` for a raw table."""
+        return self.predict_matrix(self.transform(frame, source))
+
+    def encode_target(self, column: pd.Series, source: str = "the data") -> np.ndarray:
+        """Class indices ``(N,)`` or target values ``(N,)`` of a target column, validated."""
+        if column.isna().any():
+            raise DataError(
+                f"Target column {self.target!r} in '{source}' has missing values; remove those rows."
+            )
+        if self.task == "classification":
+            return _class_indices(column, self.classes, self.target, source)
+        return _check_regression_target(column, self.target, source)
+
+    # -- persistence ------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the model to one file, atomically (see :mod:`chainrule.io.modelfile`)."""
+        from .io import save
+
+        return save(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> TabularModel:
+        """Read a model written by :meth:`save`; raises ``ModelFileError`` if it is not one."""
+        from .io import ModelFileError, load
+
+        obj = load(path)
+        if not isinstance(obj, cls):
+            raise ModelFileError(
+                f"'{path}' holds a {type(obj).__name__}, not a model trained by 'chainrule train'."
+            )
+        return obj
+
+    def _chainrule_state_(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        from .io.modelfile import network_state
+
+        tensors, net_meta = network_state(self.net)
+        meta = {
+            "kind": "TabularModel",
+            "network": net_meta,
+            "loss": {"type": type(self.loss).__name__, "config": self.loss.config()},
+            "task": self.task,
+            "target": self.target,
+            "classes": self.classes,
+            "target_mean": self.target_mean,
+            "target_scale": self.target_scale,
+            "preprocessing": self.preprocessor.to_dict(),
+            "history": self.history.to_dict(),
+            "training": self.training,
+        }
+        return tensors, meta
+
+    @classmethod
+    def _chainrule_from_state_(
+        cls, tensors: dict[str, np.ndarray], meta: dict[str, Any]
+    ) -> TabularModel:
+        from .io.modelfile import ModelFileError, network_from_state
+
+        net = network_from_state(tensors, meta["network"], where="The model file")
+        loss = losses_module.from_config(meta["loss"]["type"], meta["loss"]["config"])
+        pre = TablePreprocessor.from_dict(meta["preprocessing"])
+        model = cls(
+            net,
+            loss,
+            meta["task"],
+            pre,
+            str(meta["target"]),
+            meta["classes"],
+            float(meta["target_mean"]),
+            float(meta["target_scale"]),
+            History.from_dict(meta["history"]),
+            meta.get("training"),
+        )
+        n_in, n_out = net.in_features, net.output_dim(pre.n_features)
+        expected_out = len(model.classes) if model.task == "classification" else 1
+        if n_in != pre.n_features or n_out != expected_out:
+            raise ModelFileError(
+                f"The model file's network maps {n_in} inputs to {n_out} outputs, but its "
+                f"preprocessing gives {pre.n_features} features and its task needs "
+                f"{expected_out} outputs."
+            )
+        return model
+
+    def __repr__(self) -> str:
+        return (
+            f"TabularModel(task={self.task!r}, target={self.target!r}, "
+            f"features={self.n_features}, params={self.net.n_params})"
+        )
+
+
+def build_network(
+    n_in: int, hidden: Sequence[int], n_out: int, activation: str, rng: np.random.Generator
+) -> Sequential:
+    """``Dense → activation`` for each hidden width, then a linear ``Dense`` output layer.
+
+    ReLU-family layers start from He-uniform weights (variance :math:`2/n_{in}` keeps the
+    activations' scale through a ReLU), tanh and sigmoid from Glorot-uniform.
+    """
+    init = "he_uniform" if activation in _HE_FAMILY else "glorot_uniform"
+    layers: list[Any] = []
+    width = n_in
+    for h in hidden:
+        layers += [Dense(width, int(h), weight_init=init, rng=rng), activations_module.get(activation)]
+        width = int(h)
+    layers.append(Dense(width, n_out, weight_init="glorot_uniform", rng=rng))
+    return Sequential(layers)
+
+
+def _rmse_in_target_units(scale: float) -> Any:
+    def rmse(y_true: Any, y_pred: Any) -> float:
+        return scale * metrics_module.rmse(y_true, y_pred)  # s_y · RMSE(t, t̂) = RMSE(y, ŷ)
+
+    return rmse
+
+
+def _check_classification_target(column: pd.Series, name: str, source: str) -> list[Any]:
+    classes = _class_list(column)
+    if len(classes) < 2:
+        raise DataError(
+            f"Target column {name!r} in '{source}' has a single class ({classes[0]!r}); "
+            "classification needs at least two."
+        )
+    if is_numeric_column(column) and len(classes) > max(50, 0.5 * len(column)):
+        raise DataError(
+            f"Target column {name!r} in '{source}' has {len(classes)} distinct numeric values, "
+            "too many to be classes; use --task regression."
+        )
+    return classes
+
+
+def _class_indices(column: pd.Series, classes: Sequence[Any], name: str, source: str) -> np.ndarray:
+    index = {value_key(c): i for i, c in enumerate(classes)}
+    keys = [value_key(v) for v in column.to_numpy(dtype=object)]
+    unknown = [k for k in keys if k not in index]
+    if unknown:
+        shown = ", ".join(repr(c) for c in list(classes)[:10])
+        raise DataError(
+            f"Target column {name!r} in '{source}' has the value {unknown[0]!r}, which is not one "
+            f"of the model's classes ({shown})."
+        )
+    return np.array([index[k] for k in keys], dtype=np.int64)
+
+
+def _check_regression_target(column: pd.Series, name: str, source: str) -> np.ndarray:
+    from pandas.api import types
+
+    if types.is_bool_dtype(column) or not is_numeric_column(column):
+        sample = column.dropna().iloc[0] if column.notna().any() else None
+        raise DataError(
+            f"Target column {name!r} in '{source}' holds non-numeric values such as {sample!r}; "
+            "regression needs numbers, so use --task classification."
+        )
+    numbers = column.to_numpy(dtype=np.float64)
+    if not np.all(np.isfinite(numbers)):
+        raise DataError(f"Target column {name!r} in '{source}' has infinite values; remove them.")
+    return numbers
+
+
+def describe_history(history: History) -> list[tuple[str, str]]:
+    """``(label, value)`` rows summarising a run: epochs, stop reason, best and last losses."""
+    rows = [("epochs run", str(len(history)))]
+    rows.append(("stopped", history.stop_reason or "completed"))
+    if history.best_epoch is not None:
+        rows.append(("best epoch", str(history.best_epoch + 1)))
+    for key in ("loss", "val_loss", "accuracy", "val_accuracy", "rmse", "val_rmse"):
+        values = history.history.get(key)
+        if values:
+            last = values[-1]
+            text = f"{last:.4g}" if math.isfinite(last) else str(last)
+            if history.best_epoch is not None and history.best_epoch < len(values):
+                text += f" (best epoch: {values[history.best_epoch]:.4g})"
+            rows.append((f"final {key}", text))
+    return rows

@@ -1,0 +1,288 @@
+"""Turning a table into the matrix a network takes: standardize numbers, one-hot encode text.
+
+A :class:`TablePreprocessor` is fitted on the training table and its whole state is plain JSON,
+so it travels inside the model file and is applied again, unchanged, at prediction.
+
+For a numeric column :math:`x` with training mean :math:`\\mu` and standard deviation
+:math:`s` (population, ``ddof=0``; a constant column gets :math:`s = 1`):
+
+.. math:: x' = (x - \\mu) / s
+
+A categorical column (text, or pandas ``category``) with training categories
+:math:`c_1 < \\dots < c_m` (sorted) becomes :math:`m` indicator columns
+:math:`[x = c_1], \\dots, [x = c_m]`. A value never seen in training, or a missing one, is the
+all-zero row.
+
+Missing numbers are an error unless ``impute`` is ``"mean"`` or ``"median"``, which fill
+them with the *training* mean or median before standardizing.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .data import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+IMPUTE_CHOICES = ("error", "mean", "median")
+"""How missing values are handled: refuse them, or fill numbers with the mean / median."""
+
+MAX_CATEGORIES = 200
+"""More distinct text values than this in one column is almost surely an identifier."""
+
+
+def value_key(value: Any) -> str:
+    """A text key for a category or class value that survives a CSV round trip.
+
+    ``1``, ``1.0`` and ``"1"`` all become ``"1"``; ``True`` becomes ``"True"``.
+    """
+    if isinstance(value, float | np.floating) and math.isfinite(value) and value == int(value):
+        return str(int(value))
+    if isinstance(value, np.generic):
+        value = value.item()
+    return str(value)
+
+
+def is_numeric_column(series: pd.Series) -> bool:
+    """Whether a column is numbers (booleans count as 0/1), not text or categories."""
+    from pandas.api import types
+
+    return bool(types.is_bool_dtype(series) or types.is_numeric_dtype(series))
+
+
+def _first_missing_row(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0]) + 1  # 1-based data row, as a spreadsheet user counts
+
+
+class TablePreprocessor:
+    """Standardize numeric columns and one-hot encode categorical ones.
+
+    Parameters
+    ----------
+    impute : {"error", "mean", "median"}
+        What to do with missing numbers (see the module docstring).
+
+    Attributes
+    ----------
+    columns_ : list of dict
+        One entry per input column, in order: ``{"name", "kind": "numeric", "mean", "scale",
+        "fill"}`` or ``{"name", "kind": "categorical", "categories"}``.
+    """
+
+    def __init__(self, impute: str = "error") -> None:
+        if impute not in IMPUTE_CHOICES:
+            raise DataError(
+                f"Unknown imputation {impute!r}; choose one of {', '.join(IMPUTE_CHOICES)}."
+            )
+        self.impute = impute
+        self.columns_: list[dict[str, Any]] = []
+
+    # -- fitting ----------------------------------------------------------------------------
+    def fit(self, frame: pd.DataFrame, columns: list[str], source: str = "the data") -> TablePreprocessor:
+        """Learn means, scales and categories of ``columns`` from the training ``frame``."""
+        if not columns:
+            raise DataError(f"'{source}' has no feature columns besides the target.")
+        specs = []
+        for name in columns:
+            series = frame[name]
+            missing = series.isna().to_numpy()
+            if missing.all():
+                raise DataError(
+                    f"Column {name!r} in '{source}' has no values at all; drop it with --drop {name}."
+                )
+            if is_numeric_column(series):
+                values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+                if missing.any() and self.impute == "error":
+                    raise DataError(
+                        f"Column {name!r} in '{source}' has {int(missing.sum())} missing values "
+                        f"(first in data row {_first_missing_row(missing)}); fill them, or pass "
+                        "--impute mean or --impute median."
+                    )
+                present = values[~missing]
+                fill = None
+                if self.impute == "mean":
+                    fill = float(np.mean(present))
+                elif self.impute == "median":
+                    fill = float(np.median(present))
+                if fill is not None:
+                    values = np.where(missing, fill, values)
+                scale = float(np.std(values))
+                specs.append(
+                    {
+                        "name": name,
+                        "kind": "numeric",
+                        "mean": float(np.mean(values)),
+                        "scale": scale if scale > 0 else 1.0,  # a constant column stays 0
+                        "fill": fill,
+                    }
+                )
+            else:
+                if missing.any() and self.impute == "error":
+                    raise DataError(
+                        f"Column {name!r} in '{source}' has {int(missing.sum())} missing values "
+                        f"(first in data row {_first_missing_row(missing)}); fill them, or pass "
+                        "--impute mean (missing categories then encode as all zeros)."
+                    )
+                keys = sorted({value_key(v) for v in series[~missing]})
+                if len(keys) > MAX_CATEGORIES:
+                    raise DataError(
+                        f"Column {name!r} in '{source}' has {len(keys)} distinct text values, too "
+                        f"many to one-hot encode (limit {MAX_CATEGORIES}); it looks like an "
+                        f"identifier, so drop it with --drop {name}."
+                    )
+                specs.append({"name": name, "kind": "categorical", "categories": keys})
+        self.columns_ = specs
+        return self
+
+    # -- applying ---------------------------------------------------------------------------
+    @property
+    def input_columns(self) -> list[str]:
+        """The table columns the preprocessor reads, in order."""
+        return [c["name"] for c in self.columns_]
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Names of the encoded columns: ``"age"`` for numbers, ``"color=red"`` for indicators."""
+        names: list[str] = []
+        for c in self.columns_:
+            if c["kind"] == "numeric":
+                names.append(c["name"])
+            else:
+                names.extend(f"{c['name']}={k}" for k in c["categories"])
+        return names
+
+    @property
+    def n_features(self) -> int:
+        """Width ``d`` of the encoded matrix."""
+        return len(self.feature_names)
+
+    def transform(self, frame: pd.DataFrame, source: str = "the data") -> np.ndarray:
+        """Encode ``frame`` into a float64 matrix of shape ``(N, n_features)``.
+
+        Raises
+        ------
+        DataError
+            A column is missing, holds text where numbers were trained, or has missing values
+            that the preprocessor was not fitted to fill.
+        """
+        from .data import require_columns
+
+        require_columns(frame, self.input_columns, source, "the model was trained on it")
+        blocks = []
+        for c in self.columns_:
+            series = frame[c["name"]]
+            missing = series.isna().to_numpy()
+            if c["kind"] == "numeric":
+                values = self._numbers(series, c["name"], source)
+                if missing.any():
+                    if c["fill"] is None:
+                        raise DataError(
+                            f"Column {c['name']!r} in '{source}' has {int(missing.sum())} missing "
+                            f"values (first in data row {_first_missing_row(missing)}) and the "
+                            "model was trained without imputation; fill them, or retrain with "
+                            "--impute mean."
+                        )
+                    values = np.where(missing, c["fill"], values)
+                blocks.append(((values - c["mean"]) / c["scale"])[:, None])
+            else:
+                if missing.any() and self.impute == "error":
+                    raise DataError(
+                        f"Column {c['name']!r} in '{source}' has {int(missing.sum())} missing "
+                        f"values (first in data row {_first_missing_row(missing)}) and the model "
+                        "was trained without imputation; fill them, or retrain with --impute mean."
+                    )
+                index = {k: i for i, k in enumerate(c["categories"])}
+                onehot = np.zeros((len(series), len(index)))
+                for row, value in enumerate(series.to_numpy(dtype=object)):
+                    j = None if missing[row] else index.get(value_key(value))
+                    if j is not None:  # unseen or missing: the all-zero row
+                        onehot[row, j] = 1.0
+                blocks.append(onehot)
+        return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(frame), 0))
+
+    @staticmethod
+    def _numbers(series: pd.Series, name: str, source: str) -> np.ndarray:
+        if is_numeric_column(series):
+            return series.to_numpy(dtype=np.float64, na_value=np.nan)
+        import pandas as pd
+
+        coerced = pd.to_numeric(series, errors="coerce")
+        bad = coerced.isna() & series.notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"Column {name!r} in '{source}' holds text such as {series.iloc[row]!r} (data row "
+                f"{row + 1}) but the model was trained on numbers there; fix the column."
+            )
+        return coerced.to_numpy(dtype=np.float64, na_value=np.nan)
+
+    def affine(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(fill, mean, scale)`` over the encoded columns, for graphs that redo the encoding.
+
+        For numeric column ``j``: ``x'_j = (fill_j if x_j is NaN else x_j - mean_j) / scale_j``
+        (``fill_j`` is NaN when no imputation was fitted); indicator columns pass through
+        (fill 0, mean 0, scale 1).
+        """
+        fill, mean, scale = [], [], []
+        for c in self.columns_:
+            if c["kind"] == "numeric":
+                fill.append(np.nan if c["fill"] is None else c["fill"])
+                mean.append(c["mean"])
+                scale.append(c["scale"])
+            else:
+                n = len(c["categories"])
+                fill += [0.0] * n
+                mean += [0.0] * n
+                scale += [1.0] * n
+        return np.array(fill), np.array(mean), np.array(scale)
+
+    # -- persistence ------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able state."""
+        return {"impute": self.impute, "columns": [dict(c) for c in self.columns_]}
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> TablePreprocessor:
+        """Inverse of :meth:`to_dict`; raises ``ValueError`` on a malformed state."""
+        pre = cls(state["impute"])
+        columns = []
+        for c in state["columns"]:
+            if c["kind"] == "numeric":
+                fill = c.get("fill")
+                columns.append(
+                    {
+                        "name": str(c["name"]),
+                        "kind": "numeric",
+                        "mean": float(c["mean"]),
+                        "scale": float(c["scale"]),
+                        "fill": None if fill is None else float(fill),
+                    }
+                )
+            elif c["kind"] == "categorical":
+                cats = [str(k) for k in c["categories"]]
+                columns.append({"name": str(c["name"]), "kind": "categorical", "categories": cats})
+            else:
+                raise ValueError(f"unknown column kind {c['kind']!r}")
+        pre.columns_ = columns
+        return pre
+
+    def describe(self) -> str:
+        """A plain-text table of columns and what happens to each."""
+        rows = [("column", "kind", "encoding")]
+        for c in self.columns_:
+            if c["kind"] == "numeric":
+                how = f"(x − {c['mean']:.4g}) / {c['scale']:.4g}"
+                if c["fill"] is not None:
+                    how += f", missing → {c['fill']:.4g}"
+            else:
+                cats = c["categories"]
+                shown = ", ".join(cats[:6]) + (f", … ({len(cats)})" if len(cats) > 6 else "")
+                how = f"one-hot: {shown}"
+            rows.append((c["name"], c["kind"], how))
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows)
