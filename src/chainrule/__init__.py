@@ -13,6 +13,7 @@ from .callbacks import (
     ReduceLROnPlateau,
     TerminateOnNonFinite,
 )
+from .explain import HalfSumSquaredError, StepTrace, explain_step
 from .gradcheck import GradcheckReport, check_layer, check_loss, check_network
 from .layers import Dense, Dropout, Layer, Sequential
 from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss, PoissonNLL
@@ -36,6 +37,7 @@ __all__ = [
     "GradcheckReport",
     "GradientNorms",
     "GradientTransformation",
+    "HalfSumSquaredError",
     "History",
     "Huber",
     "Identity",
@@ -51,6 +53,7 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "Softmax",
+    "StepTrace",
     "Tanh",
     "TerminateOnNonFinite",
     "Trainer",
@@ -62,6 +65,7 @@ __all__ = [
     "check_layer",
     "check_loss",
     "check_network",
+    "explain_step",
     "fit",
     "rmsprop",
     "sgd",
