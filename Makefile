@@ -25,15 +25,15 @@ demo: $(VENV)/.installed
 	$(BIN)/chainrule demo
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests benchmarks scripts
-	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test: lint
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
 
 format: $(VENV)/.installed-test
-	$(BIN)/ruff format src tests benchmarks scripts
-	$(BIN)/ruff check --fix src tests benchmarks scripts
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks
