@@ -49,7 +49,7 @@ def snippet() -> str:
     """The body of :func:`lecture_in_chainrule`: the code that printed the demo's lines."""
     source = inspect.getsource(lecture_in_chainrule)
     body = source.split("\n", 1)[1]
-    body = body.rsplit("    return", 1)[0]
+    body = body.rsplit("    return", 1)[0].replace("  # fmt: skip", "")  # a formatter's note
     return textwrap.dedent(body).strip() + "\n"
 
 
