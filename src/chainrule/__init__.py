@@ -15,8 +15,10 @@ from .callbacks import (
 )
 from .explain import HalfSumSquaredError, StepTrace, explain_step
 from .gradcheck import GradcheckReport, check_layer, check_loss, check_network
+from .io import load, save
 from .layers import Dense, Dropout, Layer, Sequential
 from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss, PoissonNLL
+from .model import TabularModel
 from .optimizers import GradientTransformation, adam, adamw, apply_updates, chain, rmsprop, sgd
 from .progress import ProgressBar
 from .training import History, Trainer, fit
@@ -54,6 +56,7 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "StepTrace",
+    "TabularModel",
     "Tanh",
     "TerminateOnNonFinite",
     "Trainer",
@@ -67,6 +70,8 @@ __all__ = [
     "check_network",
     "explain_step",
     "fit",
+    "load",
     "rmsprop",
+    "save",
     "sgd",
 ]

@@ -62,8 +62,7 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     if kind is None:
         known = ", ".join(sorted(READERS))
         raise DataError(
-            f"Cannot tell the format of '{p}' from its extension '{p.suffix}'; "
-            f"use one of {known}."
+            f"Cannot tell the format of '{p}' from its extension '{p.suffix}'; use one of {known}."
         )
     try:
         if kind == "parquet":

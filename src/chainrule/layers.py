@@ -462,6 +462,12 @@ class Sequential(Layer):
             layers.append(LAYER_TYPES[kind].from_config(spec))
         return cls(layers, name=config.get("name"))
 
+    def save(self, path: str) -> Any:
+        """Save the architecture and weights to one safetensors file (see :func:`chainrule.save`)."""
+        from .io import save
+
+        return save(self, path)
+
     def summary(self) -> str:
         """A table of layers, output widths and parameter counts."""
         rows = [("layer", "type", "output", "params")]

@@ -386,7 +386,10 @@ def build_network(
     layers: list[Any] = []
     width = n_in
     for h in hidden:
-        layers += [Dense(width, int(h), weight_init=init, rng=rng), activations_module.get(activation)]
+        layers += [
+            Dense(width, int(h), weight_init=init, rng=rng),
+            activations_module.get(activation),
+        ]
         width = int(h)
     layers.append(Dense(width, n_out, weight_init="glorot_uniform", rng=rng))
     return Sequential(layers)
@@ -453,7 +456,8 @@ def describe_history(history: History) -> list[tuple[str, str]]:
         if values:
             last = values[-1]
             text = f"{last:.4g}" if math.isfinite(last) else str(last)
-            if history.best_epoch is not None and history.best_epoch < len(values):
-                text += f" (best epoch: {values[history.best_epoch]:.4g})"
+            best = history.best_epoch
+            if best is not None and best < len(values) - 1:
+                text += f" (at best epoch {best + 1}: {values[best]:.4g})"
             rows.append((f"final {key}", text))
     return rows

@@ -83,7 +83,9 @@ class TablePreprocessor:
         self.columns_: list[dict[str, Any]] = []
 
     # -- fitting ----------------------------------------------------------------------------
-    def fit(self, frame: pd.DataFrame, columns: list[str], source: str = "the data") -> TablePreprocessor:
+    def fit(
+        self, frame: pd.DataFrame, columns: list[str], source: str = "the data"
+    ) -> TablePreprocessor:
         """Learn means, scales and categories of ``columns`` from the training ``frame``."""
         if not columns:
             raise DataError(f"'{source}' has no feature columns besides the target.")
@@ -285,4 +287,6 @@ class TablePreprocessor:
                 how = f"one-hot: {shown}"
             rows.append((c["name"], c["kind"], how))
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
-        return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows)
+        return "\n".join(
+            "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows
+        )

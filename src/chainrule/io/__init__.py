@@ -6,6 +6,10 @@
   (:mod:`chainrule.io.onnx_export`).
 """
 
+import os
+from pathlib import Path
+from typing import Any
+
 from .atomic import atomic_write_bytes, atomic_write_text
 from .modelfile import FORMAT_VERSION, ModelFileError, load, read_state, save, write_state
 
@@ -22,7 +26,7 @@ __all__ = [
 ]
 
 
-def export_onnx(obj, path, *, opset: int = 13):  # noqa: ANN001, ANN201 - documented there
+def export_onnx(obj: Any, path: str | os.PathLike[str], *, opset: int = 13) -> Path:
     """Export a model to ONNX; see :func:`chainrule.io.onnx_export.export_onnx`."""
     from .onnx_export import export_onnx as _export
 

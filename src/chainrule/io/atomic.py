@@ -24,7 +24,9 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
-        raise OSError(f"Cannot write '{target}': folder '{folder}' does not exist; create it first.")
+        raise OSError(
+            f"Cannot write '{target}': folder '{folder}' does not exist; create it first."
+        )
     if target.is_dir():
         raise OSError(f"Cannot write '{target}': it is a folder; give a file name.")
     try:

@@ -148,12 +148,16 @@ def encode(tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> bytes:
     digest = _digest(meta_text, header, draft[start:])
     blob = st_save(arrays, metadata={META_KEY: meta_text, DIGEST_KEY: digest})
     header, start = _split_header(blob, "<memory>")
-    if _digest(meta_text, header, blob[start:]) != digest:  # pragma: no cover - a safetensors change
+    if (
+        _digest(meta_text, header, blob[start:]) != digest
+    ):  # pragma: no cover - a safetensors change
         raise RuntimeError("safetensors laid the tensors out differently on a second pass.")
     return blob
 
 
-def write_state(path: str | os.PathLike[str], tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> Path:
+def write_state(
+    path: str | os.PathLike[str], tensors: dict[str, np.ndarray], meta: dict[str, Any]
+) -> Path:
     """Write a model file atomically (temporary file, fsync, rename); returns the path."""
     return atomic_write_bytes(path, encode(tensors, meta))
 
@@ -295,7 +299,9 @@ def state_of(obj: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     return tensors, meta
 
 
-def from_state(tensors: dict[str, np.ndarray], meta: dict[str, Any], where: str = "the file") -> Any:
+def from_state(
+    tensors: dict[str, np.ndarray], meta: dict[str, Any], where: str = "the file"
+) -> Any:
     """Rebuild the saved object by dispatching on ``meta["kind"]``."""
     kind = meta["kind"]
     if kind == "Sequential":
@@ -353,3 +359,21 @@ def load(path: str | os.PathLike[str]) -> Any:
     """
     tensors, meta = read_state(path)
     return from_state(tensors, meta, where=f"'{path}'")
+
+
+def file_info(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Format version, library version, kind, size and checksum of a model file (validated)."""
+    p = Path(path)
+    read_state(p)  # full validation first
+    blob = p.read_bytes()
+    header, _ = _split_header(blob, str(p))
+    info = json.loads(header["__metadata__"][META_KEY])
+    tensors = {k: v for k, v in header.items() if k != "__metadata__"}
+    return {
+        "format_version": info["format_version"],
+        "library_version": info["library_version"],
+        "kind": info["kind"],
+        "bytes": len(blob),
+        "tensors": len(tensors),
+        "sha256": header["__metadata__"][DIGEST_KEY],
+    }

@@ -57,11 +57,15 @@ class _GraphBuilder:
         self.initializers.append(numpy_helper.from_array(np.asarray(value), name))
         return name
 
-    def op(self, op_type: str, inputs: list[str], hint: str, output: str | None = None, **attrs: Any) -> str:
+    def op(
+        self, op_type: str, inputs: list[str], hint: str, output: str | None = None, **attrs: Any
+    ) -> str:
         from onnx import helper
 
         out = output or self.name(hint)
-        self.nodes.append(helper.make_node(op_type, inputs, [out], name=self.name(op_type), **attrs))
+        self.nodes.append(
+            helper.make_node(op_type, inputs, [out], name=self.name(op_type), **attrs)
+        )
         return out
 
 

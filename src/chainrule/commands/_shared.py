@@ -1,0 +1,117 @@
+"""Helpers shared by the table commands (train, predict, evaluate, info, export, gradcheck)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+
+def int_list(text: str) -> list[int]:
+    """``"64,32"`` → ``[64, 32]`` (an argparse type; errors become one-line usage messages)."""
+    try:
+        values = [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated positive integers such as 64,32, got {text!r}"
+        ) from None
+    if any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"widths must be positive integers, got {text!r}")
+    return values
+
+
+def name_list(text: str) -> list[str]:
+    """``"id, name"`` → ``["id", "name"]``."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite float > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A float in [0, 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
+def batch_size(text: str) -> int | None:
+    """A positive integer, or ``full`` for full-batch gradient descent (the lecture's)."""
+    if text.lower() == "full":
+        return None
+    return positive_int(text)
+
+
+def check_writable(path: str | os.PathLike[str], what: str) -> None:
+    """Fail before any work is done if ``path`` cannot be written (missing folder, a folder)."""
+    from ..cli import UsageError
+
+    p = Path(path)
+    folder = p.parent if str(p.parent) else Path(".")
+    if p.is_dir():
+        raise UsageError(f"{what} '{p}' is a folder; give a file name.")
+    if not folder.is_dir():
+        raise UsageError(f"Cannot write {what} '{p}': folder '{folder}' does not exist; create it.")
+
+
+def load_table_model(path: str) -> Any:
+    """Load a model file trained by ``chainrule train`` (a :class:`TabularModel`)."""
+    from ..cli import UsageError
+    from ..io import load
+    from ..model import TabularModel
+
+    model = load(path)
+    if not isinstance(model, TabularModel):
+        raise UsageError(
+            f"'{path}' holds a {type(model).__name__}, not a model trained by 'chainrule train'; "
+            "this command needs one."
+        )
+    return model
+
+
+def table(rows: Sequence[Sequence[Any]], indent: str = "", right: Sequence[int] = ()) -> str:
+    """Rows of cells as aligned plain text (columns listed in ``right`` aligned right)."""
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells if i < len(r)) for i in range(max(map(len, cells)))]
+    lines = []
+    for row in cells:
+        parts = [
+            c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(row)
+        ]
+        lines.append(indent + "  ".join(parts).rstrip())
+    return "\n".join(lines)
+
+
+def human_size(n_bytes: int) -> str:
+    """``1234`` → ``"1.2 kB"``."""
+    size = float(n_bytes)
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"

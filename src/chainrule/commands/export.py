@@ -1,0 +1,57 @@
+"""``chainrule export MODEL --onnx FILE``: the model as an ONNX graph for serving."""
+
+from __future__ import annotations
+
+import argparse
+
+from . import _shared
+
+NAME = "export"
+HELP = "export a model file to ONNX (opset 13 or newer), for onnxruntime and other servers"
+EXAMPLE = "chainrule export iris.safetensors --onnx iris.onnx"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``chainrule export``."""
+    parser.add_argument(
+        "model", metavar="MODEL", help="model file (from 'chainrule train' or save)"
+    )
+    parser.add_argument("--onnx", required=True, metavar="FILE", help="ONNX file to write")
+    parser.add_argument(
+        "--opset", type=_shared.positive_int, default=13, help="ONNX opset (default: 13)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the graph, check it with the ONNX checker, write it atomically, describe it."""
+    import json
+
+    from ..cli import UsageError
+    from ..io import load
+    from ..io.atomic import atomic_write_bytes
+    from ..io.onnx_export import build_onnx
+
+    _shared.check_writable(args.onnx, "ONNX file")
+    model = load(args.model)
+    try:
+        proto = build_onnx(model, args.opset)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    atomic_write_bytes(args.onnx, proto.SerializeToString())
+    props = {p.key: p.value for p in proto.metadata_props}
+    inputs = [
+        f"{v.name} (N, {v.type.tensor_type.shape.dim[1].dim_value}) float32"
+        for v in proto.graph.input
+    ]
+    outputs = [o.name for o in proto.graph.output]
+    print(
+        f"Wrote {args.onnx} (opset {args.opset}): input {', '.join(inputs)}; "
+        f"outputs {', '.join(outputs)}."
+    )
+    if "feature_names" in props:
+        names = json.loads(props["feature_names"])
+        print(
+            "Input columns, in order (numbers raw; categories as 0/1 indicators): "
+            + ", ".join(names)
+        )
+    return 0

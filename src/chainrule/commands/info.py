@@ -1,0 +1,73 @@
+"""``chainrule info MODEL``: what a model file holds."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from . import _shared
+
+NAME = "info"
+HELP = "show a model file's architecture, parameter count, preprocessing and training history"
+EXAMPLE = "chainrule info iris.safetensors"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``chainrule info``."""
+    parser.add_argument("model", metavar="MODEL", help="model file")
+
+
+def _network_of(obj: Any) -> Any:
+    from ..layers import Sequential
+
+    if isinstance(obj, Sequential):
+        return obj
+    for attribute in ("net", "net_", "network_", "model_"):
+        candidate = getattr(obj, attribute, None)
+        if isinstance(candidate, Sequential):
+            return candidate
+    return None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the file's facts, then the network, preprocessing and history."""
+    from ..io import load
+    from ..io.modelfile import file_info
+    from ..model import TabularModel, describe_history
+    from ..preprocessing import value_key
+    from ..training import History
+
+    obj = load(args.model)
+    facts = file_info(args.model)
+    print(
+        f"{args.model}: a {facts['kind']} ({_shared.human_size(facts['bytes'])}, model format "
+        f"{facts['format_version']}, written by chainrule {facts['library_version']})"
+    )
+    rows: list[tuple[str, str]] = []
+    if isinstance(obj, TabularModel):
+        rows.append(("task", obj.task))
+        rows.append(("target", obj.target))
+        if obj.classes is not None:
+            rows.append(("classes", ", ".join(value_key(c) for c in obj.classes)))
+        else:
+            rows.append(("target scaling", f"y = {obj.target_mean:.6g} + {obj.target_scale:.6g}·t"))
+        rows.append(("loss", repr(obj.loss)))
+        for key, value in obj.training.items():
+            rows.append((key.replace("_", " "), str(value)))
+    net = _network_of(obj)
+    if net is not None:
+        rows.append(("parameters", str(net.n_params)))
+        rows.append(("dtype", net.dtype))
+    if rows:
+        print(_shared.table(rows, indent="  "))
+    if net is not None:
+        print("\nNetwork:")
+        print("\n".join("  " + line for line in net.summary().splitlines()))
+    if isinstance(obj, TabularModel):
+        print("\nPreprocessing (fitted on the training table, applied again at prediction):")
+        print("\n".join("  " + line for line in obj.preprocessor.describe().splitlines()))
+    history = getattr(obj, "history", None) or getattr(obj, "history_", None)
+    if isinstance(history, History) and len(history):
+        print("\nTraining history:")
+        print(_shared.table(describe_history(history), indent="  "))
+    return 0

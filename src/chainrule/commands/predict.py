@@ -1,0 +1,58 @@
+"""``chainrule predict MODEL DATA``: predictions for a table, as CSV."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import _shared
+
+NAME = "predict"
+HELP = "predict the target for every row of a CSV or Parquet table, writing CSV"
+EXAMPLE = "chainrule predict iris.safetensors new_flowers.csv --proba --out predictions.csv"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``chainrule predict``."""
+    parser.add_argument("model", metavar="MODEL", help="model file written by 'chainrule train'")
+    parser.add_argument("data", metavar="DATA", help="table with the training feature columns")
+    parser.add_argument(
+        "--out", metavar="FILE", default=None, help="CSV file to write (default: standard output)"
+    )
+    parser.add_argument(
+        "--proba",
+        action="store_true",
+        help="also write one probability column per class, proba_<class> (classifiers only)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write a ``prediction`` column (and ``proba_<class>`` columns with ``--proba``)."""
+    import pandas as pd
+
+    from ..cli import UsageError
+    from ..data import read_table
+    from ..io import atomic_write_text
+    from ..preprocessing import value_key
+
+    if args.out:
+        _shared.check_writable(args.out, "output file")
+    model = _shared.load_table_model(args.model)
+    if args.proba and model.task != "classification":
+        raise UsageError(
+            f"--proba needs a classifier, but '{args.model}' is a regression model; drop --proba."
+        )
+    frame = read_table(args.data)
+    X = model.transform(frame, args.data)
+    result = pd.DataFrame({"prediction": model.predict_matrix(X)})
+    if args.proba:
+        proba = model.predict_proba_matrix(X)
+        for k, c in enumerate(model.classes):
+            result[f"proba_{value_key(c)}"] = proba[:, k]
+    text = result.to_csv(index=False, float_format="%.10g")
+    if args.out:
+        atomic_write_text(args.out, text)
+        print(f"Wrote {len(result)} predictions to {args.out}.", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0

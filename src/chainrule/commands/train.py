@@ -1,0 +1,167 @@
+"""``chainrule train DATA --target COL``: train a network on a CSV or Parquet table and save it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import _shared
+
+NAME = "train"
+HELP = "train a network on a CSV or Parquet table and save it to one model file"
+EXAMPLE = (
+    "chainrule train iris.csv --target species --hidden 16,8 --epochs 200 --out iris.safetensors"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``chainrule train``."""
+    from ..model import HIDDEN_ACTIVATIONS
+    from ..optimizers import OPTIMIZERS
+    from ..preprocessing import IMPUTE_CHOICES
+
+    parser.add_argument("data", metavar="DATA", help="training table (.csv, .tsv or .parquet)")
+    parser.add_argument("--target", required=True, metavar="COL", help="column to predict")
+    parser.add_argument(
+        "--task",
+        choices=("auto", "classification", "regression"),
+        default="auto",
+        help="what to predict; auto: text, booleans and at most 20 distinct integers are "
+        "classes, other numbers regression (default: auto)",
+    )
+    parser.add_argument(
+        "--hidden",
+        type=_shared.int_list,
+        default=[64, 32],
+        metavar="W1,W2",
+        help="widths of the hidden layers (default: 64,32)",
+    )
+    parser.add_argument(
+        "--activation", choices=HIDDEN_ACTIVATIONS, default="relu", help="hidden activation"
+    )
+    parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
+    parser.add_argument(
+        "--lr",
+        type=_shared.positive_float,
+        default=None,
+        help="learning rate (default: the optimizer's, 0.001 for adam)",
+    )
+    parser.add_argument("--epochs", type=_shared.positive_int, default=100, help="(default: 100)")
+    parser.add_argument(
+        "--batch-size",
+        type=_shared.batch_size,
+        default=32,
+        metavar="N|full",
+        help="rows per update, or 'full' for full-batch gradient descent (default: 32)",
+    )
+    parser.add_argument(
+        "--validation-split",
+        type=_shared.fraction,
+        default=0.2,
+        metavar="F",
+        help="fraction of rows held out to score each epoch (default: 0.2)",
+    )
+    parser.add_argument(
+        "--early-stopping",
+        action="store_true",
+        help="stop when the validation loss has not improved for --patience epochs, "
+        "keeping the best weights",
+    )
+    parser.add_argument("--patience", type=_shared.positive_int, default=10, help="(default: 10)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument(
+        "--impute",
+        choices=IMPUTE_CHOICES,
+        default="error",
+        help="missing numbers: refuse them (error), or fill with the training mean or median; "
+        "missing categories then encode as all zeros (default: error)",
+    )
+    parser.add_argument(
+        "--drop",
+        type=_shared.name_list,
+        default=[],
+        metavar="COL,COL",
+        help="columns to leave out of the features (identifiers, leaks)",
+    )
+    parser.add_argument(
+        "--out",
+        default="model.safetensors",
+        metavar="MODEL",
+        help="model file to write (default: model.safetensors)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read, train, save, and print a summary; 130 if Ctrl-C stopped training (model saved)."""
+    from ..data import read_table
+    from ..io import save
+    from ..model import TabularModel, describe_history
+    from ..progress import ProgressBar
+
+    _shared.check_writable(args.out, "model file")
+    frame = read_table(args.data)
+    callbacks = (
+        []
+        if args.quiet
+        else [ProgressBar(epochs=args.epochs, stream=sys.stderr, every=max(1, args.epochs // 20))]
+    )
+    started = time.perf_counter()
+    model, _ = TabularModel.fit(
+        frame,
+        args.target,
+        task=None if args.task == "auto" else args.task,
+        hidden=args.hidden,
+        activation=args.activation,
+        optimizer=args.optimizer,
+        learning_rate=args.lr,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        validation_split=args.validation_split,
+        early_stopping=args.early_stopping,
+        patience=args.patience,
+        seed=args.seed,
+        impute=args.impute,
+        drop=args.drop,
+        callbacks=callbacks,
+        source=args.data,
+    )
+    elapsed = time.perf_counter() - started
+    path = save(model, args.out)
+
+    history = model.history
+    stop = history.stop_reason
+    restored = stop in ("interrupted", "early_stopping") and history.best_epoch is not None
+    outputs = f"{len(model.classes)} classes" if model.task == "classification" else "1 value"
+    print(
+        f"Trained a {model.task} model for {args.target!r} on {args.data}: {len(frame)} rows, "
+        f"{model.n_features} features -> {outputs}."
+    )
+    rows = [
+        (
+            "network",
+            " -> ".join(str(w) for w in [model.n_features, *args.hidden]) + f" -> "
+            f"{model.net.output_dim(model.n_features)} ({args.activation}), "
+            f"{model.net.n_params} parameters",
+        ),
+        *describe_history(history),
+        ("weights saved", f"best epoch {history.best_epoch + 1}" if restored else "last epoch"),
+        ("time", f"{elapsed:.1f} s"),
+        ("model file", f"{path} ({_shared.human_size(Path(path).stat().st_size)})"),
+    ]
+    print(_shared.table(rows, indent="  "))
+    if stop == "interrupted":
+        print(
+            f"chainrule: training interrupted; the best weights so far were saved to {path}.",
+            file=sys.stderr,
+        )
+        return 130
+    if stop == "non_finite":
+        print(
+            "chainrule: the loss became infinite or NaN, so training stopped early; try a "
+            "smaller --lr.",
+            file=sys.stderr,
+        )
+    return 0
