@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numpy as np
+
 from .backend import Array, namespace
 
 
@@ -238,6 +240,14 @@ class CrossEntropy(Loss):
     def __call__(
         self, y_pred: Array, y_true: Array, sample_weight: Array | None = None
     ) -> tuple[float, Array]:
+        if (
+            type(y_pred) is np.ndarray
+            and type(y_true) is np.ndarray
+            and y_true.ndim == 1
+            and y_true.dtype.kind in "iu"
+            and sample_weight is None
+        ):
+            return self._from_indices(y_pred, y_true)
         xp = namespace(y_pred)
         per_sample, grad = self.elementwise(y_pred, y_true)
         # One loss per sample: the mean divides by N (not N·K), as PyTorch and Keras do.
@@ -256,6 +266,26 @@ class CrossEntropy(Loss):
             value *= scale
             grad *= scale
         return value, grad
+
+    def _from_indices(self, z: np.ndarray, classes: np.ndarray) -> tuple[float, np.ndarray]:
+        """The NumPy path for class indices: the same formulas without building one-hot rows.
+
+        With :math:`s_n = z_n - \\max_k z_{nk}` and :math:`S_n = \\sum_k e^{s_{nk}}`:
+        :math:`\\ell_n = \\log S_n - s_{n, t_n}` and
+        :math:`\\partial \\ell_n / \\partial z_{nk} = e^{s_{nk}} / S_n - [k = t_n]`, each
+        divided by :math:`N` for the mean, in one buffer.
+        """
+        n = z.shape[0]
+        rows = np.arange(n)
+        shifted = z - z.max(axis=1, keepdims=True)  # s = z − max_k z   (N, K)
+        target = shifted[rows, classes]  # s_{n,tₙ}            (N,)
+        grad = np.exp(shifted)  # e^{s}
+        total = np.add.reduce(grad, axis=1, keepdims=True)  # S       (N, 1)
+        value = float(np.add.reduce(np.log(total[:, 0]) - target))  # Σₙ ℓₙ
+        scale = 1.0 if self.reduction == "sum" else 1.0 / n
+        grad *= scale / total  # softmax(z) (· 1/N)
+        grad[rows, classes] -= scale  # − t (· 1/N)
+        return value * scale, grad
 
     def link(self, y_pred: Array) -> Array:
         return namespace(y_pred).exp(_log_softmax(namespace(y_pred), y_pred))
