@@ -1,0 +1,320 @@
+"""A one-page HTML report of a model: architecture, training history, plots and an explain trace.
+
+The page is self-contained: the plots are PNGs embedded as ``data:`` URLs, the style sheet is
+inline, there is no script, and a Content-Security-Policy forbids loading anything from
+anywhere, so the file opens offline, can be mailed, and never reaches the network.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .explain import StepTrace, explain_step
+from .layers import Dense, Sequential
+from .losses import CrossEntropy, Loss
+from .plots import (
+    model_parts,
+    plot_decision_boundary,
+    plot_gradient_norms,
+    plot_loss,
+    plot_weight_histograms,
+    png_bytes,
+)
+from .training import History
+
+CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+"""Nothing may load except the embedded images and the inline style sheet."""
+
+_STYLE = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0;
+       color: #1d232a; background: #fafafa; }
+main { max-width: 980px; margin: 0 auto; padding: 1.5rem 1.25rem 3rem; }
+h1 { margin-bottom: 0.2rem; } .subtitle { color: #5b6570; margin-top: 0; }
+section { background: #fff; border: 1px solid #e3e6ea; border-radius: 8px;
+          padding: 0.5rem 1.25rem 1rem; margin: 1.25rem 0; }
+table { border-collapse: collapse; margin: 0.5rem 0; font-size: 0.92rem; }
+th, td { border-bottom: 1px solid #e3e6ea; padding: 0.3rem 0.7rem; text-align: left;
+         vertical-align: top; }
+th { background: #f3f5f7; }
+pre { margin: 0; font-size: 0.85rem; }
+figure { margin: 1rem 0; } figcaption { color: #5b6570; font-size: 0.9rem; }
+img { max-width: 100%; height: auto; border: 1px solid #eef0f2; }
+.explain { overflow-x: auto; }
+.note { color: #5b6570; font-size: 0.9rem; }
+footer { color: #8a939c; font-size: 0.8rem; text-align: center; }
+"""
+
+
+@dataclass
+class _Figure:
+    title: str
+    caption: str
+    png: bytes
+    width: int
+    height: int
+
+
+def _render(fig: Any, title: str, caption: str, dpi: int) -> _Figure:
+    width, height = (round(float(v) * dpi) for v in fig.get_size_inches())
+    return _Figure(title, caption, png_bytes(fig, dpi), width, height)
+
+
+def _table(header: list[str] | None, rows: list[list[str]]) -> str:
+    esc = html.escape
+    head = ""
+    if header is not None:
+        head = "<thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr></thead>"
+    body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table>{head}<tbody>{body}</tbody></table>"
+
+
+def _architecture_rows(network: Sequential) -> list[list[str]]:
+    rows = []
+    width = network.in_features
+    for layer in network.layers:
+        width = layer.output_dim(width) if width is not None else None
+        count = sum(int(np.prod(v.shape)) for v in layer.params.values())
+        rows.append([layer.name or "", type(layer).__name__, f"(N, {width})", str(count)])
+    rows.append(["total", "", "", str(network.n_params)])
+    return rows
+
+
+def _number(value: float) -> str:
+    return f"{value:.5g}" if math.isfinite(value) else str(value)
+
+
+def _history_rows(history: History) -> list[list[str]]:
+    h = history.history
+    best = history.best_epoch
+    rows = []
+    for key, values in h.items():
+        if key.startswith("grad_norm/") or not values:
+            continue
+        at_best = _number(values[best]) if best is not None and best < len(values) else ""
+        rows.append([key, _number(values[-1]), at_best, _number(min(values)), _number(max(values))])
+    return rows
+
+
+def _explain_sample(
+    parts: Any, X: Any, y: Any, rng_seed: int
+) -> tuple[np.ndarray, np.ndarray, Loss | None, str]:
+    """The network-space input and target of the explained step, and where they came from."""
+    source, network, loss = parts.source, parts.network, parts.loss
+    if X is not None and y is not None:
+        if hasattr(source, "preprocessor") and hasattr(source, "transform"):  # TabularModel
+            import pandas as pd
+
+            frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+            x = source.transform(frame.iloc[:1])
+            target_value = pd.Series(np.asarray(y).reshape(-1)[:1])
+            t = np.asarray(source.encode_target(target_value))
+            if getattr(source, "task", None) == "regression":
+                t = (t.astype(np.float64) - source.target_mean) / source.target_scale
+            return x, t, loss, "the first row of the data, after the model's preprocessing"
+        x = np.asarray(X, dtype=np.float64)[:1]
+        t = np.asarray(y)[:1]
+        return x, t, loss, "the first row of the data"
+    gen = np.random.default_rng(rng_seed)
+    d_in = network.in_features or 1
+    x = gen.standard_normal((1, d_in))
+    d_out = network.output_dim(d_in)
+    if isinstance(loss, CrossEntropy):
+        t = np.zeros(1, dtype=np.int64)
+        what = "class 0"
+    else:
+        t = np.zeros((1, d_out))
+        what = "zeros"
+    return (
+        x,
+        t,
+        loss,
+        f"a synthetic input drawn from N(0, 1) (seed {rng_seed}) with target {what}, as no data was given",
+    )
+
+
+def build_report(
+    model: Any,
+    X: Any = None,
+    y: Any = None,
+    *,
+    title: str | None = None,
+    learning_rate: float | None = None,
+    dpi: int = 100,
+    precision: int = 5,
+) -> str:
+    """The report as one HTML string.
+
+    Parameters
+    ----------
+    model : Sequential, model bundle or estimator
+        What to report on (see :func:`chainrule.plots.model_parts`).
+    X, y : optional
+        Data for the decision boundary (when there are two input features and the model
+        classifies) and for the explained step (its first row). For a model bundle ``X`` is the
+        raw table (a ``DataFrame``) and ``y`` the target column.
+    title : str, optional
+        The page title.
+    learning_rate : float, optional
+        :math:`\\eta` of the explained gradient-descent step (default: the model's recorded
+        training rate, else 0.1).
+    dpi : int
+        Resolution of the embedded plots.
+    precision : int
+        Significant digits in the explain trace.
+    """
+    parts = model_parts(model)
+    network, history = parts.network, parts.history
+    esc = html.escape
+    name = title or f"chainrule model report — {type(parts.source).__name__}"
+    sections: list[str] = []
+
+    # -- architecture -------------------------------------------------------------------------
+    info_rows = [["parameters", f"{network.n_params:,}"], ["dtype", network.dtype]]
+    for attr in ("task", "target"):
+        value = getattr(parts.source, attr, None)
+        if isinstance(value, str):
+            info_rows.append([attr, value])
+    classes = getattr(parts.source, "classes", None)
+    if classes:
+        info_rows.append(["classes", ", ".join(str(c) for c in classes)])
+    if parts.loss is not None:
+        info_rows.append(["loss", repr(parts.loss)])
+    sections.append(
+        '<section id="architecture"><h2>Architecture</h2>'
+        + _table(["layer", "type", "output", "parameters"], _architecture_rows(network))
+        + _table(None, info_rows)
+        + "</section>"
+    )
+
+    # -- training -----------------------------------------------------------------------------
+    training = getattr(parts.source, "training", None)
+    if history is not None and len(history):
+        summary = [
+            ["epochs run", str(len(history))],
+            ["stopped", history.stop_reason or "completed all epochs"],
+        ]
+        if history.best_epoch is not None:
+            summary.append(["best epoch", str(history.best_epoch + 1)])
+        if isinstance(training, dict):
+            summary += [[str(k), str(v)] for k, v in training.items()]
+        body = _table(None, summary) + _table(
+            ["quantity", "last", "at best epoch", "min", "max"], _history_rows(history)
+        )
+    else:
+        body = "<p class='note'>This model carries no training history.</p>"
+    sections.append(f'<section id="training"><h2>Training</h2>{body}</section>')
+
+    # -- plots --------------------------------------------------------------------------------
+    figures: list[_Figure] = []
+    notes: list[str] = []
+    if history is not None and len(history):
+        figures.append(
+            _render(plot_loss(history), "Loss", "Training and validation loss per epoch.", dpi)
+        )
+        if any(k.startswith("grad_norm/") for k in history.history):
+            figures.append(
+                _render(
+                    plot_gradient_norms(history),
+                    "Gradient norm per layer",
+                    "‖∂L/∂W‖₂ of each layer per epoch (log scale); layers far below the others "
+                    "learn slowly (a vanishing gradient).",
+                    dpi,
+                )
+            )
+    figures.append(
+        _render(
+            plot_weight_histograms(model, include_bias=True),
+            "Weights",
+            "Distribution of each Dense layer's weights and biases.",
+            dpi,
+        )
+    )
+    if X is not None and y is not None:
+        try:
+            boundary_X = X
+            columns = getattr(getattr(parts.source, "preprocessor", None), "input_columns", None)
+            if columns is not None and hasattr(X, "loc"):
+                boundary_X = X[list(columns)].to_numpy(dtype=np.float64)
+            fig = plot_decision_boundary(model, boundary_X, np.asarray(y).reshape(-1))
+            figures.append(
+                _render(fig, "Decision boundary", "The classifier's regions and the data.", dpi)
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            notes.append(f"No decision boundary: {exc}")
+    blocks = []
+    for f in figures:
+        data = base64.b64encode(f.png).decode("ascii")
+        blocks.append(
+            f"<figure><h3>{esc(f.title)}</h3>"
+            f'<img src="data:image/png;base64,{data}" width="{f.width}" height="{f.height}" '
+            f'alt="{esc(f.title)}"><figcaption>{esc(f.caption)}</figcaption></figure>'
+        )
+    blocks += [f"<p class='note'>{esc(n)}</p>" for n in notes]
+    sections.append('<section id="plots"><h2>Plots</h2>' + "".join(blocks) + "</section>")
+
+    # -- one step, explained ------------------------------------------------------------------
+    seed = 0
+    try:
+        x, t, loss, origin = _explain_sample(parts, X, y, seed)
+        rate = learning_rate
+        if rate is None and isinstance(training, dict):
+            recorded = training.get("learning_rate")
+            rate = float(recorded) if isinstance(recorded, int | float) else None
+        rate = 0.1 if rate is None else rate
+        trace: StepTrace | None = explain_step(network, x, t, loss, learning_rate=rate)
+        intro = (
+            f"<p>One gradient-descent step (η = {rate:g}) on {esc(origin)}, in the "
+            "lecture's notation: every value of the forward pass, the backward pass (the "
+            "chain rule, layer by layer) and the update, computed by the network's own layers."
+            "</p>"
+        )
+        explain_html = intro + trace.html(precision)
+    except (ValueError, KeyError, TypeError) as exc:
+        explain_html = f"<p class='note'>No explain trace: {esc(str(exc))}</p>"
+    sections.append(
+        f'<section id="explain"><h2>One training step, explained</h2>{explain_html}</section>'
+    )
+
+    from . import __version__
+
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{esc(name)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n<main>\n"
+        f"<h1>{esc(name)}</h1>\n"
+        f'<p class="subtitle">{len(network.layers)} layers, {network.n_params:,} parameters, '
+        f"{sum(isinstance(layer, Dense) for layer in network.layers)} Dense.</p>\n"
+        + "\n".join(sections)
+        + f"\n<footer>Written by chainrule {esc(__version__)}. Self-contained: images are "
+        "embedded and nothing is loaded from the network.</footer>\n</main>\n</body>\n</html>\n"
+    )
+
+
+def write_report(
+    model: Any, path: str | os.PathLike[str], X: Any = None, y: Any = None, **options: Any
+) -> Path:
+    """Write :func:`build_report`'s page to ``path`` atomically (never a half-written file).
+
+    Parameters
+    ----------
+    model, X, y, options
+        As for :func:`build_report`.
+    path : str or path
+        The ``.html`` file to write.
+    """
+    from .io import atomic_write_text
+
+    if Path(path).suffix.lower() not in (".html", ".htm"):
+        raise ValueError(
+            f"The report is an HTML page; give a file name ending in .html, not '{path}'."
+        )
+    return atomic_write_text(path, build_report(model, X, y, **options))
