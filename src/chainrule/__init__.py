@@ -47,6 +47,8 @@ __all__ = [
     "LeakyReLU",
     "LearningRateScheduler",
     "Loss",
+    "MLPClassifier",
+    "MLPRegressor",
     "PoissonNLL",
     "PrintEvery",
     "ProgressBar",
@@ -75,3 +77,12 @@ __all__ = [
     "save",
     "sgd",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The scikit-learn estimators import scikit-learn, an optional dependency: load on first use.
+    if name in ("MLPClassifier", "MLPRegressor"):
+        from . import estimators
+
+        return getattr(estimators, name)
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

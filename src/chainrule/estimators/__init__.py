@@ -1,0 +1,11 @@
+"""scikit-learn estimators on chainrule's engine: :class:`MLPClassifier`, :class:`MLPRegressor`.
+
+Drop-in replacements for ``sklearn.neural_network``'s estimators (same parameter names and
+defaults, same fitted attributes), adding dropout, class weights, more solvers, losses and
+initializations, a validation loss curve, a progress bar and chainrule callbacks.
+"""
+
+from ._classifier import MLPClassifier
+from ._regressor import MLPRegressor
+
+__all__ = ["MLPClassifier", "MLPRegressor"]
