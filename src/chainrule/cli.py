@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-COMMANDS = ["train", "predict", "evaluate", "info", "export", "gradcheck", "demo"]
+COMMANDS = ["train", "predict", "evaluate", "info", "export", "gradcheck", "explain", "plot", "report", "demo"]
 """Sub-command modules in :mod:`chainrule.commands`, in the order ``--help`` lists them."""
 
 

@@ -545,6 +545,7 @@ def explain_step(
     try:
         # -- forward: record each layer's output under its name ------------------------------
         a, a_sym = x, "x"
+        add("forward", "x", "the input", x)
         inputs: list[str] = []  # the symbol of each leaf's input
         outputs: list[str] = []
         preceding_dense: list[int | None] = []  # k when the leaf's input is zk
@@ -583,6 +584,7 @@ def explain_step(
             a, a_sym = out, sym
 
         # -- loss -------------------------------------------------------------------------------
+        add("loss", "y", "the target", y)
         value, grad = loss(a, y)
         trace.loss_value = float(value)
         add("loss", "L", loss_formula, np.asarray(value))

@@ -103,25 +103,30 @@ def _history_rows(history: History) -> list[list[str]]:
     return rows
 
 
-def _explain_sample(
-    parts: Any, X: Any, y: Any, rng_seed: int
+def explain_sample(
+    parts: Any, X: Any, y: Any, rng_seed: int = 0, rows: int = 1
 ) -> tuple[np.ndarray, np.ndarray, Loss | None, str]:
-    """The network-space input and target of the explained step, and where they came from."""
+    """The network-space input and target of an explained step, and where they came from.
+
+    With data, the first ``rows`` rows (through a model bundle's preprocessing); without, one
+    standard-normal input drawn with ``rng_seed`` and a zero (or class 0) target.
+    """
     source, network, loss = parts.source, parts.network, parts.loss
     if X is not None and y is not None:
         if hasattr(source, "preprocessor") and hasattr(source, "transform"):  # TabularModel
             import pandas as pd
 
             frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
-            x = source.transform(frame.iloc[:1])
-            target_value = pd.Series(np.asarray(y).reshape(-1)[:1])
+            x = source.transform(frame.iloc[:rows])
+            target_value = pd.Series(np.asarray(y).reshape(-1)[:rows])
             t = np.asarray(source.encode_target(target_value))
             if getattr(source, "task", None) == "regression":
                 t = (t.astype(np.float64) - source.target_mean) / source.target_scale
-            return x, t, loss, "the first row of the data, after the model's preprocessing"
-        x = np.asarray(X, dtype=np.float64)[:1]
-        t = np.asarray(y)[:1]
-        return x, t, loss, "the first row of the data"
+            where = "the first row" if rows == 1 else f"the first {rows} rows"
+            return x, t, loss, f"{where} of the data, after the model's preprocessing"
+        x = np.asarray(X, dtype=np.float64)[:rows]
+        t = np.asarray(y)[:rows]
+        return x, t, loss, "the first row of the data" if rows == 1 else f"the first {rows} rows"
     gen = np.random.default_rng(rng_seed)
     d_in = network.in_features or 1
     x = gen.standard_normal((1, d_in))
@@ -263,7 +268,7 @@ def build_report(
     # -- one step, explained ------------------------------------------------------------------
     seed = 0
     try:
-        x, t, loss, origin = _explain_sample(parts, X, y, seed)
+        x, t, loss, origin = explain_sample(parts, X, y, seed)
         rate = learning_rate
         if rate is None and isinstance(training, dict):
             recorded = training.get("learning_rate")

@@ -1,0 +1,139 @@
+"""``chainrule explain``: every quantity of one training step, in the lecture's notation."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import numpy as np
+
+NAME = "explain"
+HELP = "show every value of one training step (forward, backward, update) in the lecture's notation"
+EXAMPLE = "chainrule explain --rows 2 --format markdown"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """A model file or a built-in example, the sample, the loss and the learning rate."""
+    parser.add_argument(
+        "model", metavar="MODEL", nargs="?", help="a model file (default: the --example network)"
+    )
+    parser.add_argument(
+        "--example",
+        choices=("lecture", "mazur"),
+        default="lecture",
+        help="without MODEL: the lecture's 2-4-1 network at its initial weights (default) or "
+        "Matt Mazur's 2-2-2 worked example",
+    )
+    parser.add_argument(
+        "--input", metavar="X", help="the input: numbers separated by commas, samples by ';'"
+    )
+    parser.add_argument("--target", metavar="Y", help="the target, written like --input")
+    parser.add_argument(
+        "--rows", type=int, default=1, help="use the first N rows of the example's or --data's data"
+    )
+    parser.add_argument(
+        "--data", metavar="FILE", help="with MODEL: take the sample from this table"
+    )
+    parser.add_argument(
+        "--loss",
+        help="the loss (default: the model's, else half_sse = ½ Σ (ŷ − y)², the lecture's); "
+        "e.g. mse, mse_sum, bce, crossentropy",
+    )
+    parser.add_argument("--lr", type=float, help="learning rate η (lecture 0.1, Mazur 0.5)")
+    parser.add_argument("--format", choices=("table", "markdown"), default="table")
+    parser.add_argument("--precision", type=int, default=6, help="significant digits (default 6)")
+
+
+def parse_numbers(text: str, what: str) -> np.ndarray:
+    """``"0.05,0.10;0.2,0.3"`` -> ``[[0.05, 0.1], [0.2, 0.3]]``."""
+    from ..cli import UsageError
+
+    rows = [r for r in text.replace(" ", "").split(";") if r]
+    try:
+        values = [[float(v) for v in row.split(",") if v] for row in rows]
+    except ValueError:
+        raise UsageError(
+            f"{what} must be numbers separated by commas (samples by ';'), e.g. 0.05,0.10; "
+            f"got {text!r}."
+        ) from None
+    if not values or any(len(r) != len(values[0]) or not r for r in values):
+        raise UsageError(f"{what} needs the same count of numbers in every sample; got {text!r}.")
+    return np.array(values)
+
+
+def _loss(name: str | None, default: Any) -> Any:
+    from .. import losses
+    from ..cli import UsageError
+    from ..explain import HalfSumSquaredError
+
+    if name is None:
+        return default
+    key = name.lower()
+    if key in ("half_sse", "lecture"):
+        return HalfSumSquaredError()
+    if key.endswith("_sum"):
+        base, reduction = key[: -len("_sum")], "sum"
+    else:
+        base, reduction = key, "mean"
+    try:
+        return losses.get(base, reduction=reduction)
+    except (ValueError, TypeError):
+        known = ", ".join(["half_sse", *sorted(losses.LOSSES)])
+        raise UsageError(
+            f"Unknown loss {name!r}; choose one of {known} (add _sum for the summed form)."
+        ) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..cli import UsageError
+    from ..explain import explain_step, lecture_example, mazur_example
+    from ..plots import model_parts
+
+    if args.rows < 1:
+        raise UsageError("--rows must be at least 1.")
+    if args.precision < 1 or args.precision > 17:
+        raise UsageError("--precision must be between 1 and 17 significant digits.")
+    if (args.input is None) != (args.target is None):
+        raise UsageError("Give --input and --target together (or neither, to use example data).")
+
+    loss_default: Any = None
+    lr_default = 0.1
+    if args.model is None:
+        if args.data is not None:
+            raise UsageError("--data goes with a MODEL file; the examples bring their own data.")
+        if args.example == "mazur":
+            network, X, Y = mazur_example()
+            lr_default = 0.5
+        else:
+            network, X, Y = lecture_example()
+        x, y = X[: args.rows], Y[: args.rows]
+    else:
+        from .plot import load_model
+
+        model = load_model(args.model)
+        parts = model_parts(model)
+        network, loss_default = parts.network, parts.loss
+        recorded = (getattr(model, "training", None) or {}).get("learning_rate")
+        if isinstance(recorded, int | float):
+            lr_default = float(recorded)
+        x = y = None
+        if args.data is not None:
+            from ..report import explain_sample
+            from .plot import read_data
+
+            features, labels = read_data(model, args.data, None)
+            x, y, _, _ = explain_sample(parts, features, labels, rows=args.rows)
+        elif args.input is None:
+            raise UsageError("With a MODEL, give --input and --target, or --data FILE.")
+    if args.input is not None:
+        x = parse_numbers(args.input, "--input")
+        y = parse_numbers(args.target, "--target")
+        if y.shape[1] == 1:
+            y = y.reshape(-1)  # one number per sample: a value, or a class index
+    loss = _loss(args.loss, loss_default)
+    trace = explain_step(network, x, y, loss, learning_rate=args.lr or lr_default)
+    if args.format == "markdown":
+        print(trace.markdown(args.precision), end="")
+    else:
+        print(trace.table(args.precision), end="")
+    return 0

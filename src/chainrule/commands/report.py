@@ -1,0 +1,36 @@
+"""``chainrule report``: one self-contained HTML page about a model."""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "report"
+HELP = "write a self-contained HTML report: architecture, training plots, metrics, an explain trace"
+EXAMPLE = "chainrule report model.crm --data train.csv --target label --out report.html"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``MODEL --out FILE.html`` plus optional data."""
+    from .plot import add_data_arguments
+
+    parser.add_argument("model", metavar="MODEL", help="a model file written by chainrule")
+    parser.add_argument("--out", required=True, metavar="FILE.html", help="the page to write")
+    add_data_arguments(parser)
+    parser.add_argument("--title", help="the page's title")
+    parser.add_argument(
+        "--lr", type=float, help="learning rate of the explained step (default: the model's)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..cli import UsageError
+    from ..report import write_report
+    from .plot import load_model, read_data
+
+    if not args.out.lower().endswith((".html", ".htm")):
+        raise UsageError(f"--out must name an .html file, not '{args.out}'.")
+    model = load_model(args.model)
+    X, y = read_data(model, args.data, args.target)
+    path = write_report(model, args.out, X, y, title=args.title, learning_rate=args.lr)
+    print(f"wrote {path}")
+    return 0
