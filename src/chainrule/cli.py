@@ -13,7 +13,18 @@ import os
 import sys
 from collections.abc import Sequence
 
-COMMANDS = ["train", "predict", "evaluate", "info", "export", "gradcheck", "explain", "plot", "report", "demo"]
+COMMANDS = [
+    "train",
+    "predict",
+    "evaluate",
+    "info",
+    "export",
+    "gradcheck",
+    "explain",
+    "plot",
+    "report",
+    "demo",
+]
 """Sub-command modules in :mod:`chainrule.commands`, in the order ``--help`` lists them."""
 
 
