@@ -473,6 +473,105 @@ class BaseMLP(BaseEstimator):
             X = X.toarray()
         return net.predict(np.asarray(X, dtype=net.dtype))
 
+    # -- chainrule model files (safetensors + JSON, no pickle) ---------------------------------
+    _FITTED_NUMBERS = ("n_iter_", "t_", "loss_", "best_loss_", "best_validation_score_")
+    _FITTED_LISTS = ("loss_curve_", "validation_scores_", "validation_loss_curve_")
+
+    def save(self, path: Any) -> Any:
+        """Save the fitted estimator to one safetensors model file (see :func:`chainrule.io.save`).
+
+        Load it back with :func:`chainrule.load`. Nothing is pickled: the file holds the
+        weights as tensors and everything else as JSON.
+        """
+        from ..io import save
+
+        return save(self, path)
+
+    def _json_params(self) -> dict[str, Any]:
+        params = {}
+        for key, value in self.get_params(deep=False).items():
+            if key == "callbacks":
+                continue  # code, not data: callbacks are not saved
+            if key == "random_state" and not isinstance(value, Integral | None):
+                value = None  # a generator's state is not saved
+            if isinstance(value, tuple | list | np.ndarray):
+                value = [v.item() if isinstance(v, np.generic) else v for v in value]
+            params[key] = value.item() if isinstance(value, np.generic) else value
+        return params
+
+    def _chainrule_state_(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Tensors (the network's weights) and JSON metadata, for :mod:`chainrule.io`."""
+        from ..io.modelfile import network_state
+
+        check_is_fitted(self, "network_")
+        tensors, network = network_state(self.network_)
+        names = getattr(self, "feature_names_in_", None)
+        fitted: dict[str, Any] = {
+            "n_features_in_": int(self.n_features_in_),
+            "feature_names_in_": None if names is None else [str(n) for n in names],
+            "n_outputs_": int(self.n_outputs_),
+            "n_layers_": int(self.n_layers_),
+            "out_activation_": self.out_activation_,
+            "learning_rate": float(getattr(self, "_learning_rate", self.learning_rate_init)),
+            "no_improvement_count": int(getattr(self, "_no_improvement_count", 0)),
+        }
+        for key in self._FITTED_NUMBERS:
+            value = getattr(self, key)
+            fitted[key] = None if value is None else float(value)
+        for key in self._FITTED_LISTS:
+            value = getattr(self, key)
+            fitted[key] = None if value is None else [float(v) for v in value]
+        meta = {
+            "kind": type(self).__name__,
+            "params": self._json_params(),
+            "network": network,
+            "fitted": fitted,
+            "history": self.history_.to_dict(),
+            **self._targets_state(),
+        }
+        return tensors, meta
+
+    def _targets_state(self) -> dict[str, Any]:
+        return {}
+
+    def _restore_targets(self, meta: dict[str, Any]) -> None:
+        pass
+
+    @classmethod
+    def _chainrule_from_state_(cls, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> BaseMLP:
+        """Rebuild a fitted estimator from :meth:`_chainrule_state_`'s output."""
+        from ..io.modelfile import network_from_state
+
+        est = cls(**meta["params"])
+        net = network_from_state(tensors, meta["network"], where="The model file")
+        fitted = meta["fitted"]
+        n_in, n_out = int(fitted["n_features_in_"]), int(fitted["n_outputs_"])
+        if net.in_features != n_in or net.output_dim(n_in) != n_out:
+            raise ValueError(
+                f"the network maps {net.in_features} inputs to {net.output_dim(n_in)} outputs, "
+                f"but the estimator expects {n_in} features and {n_out} outputs"
+            )
+        est.network_ = net
+        est.n_features_in_ = n_in
+        if fitted.get("feature_names_in_") is not None:
+            est.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
+        est.n_outputs_, est.n_layers_ = n_out, int(fitted["n_layers_"])
+        est.out_activation_ = str(fitted["out_activation_"])
+        for key in cls._FITTED_NUMBERS:
+            value = fitted.get(key)
+            setattr(est, key, None if value is None else float(value))
+        est.n_iter_, est.t_ = int(est.n_iter_), int(est.t_)
+        for key in cls._FITTED_LISTS:
+            value = fitted.get(key)
+            setattr(est, key, None if value is None else [float(v) for v in value])
+        est.history_ = History.from_dict(meta["history"])
+        est._learning_rate = float(fitted.get("learning_rate", est.learning_rate_init))
+        est._no_improvement_count = int(fitted.get("no_improvement_count", 0))
+        est._opt_state = None  # optimizer moments are not saved: partial_fit restarts them
+        est._rng = _generator(est.random_state)
+        est._restore_targets(meta)
+        return est
+
     # -- pickling: the network travels as plain arrays -----------------------------------------
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()

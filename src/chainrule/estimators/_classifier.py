@@ -290,6 +290,29 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         predicted = binarizer.inverse_transform(self._proba_from_raw(raw))
         return float(accuracy_score(binarizer.inverse_transform(Y), predicted, sample_weight=sample_weight))
 
+    def _targets_state(self) -> dict[str, Any]:
+        classes = self.classes_
+        return {
+            "classes": {"values": classes.tolist(), "dtype": classes.dtype.str},
+            "target_type": self._label_binarizer.y_type_,
+        }
+
+    def _restore_targets(self, meta: dict[str, Any]) -> None:
+        dtype = np.dtype(meta["classes"]["dtype"])
+        classes = np.asarray(meta["classes"]["values"], dtype=dtype)
+        target_type = meta["target_type"]
+        if target_type not in ("binary", "multiclass", "multilabel-indicator"):
+            raise ValueError(f"unknown target type {target_type!r}")
+        expected = 1 if target_type == "binary" else len(classes)
+        if expected != self.n_outputs_:
+            raise ValueError(
+                f"{len(classes)} classes of a {target_type} target need {expected} outputs, "
+                f"but the network has {self.n_outputs_}"
+            )
+        binarizer = LabelBinarizer()
+        binarizer.classes_, binarizer.y_type_, binarizer.sparse_input_ = classes, target_type, False
+        self._label_binarizer, self.classes_ = binarizer, classes
+
     # -- prediction -----------------------------------------------------------------------------
     def _proba_from_raw(self, raw: np.ndarray) -> np.ndarray:
         if self._label_binarizer.y_type_ == "multiclass":
