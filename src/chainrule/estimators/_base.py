@@ -274,8 +274,15 @@ class BaseMLP(BaseEstimator):
     def _optimizer(self) -> optimizers_module.GradientTransformation:
         lr = float(self.learning_rate_init)
         if self.solver == "sgd":
-            nesterov = bool(self.nesterovs_momentum) and self.momentum > 0
-            return optimizers_module.sgd(lr, momentum=float(self.momentum), nesterov=nesterov)
+            # scikit-learn's velocity holds the rate, v ← μ v − η g, so a rate changed by
+            # invscaling / adaptive applies to new gradients only: scale first, then momentum.
+            step = optimizers_module.scale_by_learning_rate(lr)
+            if not self.momentum:
+                return optimizers_module.chain(step)
+            nesterov = bool(self.nesterovs_momentum)
+            return optimizers_module.chain(
+                step, optimizers_module.trace(float(self.momentum), nesterov)
+            )
         if self.solver == "adam":
             return optimizers_module.adam(lr, self.beta_1, self.beta_2, self.epsilon)
         if self.solver == "adamw":

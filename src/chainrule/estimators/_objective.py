@@ -14,7 +14,8 @@ where the penalty covers weights only (never biases) and :math:`\\ell_n` is
 * binary and multilabel log loss: :math:`\\sum_k \\text{BCE}(z_{nk}, y_{nk})`, summed over
   the labels (:class:`SummedOverOutputs` around
   :class:`~chainrule.losses.BinaryCrossEntropy`);
-* multiclass log loss: :class:`~chainrule.losses.CrossEntropy` as it is.
+* multiclass log loss: :class:`~chainrule.losses.CrossEntropy` as it is;
+* ``poisson``: :class:`HalfPoissonDeviance`, summed over the outputs.
 
 :class:`L2Penalized` adds the penalty's value to a loss; :class:`PenaltyGradient` (a callback
 run between backward and the optimizer) adds its gradient
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from ..backend import Array, namespace
 from ..callbacks import Callback
 from ..layers import Sequential
-from ..losses import Loss
+from ..losses import Loss, PoissonNLL
 
 if TYPE_CHECKING:
     from ..training import Trainer
@@ -49,6 +50,31 @@ class HalfSquaredError(Loss):
     def elementwise(self, y_pred: Array, y_true: Array) -> tuple[Array, Array]:
         diff = y_pred - y_true
         return 0.5 * diff * diff, diff
+
+
+class HalfPoissonDeviance(PoissonNLL):
+    """Half the Poisson deviance on the log of the rate, scikit-learn's ``poisson`` loss.
+
+    With :math:`\mu = e^{z}`:
+
+    .. math::
+        \ell = y \log\frac{y}{\mu} - y + \mu = e^{z} - y z + (y \log y - y), \qquad
+        \frac{\partial \ell}{\partial z} = e^{z} - y
+
+    It is :class:`~chainrule.losses.PoissonNLL` plus a term that depends on :math:`y` only
+    (:math:`y \log y = 0` at :math:`y = 0`), so the gradient is the same and a perfect fit
+    scores 0.
+    """
+
+    name = "half_poisson_deviance"
+
+    def elementwise(self, y_pred: Array, y_true: Array) -> tuple[Array, Array]:
+        xp = namespace(y_pred)
+        value, grad = super().elementwise(y_pred, y_true)
+        positive = y_true > 0
+        safe = xp.where(positive, y_true, xp.ones_like(y_true))
+        y_log_y = xp.where(positive, y_true * xp.log(safe), xp.zeros_like(y_true))
+        return value + (y_log_y - y_true), grad
 
 
 class SummedOverOutputs(Loss):

@@ -13,10 +13,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
 from ..callbacks import Callback
-from ..losses import MAE, Huber, Loss, PoissonNLL
+from ..losses import MAE, Huber, Loss
 from ._base import BaseMLP
 from ._classifier import _stochastic
-from ._objective import HalfSquaredError
+from ._objective import HalfPoissonDeviance, HalfSquaredError, SummedOverOutputs
 
 REGRESSION_LOSSES = ("squared_error", "huber", "poisson", "absolute_error")
 
@@ -35,7 +35,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     ``huber``          :math:`\\tfrac12 r^2` if :math:`|r|\\le\\delta`,   :math:`z`
                        else :math:`\\delta(|r| - \\tfrac12\\delta)`
     ``absolute_error`` :math:`|r|`                                     :math:`z`
-    ``poisson``        :math:`e^{z} - y z` (log link; ``y >= 0``)       :math:`e^{z}`
+    ``poisson``        :math:`y\log(y/e^{z}) - y + e^{z}` (``y >= 0``)  :math:`e^{z}`
     ================== ============================================== ====================
 
     Parameters
@@ -159,7 +159,7 @@ n_outputs_, out_activation_, n_features_in_, feature_names_in_
         if self.loss == "huber":
             return Huber(delta=float(self.huber_delta))
         if self.loss == "poisson":
-            return PoissonNLL()
+            return SummedOverOutputs(HalfPoissonDeviance())
         if self.loss == "absolute_error":
             return MAE()
         return HalfSquaredError()
