@@ -101,7 +101,12 @@ def test_train_prints_progress_lines_and_a_summary(
     assert lines[0].startswith("epoch 1/40") and "val_loss" in lines[0] and "left" in lines[0]
     assert any(line.startswith("epoch 40/40") for line in lines)
     assert "Trained a classification model for 'species'" in result.stdout
-    for row in ("epochs run", "final val_accuracy", "model file"):
+    for row in (
+        "epochs run      40 of 40\n",
+        "weights kept    epoch 40 (",
+        "val_accuracy",
+        "model file",
+    ):
         assert row in result.stdout
     model = cr.load(path)
     assert len(model.history) == 40
@@ -187,7 +192,7 @@ def test_info_describes_the_model(
     assert ["soil", "categorical", "one-hot:", "clay,", "sand"] in [
         line.split() for line in out.splitlines()
     ]
-    assert "epochs run          40" in out
+    assert "epochs run      40" in out
 
 
 def test_export_runs_in_onnxruntime(
@@ -343,6 +348,7 @@ def test_ctrl_c_stops_training_and_still_saves_the_best_model(work: Path) -> Non
     history = model.history
     assert history.stop_reason == "interrupted"
     assert 1 <= len(history) < 1_000_000
-    assert "weights saved       best epoch" in stdout
+    assert "(interrupted by Ctrl-C)" in stdout
+    assert f"weights kept    epoch {history.best_epoch + 1} (best" in stdout
     proba = model.predict_proba(pd.read_csv(work / "test.csv"))
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)

@@ -445,19 +445,43 @@ def _check_regression_target(column: pd.Series, name: str, source: str) -> np.nd
     return numbers
 
 
-def describe_history(history: History) -> list[tuple[str, str]]:
-    """``(label, value)`` rows summarising a run: epochs, stop reason, best and last losses."""
-    rows = [("epochs run", str(len(history)))]
-    rows.append(("stopped", history.stop_reason or "completed"))
-    if history.best_epoch is not None:
-        rows.append(("best epoch", str(history.best_epoch + 1)))
+def saved_epoch(history: History) -> int | None:
+    """The epoch whose weights the model holds: the best one after early stopping or Ctrl-C."""
+    if not len(history):
+        return None
+    if history.stop_reason in ("interrupted", "early_stopping") and history.best_epoch is not None:
+        return history.best_epoch
+    return history.epoch[-1]
+
+
+def describe_history(history: History, planned_epochs: int | None = None) -> list[tuple[str, str]]:
+    """``(label, value)`` rows summarising a run, with the scores of the epoch that was kept."""
+    reasons = {
+        None: "",
+        "early_stopping": " (early stopping: val_loss stopped improving)",
+        "interrupted": " (interrupted by Ctrl-C)",
+        "non_finite": " (stopped: the loss became NaN or infinite)",
+    }
+    run = str(len(history)) + (f" of {planned_epochs}" if planned_epochs else "")
+    rows = [("epochs run", run + reasons.get(history.stop_reason, f" ({history.stop_reason})"))]
+    kept = saved_epoch(history)
+    if kept is None:
+        return rows
+    position = history.epoch.index(kept)
+    best = kept == history.best_epoch
+    last = kept == history.epoch[-1]
+    why = "best and last" if best and last else ("best" if best else "last")
+    rows.append(
+        (
+            "weights kept",
+            f"epoch {kept + 1} ({why}; lowest val_loss at epoch {history.best_epoch + 1})"
+            if history.best_epoch is not None and not best
+            else f"epoch {kept + 1} ({why})",
+        )
+    )
     for key in ("loss", "val_loss", "accuracy", "val_accuracy", "rmse", "val_rmse"):
         values = history.history.get(key)
-        if values:
-            last = values[-1]
-            text = f"{last:.4g}" if math.isfinite(last) else str(last)
-            best = history.best_epoch
-            if best is not None and best < len(values) - 1:
-                text += f" (at best epoch {best + 1}: {values[best]:.4g})"
-            rows.append((f"final {key}", text))
+        if values and position < len(values):
+            value = values[position]
+            rows.append((f"  {key}", f"{value:.4g}" if math.isfinite(value) else str(value)))
     return rows

@@ -133,21 +133,19 @@ def run(args: argparse.Namespace) -> int:
 
     history = model.history
     stop = history.stop_reason
-    restored = stop in ("interrupted", "early_stopping") and history.best_epoch is not None
     outputs = f"{len(model.classes)} classes" if model.task == "classification" else "1 value"
     print(
         f"Trained a {model.task} model for {args.target!r} on {args.data}: {len(frame)} rows, "
         f"{model.n_features} features -> {outputs}."
     )
+    widths = [model.n_features, *args.hidden, model.net.output_dim(model.n_features)]
     rows = [
         (
             "network",
-            " -> ".join(str(w) for w in [model.n_features, *args.hidden]) + f" -> "
-            f"{model.net.output_dim(model.n_features)} ({args.activation}), "
-            f"{model.net.n_params} parameters",
+            " -> ".join(map(str, widths))
+            + f" ({args.activation}), {model.net.n_params} parameters",
         ),
-        *describe_history(history),
-        ("weights saved", f"best epoch {history.best_epoch + 1}" if restored else "last epoch"),
+        *describe_history(history, args.epochs),
         ("time", f"{elapsed:.1f} s"),
         ("model file", f"{path} ({_shared.human_size(Path(path).stat().st_size)})"),
     ]
