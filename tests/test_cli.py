@@ -265,7 +265,7 @@ MISTAKES = {
     "truncated model file": (["info", "truncated.safetensors"], "truncated"),
     "missing model file": (["evaluate", "gone.safetensors", "test.csv"], "does not exist"),
     "different columns": (["predict", "iris.safetensors", "houses.parquet"],
-                          "has no column 'petal', 'sepal', 'soil' (the model was trained on it)"),
+                          "has no column 'petal', 'sepal', 'soil' (needed by the model)"),
     "text in a numeric column": (["predict", "iris.safetensors", "text.csv"],
                                  "holds text such as 'tall'"),
     "unknown class in evaluate": (["evaluate", "iris.safetensors", "newclass.csv"],

@@ -174,7 +174,7 @@ class TablePreprocessor:
         """
         from .data import require_columns
 
-        require_columns(frame, self.input_columns, source, "the model was trained on it")
+        require_columns(frame, self.input_columns, source, "needed by the model")
         blocks = []
         for c in self.columns_:
             series = frame[c["name"]]
