@@ -10,7 +10,6 @@ does — ConvergenceWarning is ignored inside the checks (pytest turns warnings 
 
 from __future__ import annotations
 
-import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._testing import ignore_warnings
 from sklearn.utils.estimator_checks import parametrize_with_checks

@@ -16,7 +16,7 @@ import math
 import sys
 import warnings
 from numbers import Integral, Real
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import scipy.optimize
@@ -87,7 +87,7 @@ def _seed_from(rng: np.random.Generator | np.random.RandomState) -> int:
 class BaseMLP(BaseEstimator):
     """Base class; use :class:`MLPClassifier` or :class:`MLPRegressor`."""
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
         "solver": [StrOptions({"lbfgs", *STOCHASTIC_SOLVERS})],
@@ -446,7 +446,9 @@ class BaseMLP(BaseEstimator):
                 "(e.g. with StandardScaler)."
             )
         if result.status != 0:
-            message = result.message.decode() if isinstance(result.message, bytes) else result.message
+            message = (
+                result.message.decode() if isinstance(result.message, bytes) else result.message
+            )
             warnings.warn(
                 f"lbfgs failed to converge after {result.nit} iteration(s) "
                 f"(status={result.status}): {message}. Increase the number of iterations "
@@ -545,11 +547,17 @@ class BaseMLP(BaseEstimator):
         pass
 
     @classmethod
-    def _chainrule_from_state_(cls, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> BaseMLP:
+    def _chainrule_from_state_(
+        cls, tensors: dict[str, np.ndarray], meta: dict[str, Any]
+    ) -> BaseMLP:
         """Rebuild a fitted estimator from :meth:`_chainrule_state_`'s output."""
         from ..io.modelfile import network_from_state
 
-        est = cls(**meta["params"])
+        params = dict(meta["params"])
+        for key in ("hidden_layer_sizes", "dropout"):  # JSON has lists only; sklearn uses tuples
+            if isinstance(params.get(key), list):
+                params[key] = tuple(params[key])
+        est = cls(**params)
         net = network_from_state(tensors, meta["network"], where="The model file")
         fitted = meta["fitted"]
         n_in, n_out = int(fitted["n_features_in_"]), int(fitted["n_outputs_"])
@@ -623,7 +631,12 @@ class _EpochBookkeeping(Callback):
         continuing: bool,
         restored_state: bool,
     ) -> None:
-        self.est, self.data_loss, self.n_train, self.validation = est, data_loss, n_train, validation
+        self.est, self.data_loss, self.n_train, self.validation = (
+            est,
+            data_loss,
+            n_train,
+            validation,
+        )
         self.n_iter = 0
         self.best_params: dict[str, np.ndarray] | None = None
         # The rate the optimizer state runs at: a fresh state starts at learning_rate_init

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import ClassifierMixin
@@ -132,7 +132,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     (2, 3)
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         **BaseMLP._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
@@ -288,7 +288,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def _score_raw(self, raw: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None) -> float:
         binarizer = self._label_binarizer
         predicted = binarizer.inverse_transform(self._proba_from_raw(raw))
-        return float(accuracy_score(binarizer.inverse_transform(Y), predicted, sample_weight=sample_weight))
+        return float(
+            accuracy_score(binarizer.inverse_transform(Y), predicted, sample_weight=sample_weight)
+        )
 
     def _targets_state(self) -> dict[str, Any]:
         classes = self.classes_

@@ -55,14 +55,14 @@ class HalfSquaredError(Loss):
 class HalfPoissonDeviance(PoissonNLL):
     """Half the Poisson deviance on the log of the rate, scikit-learn's ``poisson`` loss.
 
-    With :math:`\mu = e^{z}`:
+    With :math:`\\mu = e^{z}`:
 
     .. math::
-        \ell = y \log\frac{y}{\mu} - y + \mu = e^{z} - y z + (y \log y - y), \qquad
-        \frac{\partial \ell}{\partial z} = e^{z} - y
+        \\ell = y \\log\\frac{y}{\\mu} - y + \\mu = e^{z} - y z + (y \\log y - y), \\qquad
+        \\frac{\\partial \\ell}{\\partial z} = e^{z} - y
 
     It is :class:`~chainrule.losses.PoissonNLL` plus a term that depends on :math:`y` only
-    (:math:`y \log y = 0` at :math:`y = 0`), so the gradient is the same and a perfect fit
+    (:math:`y \\log y = 0` at :math:`y = 0`), so the gradient is the same and a perfect fit
     scores 0.
     """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from numbers import Real
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import RegressorMixin
@@ -35,7 +35,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     ``huber``          :math:`\\tfrac12 r^2` if :math:`|r|\\le\\delta`,   :math:`z`
                        else :math:`\\delta(|r| - \\tfrac12\\delta)`
     ``absolute_error`` :math:`|r|`                                     :math:`z`
-    ``poisson``        :math:`y\log(y/e^{z}) - y + e^{z}` (``y >= 0``)  :math:`e^{z}`
+    ``poisson``        :math:`y\\log(y/e^{z}) - y + e^{z}` (``y >= 0``)  :math:`e^{z}`
     ================== ============================================== ====================
 
     Parameters
@@ -69,7 +69,7 @@ n_outputs_, out_activation_, n_features_in_, feature_names_in_
     True
     """
 
-    _parameter_constraints: dict = {
+    _parameter_constraints: ClassVar[dict] = {
         **BaseMLP._parameter_constraints,
         "loss": [StrOptions(set(REGRESSION_LOSSES))],
         "huber_delta": [Interval(Real, 0, None, closed="neither")],
