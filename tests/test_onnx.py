@@ -112,3 +112,32 @@ def test_plain_network_exports_every_layer_type() -> None:
     X = gen.standard_normal((20, 3)) * 3
     (variable,) = _session(net, 13).run(None, {"input": X.astype(np.float32)})
     np.testing.assert_allclose(variable, net.predict(X), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", ["binary", "multiclass", "regression"])
+def test_scikit_learn_estimators_export(case: str, tmp_path: Path) -> None:
+    """Estimators saved to a model file, loaded, exported: onnxruntime agrees with them."""
+    estimators = pytest.importorskip("chainrule.estimators")
+    gen = np.random.default_rng(4)
+    X = gen.standard_normal((60, 3))
+    score = X @ np.array([1.0, -2.0, 0.5])
+    if case == "regression":
+        est = estimators.MLPRegressor(hidden_layer_sizes=(6,), max_iter=5, random_state=0)
+        y = score * 10 + 3
+    else:
+        est = estimators.MLPClassifier(hidden_layer_sizes=(6,), max_iter=5, random_state=0)
+        y = np.where(score > 0, "yes", "no") if case == "binary" else np.digitize(score, [-1, 1])
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # too few iterations to converge, on purpose
+        est.fit(X, y)
+    cr.save(est, tmp_path / "est.safetensors")
+    loaded = cr.load(tmp_path / "est.safetensors")
+    outputs = _session(loaded).run(None, {"input": X.astype(np.float32)})
+    if case == "regression":
+        np.testing.assert_allclose(outputs[0][:, 0], est.predict(X), rtol=1e-5, atol=1e-5)
+    else:
+        labels, probabilities = outputs
+        np.testing.assert_array_equal(labels, est.predict(X))
+        np.testing.assert_allclose(probabilities, est.predict_proba(X), rtol=0, atol=1e-5)

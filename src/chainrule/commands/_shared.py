@@ -88,7 +88,8 @@ def load_table_model(path: str) -> Any:
     model = load(path)
     if not isinstance(model, TabularModel):
         raise UsageError(
-            f"'{path}' holds a {type(model).__name__}, not a model trained by 'chainrule train'; "
+            f"'{path}' holds {with_article(type(model).__name__)}, not a model trained by "
+            "'chainrule train'; "
             "this command needs one."
         )
     return model
@@ -115,3 +116,8 @@ def human_size(n_bytes: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1000
     return f"{size:.1f} GB"
+
+
+def with_article(kind: str) -> str:
+    """``"a TabularModel"``, ``"an MLPClassifier"``."""
+    return ("an " if kind.startswith(("MLP", "A", "E", "I", "O", "U")) else "a ") + kind

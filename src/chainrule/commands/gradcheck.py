@@ -111,9 +111,16 @@ def run(args: argparse.Namespace) -> int:
             )
         elif isinstance(obj, Sequential):
             net, loss_name = obj, args.loss or "mse"
+        elif isinstance(getattr(obj, "network_", None), Sequential):  # an estimator
+            net = obj.network_
+            width = net.output_dim(net.in_features)
+            default = "mse"
+            if hasattr(obj, "classes_"):
+                default = "bce" if width == 1 else "crossentropy"
+            loss_name = args.loss or default
         else:
             raise UsageError(
-                f"'{args.model}' holds a {type(obj).__name__}; gradcheck takes a "
+                f"'{args.model}' holds {_shared.with_article(type(obj).__name__)}; gradcheck takes a "
                 "network or a model trained by 'chainrule train'."
             )
         net.astype("float64")  # float32 round-off would swamp the differences

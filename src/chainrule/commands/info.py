@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     obj = load(args.model)
     facts = file_info(args.model)
     print(
-        f"{args.model}: a {facts['kind']} ({_shared.human_size(facts['bytes'])}, model format "
+        f"{args.model}: {_shared.with_article(facts['kind'])} ({_shared.human_size(facts['bytes'])}, model format "
         f"{facts['format_version']}, written by chainrule {facts['library_version']})"
     )
     rows: list[tuple[str, str]] = []
@@ -54,6 +54,11 @@ def run(args: argparse.Namespace) -> int:
         rows.append(("loss", repr(obj.loss)))
         for key, value in obj.training.items():
             rows.append((key.replace("_", " "), str(value)))
+    elif hasattr(obj, "get_params"):  # a scikit-learn estimator
+        if getattr(obj, "classes_", None) is not None:
+            rows.append(("classes", ", ".join(value_key(c) for c in obj.classes_)))
+        for key, value in obj.get_params(deep=False).items():
+            rows.append((key, repr(value)))
     net = _network_of(obj)
     if net is not None:
         rows.append(("parameters", str(net.n_params)))

@@ -179,6 +179,7 @@ def build_onnx(obj: Any, opset: int = MIN_OPSET) -> Any:
         raise ValueError(f"The ONNX opset must be between {MIN_OPSET} and {newest}, got {opset}.")
     g = _GraphBuilder()
     metadata = {"producer": f"chainrule {__version__}"}
+    link = "softmax"  # what turns the network's output into probabilities (classifiers)
     if isinstance(obj, TabularModel):
         net, n_in = obj.net, obj.n_features
         x = "input"
@@ -200,15 +201,37 @@ def build_onnx(obj: Any, opset: int = MIN_OPSET) -> Any:
         net, n_in = obj, obj.in_features
         out = _emit_layers(g, net, "input")
         task, classes, mean_y, scale_y = "raw", None, 0.0, 1.0
+    elif type(obj).__name__ in ("MLPClassifier", "MLPRegressor") and hasattr(obj, "network_"):
+        net, n_in = obj.network_, int(obj.n_features_in_)
+        out = _emit_layers(g, net, "input")
+        task, classes, mean_y, scale_y = "raw", None, 0.0, 1.0
+        if type(obj).__name__ == "MLPClassifier":
+            kind = obj._label_binarizer.y_type_
+            if kind not in ("binary", "multiclass"):
+                raise ValueError(f"Cannot export a {kind} MLPClassifier; only single-label ones.")
+            task, classes = (
+                "classification",
+                [c.item() if hasattr(c, "item") else c for c in obj.classes_],
+            )
+            if net.output_dim(n_in) == 1:  # binary: one logit z, probabilities [1 − σ(z), σ(z)]
+                p1 = g.op("Sigmoid", [out], "p1")
+                p0 = g.op("Sub", [g.const("one", _scalar(1.0)), p1], "p0")
+                out = g.op("Concat", [p0, p1], "two_class", axis=1)
+                link = "none"
+        if getattr(obj, "feature_names_in_", None) is not None:
+            metadata["feature_names"] = json.dumps([str(n) for n in obj.feature_names_in_])
     else:
         raise ValueError(
-            f"Cannot export a {type(obj).__name__} to ONNX; export a Sequential network or a "
-            "model trained by 'chainrule train'."
+            f"Cannot export a {type(obj).__name__} to ONNX; export a Sequential network, a "
+            "model trained by 'chainrule train' or a fitted MLPClassifier / MLPRegressor."
         )
-    n_out = net.output_dim(n_in)
+    n_out = len(classes) if task == "classification" else net.output_dim(n_in)
     inputs = [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", n_in])]
     if task == "classification":
-        probs = g.op("Softmax", [out], "probabilities", output="probabilities", axis=1)
+        if link == "softmax":
+            probs = g.op("Softmax", [out], "probabilities", output="probabilities", axis=1)
+        else:  # already probabilities
+            probs = g.op("Identity", [out], "probabilities", output="probabilities")
         index = g.op("ArgMax", [probs], "index", axis=1, keepdims=0)
         values, label_type = _label_tensor(classes)
         g.op("Gather", [g.const("classes", values), index], "label", output="label", axis=0)
