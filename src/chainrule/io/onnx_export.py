@@ -162,7 +162,7 @@ def build_onnx(obj: Any, opset: int = MIN_OPSET) -> Any:
 
     Parameters
     ----------
-    obj : Sequential or TabularModel
+    obj : Sequential, TabularModel, MLPClassifier or MLPRegressor
         What to export.
     opset : int
         ONNX opset, 13 or newer.
@@ -263,7 +263,7 @@ def export_onnx(obj: Any, path: str | os.PathLike[str], *, opset: int = MIN_OPSE
 
     Parameters
     ----------
-    obj : Sequential or TabularModel
+    obj : Sequential, TabularModel, MLPClassifier or MLPRegressor
         What to export (see the module docstring for the graph's inputs and outputs).
     path : str or path
         Destination, conventionally ``*.onnx``.
