@@ -270,3 +270,15 @@ def test_imputation_uses_training_statistics() -> None:
     out = pre.transform(pd.DataFrame({"a": [np.nan, 4.0], "c": [None, "q"]}))
     np.testing.assert_allclose(out[:, 0], (np.array([2.0, 4.0]) - filled.mean()) / filled.std())
     np.testing.assert_array_equal(out[:, 1:], [[0, 0], [0, 1]])
+
+
+def test_atomic_writes_get_the_usual_file_mode(tmp_path) -> None:
+    """mkstemp makes files private; a saved model must get the mode a plain open() would."""
+    import os
+
+    from chainrule.io.atomic import atomic_write_bytes
+
+    reference = tmp_path / "plain.bin"
+    reference.write_bytes(b"x")
+    written = atomic_write_bytes(tmp_path / "model.bin", b"x")
+    assert os.stat(written).st_mode & 0o777 == os.stat(reference).st_mode & 0o777

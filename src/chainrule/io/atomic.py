@@ -34,6 +34,11 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     except OSError as exc:
         raise OSError(f"Cannot write into folder '{folder}' ({exc.strerror}).") from None
     try:
+        # mkstemp creates the file private (0600); give it the mode open() would have given,
+        # so a model or report meant to be shared is readable as any other file the user writes.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
