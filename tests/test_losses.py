@@ -37,6 +37,11 @@ CASES = {
         "regression",
         lambda p, t: F.mse_loss(p, t, reduction="sum"),
     ),
+    "half-sse": (
+        cr.HalfSumSquaredError(),
+        "regression",
+        lambda p, t: 0.5 * F.mse_loss(p, t, reduction="sum"),
+    ),
     "mae": (cr.MAE(), "regression", lambda p, t: F.l1_loss(p, t)),
     "huber": (cr.Huber(0.8), "regression", lambda p, t: F.huber_loss(p, t, delta=0.8)),
     "bce": (cr.BinaryCrossEntropy(), "probability", lambda p, t: F.binary_cross_entropy(p, t)),

@@ -13,11 +13,20 @@ from .callbacks import (
     ReduceLROnPlateau,
     TerminateOnNonFinite,
 )
-from .explain import HalfSumSquaredError, StepTrace, explain_step
+from .explain import StepTrace, explain_step
 from .gradcheck import GradcheckReport, check_layer, check_loss, check_network
 from .io import load, save
 from .layers import Dense, Dropout, Layer, Sequential
-from .losses import MAE, MSE, BinaryCrossEntropy, CrossEntropy, Huber, Loss, PoissonNLL
+from .losses import (
+    MAE,
+    MSE,
+    BinaryCrossEntropy,
+    CrossEntropy,
+    HalfSumSquaredError,
+    Huber,
+    Loss,
+    PoissonNLL,
+)
 from .model import TabularModel
 from .optimizers import GradientTransformation, adam, adamw, apply_updates, chain, rmsprop, sgd
 from .progress import ProgressBar

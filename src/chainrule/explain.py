@@ -42,6 +42,7 @@ from .losses import (
     MSE,
     BinaryCrossEntropy,
     CrossEntropy,
+    HalfSumSquaredError,
     Huber,
     Loss,
     PoissonNLL,
@@ -58,35 +59,6 @@ _STAGE_TITLES = {
     "backward": "Backward pass (the chain rule, layer by layer)",
     "update": "Update",
 }
-
-
-class HalfSumSquaredError(Loss):
-    """Half the summed squared error, the loss whose gradient the lecture back-propagates.
-
-    .. math::
-        L = \\tfrac12 \\sum_{n,k} (\\hat y_{nk} - y_{nk})^2, \\qquad
-        \\frac{\\partial L}{\\partial \\hat y} = \\hat y - y \\quad (N, K)
-
-    The lecture's ``mse_derivative(y_true, y_pred) = y_pred - y_true``, summed over the batch
-    by its matrix products, is exactly this gradient, and Matt Mazur's worked example uses
-    :math:`E = \\sum \\tfrac12 (t - o)^2`. With it, :func:`explain_step` shows the lecture's
-    own ``d_output`` and ``d_hidden`` at the lecture's learning rate 0.1 (``MSE(reduction="sum")``
-    has twice this gradient and is used at half the rate).
-
-    Parameters
-    ----------
-    reduction : {"sum", "mean"}
-        ``"sum"`` (default) as above; ``"mean"`` divides value and gradient by :math:`N K`.
-    """
-
-    name = "half_sse"
-
-    def __init__(self, reduction: str = "sum") -> None:
-        super().__init__(reduction)
-
-    def elementwise(self, y_pred: Any, y_true: Any) -> tuple[Any, Any]:
-        diff = y_pred - y_true  # the lecture's mse_derivative: ŷ − y
-        return 0.5 * diff * diff, diff
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ products, with no :math:`1/n`: that is the gradient of :math:`\\tfrac12 \\sum_n 
 
 * ``MSE(reduction="sum")`` with ``sgd(0.05)`` *is* the lecture's update, bit for bit
   (halving the rate and doubling the gradient are exact in binary floating point);
+* ``HalfSumSquaredError()`` (:math:`\\tfrac12\\sum(\\hat y - y)^2`, gradient exactly ``y_pred - y_true``)
+  with ``sgd(0.1)`` is also the lecture's update bit for bit, at the lecture's own rate;
 * ``MSE()`` (the mean) with ``sgd(0.1 * n / 2)`` = ``sgd(25.0)`` for ``n = 500`` is the same
   update up to rounding.
 """
@@ -111,6 +113,35 @@ class MSE(Loss):
     def elementwise(self, y_pred: Array, y_true: Array) -> tuple[Array, Array]:
         diff = y_pred - y_true  # the lecture's mse_derivative: ŷ − y
         return diff * diff, 2 * diff
+
+
+class HalfSumSquaredError(Loss):
+    """Half the summed squared error, the loss whose gradient the lecture back-propagates.
+
+    .. math::
+        L = \\tfrac12 \\sum_{n,k} (\\hat y_{nk} - y_{nk})^2, \\qquad
+        \\frac{\\partial L}{\\partial \\hat y} = \\hat y - y \\quad (N, K)
+
+    The lecture's ``mse_derivative(y_true, y_pred) = y_pred - y_true``, summed over the batch
+    by its matrix products, is exactly this gradient, and Matt Mazur's worked example uses
+    :math:`E = \\sum \\tfrac12 (t - o)^2`. With it, :func:`chainrule.explain.explain_step` shows the lecture's
+    own ``d_output`` and ``d_hidden`` at the lecture's learning rate 0.1 (``MSE(reduction="sum")``
+    has twice this gradient and is used at half the rate).
+
+    Parameters
+    ----------
+    reduction : {"sum", "mean"}
+        ``"sum"`` (default) as above; ``"mean"`` divides value and gradient by :math:`N K`.
+    """
+
+    name = "half_sse"
+
+    def __init__(self, reduction: str = "sum") -> None:
+        super().__init__(reduction)
+
+    def elementwise(self, y_pred: Array, y_true: Array) -> tuple[Array, Array]:
+        diff = y_pred - y_true  # the lecture's mse_derivative: ŷ − y
+        return 0.5 * diff * diff, diff
 
 
 class MAE(Loss):
@@ -315,6 +346,7 @@ class PoissonNLL(Loss):
 LOSSES: dict[str, type[Loss]] = {
     "mse": MSE,
     "squared_error": MSE,
+    "half_sse": HalfSumSquaredError,
     "mae": MAE,
     "absolute_error": MAE,
     "huber": Huber,
