@@ -27,6 +27,12 @@ def interleaved(contenders: dict[str, Setup], repeats: int) -> dict[str, float]:
         round (so every round trains from the same initial state).
     repeats : int
         Rounds; round ``r`` starts with contender ``r mod len(contenders)``.
+
+    Notes
+    -----
+    The garbage collector is off while a call is timed, as :mod:`timeit` does: in a process
+    that has imported PyTorch and scikit-learn a full collection walks millions of objects
+    they own, and would land on whichever contender happened to trigger it.
     """
     names = list(contenders)
     times: dict[str, list[float]] = {name: [] for name in names}
@@ -35,9 +41,13 @@ def interleaved(contenders: dict[str, Setup], repeats: int) -> dict[str, float]:
         for name in order:
             run = contenders[name]()
             gc.collect()
-            start = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - start)
+            gc.disable()  # as timeit does: a collection belongs to whoever made the garbage
+            try:
+                start = time.perf_counter()
+                run()
+                times[name].append(time.perf_counter() - start)
+            finally:
+                gc.enable()
             del run
     return {name: statistics.median(t) for name, t in times.items()}
 
