@@ -127,7 +127,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     >>> from sklearn.datasets import load_iris
     >>> from chainrule import MLPClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = MLPClassifier((32,), max_iter=500, random_state=0).fit(X, y)
+    >>> clf = MLPClassifier((32,), solver="lbfgs", max_iter=1000, random_state=0).fit(X, y)
     >>> clf.predict_proba(X[:2]).shape
     (2, 3)
     """

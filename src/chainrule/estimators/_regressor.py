@@ -64,7 +64,7 @@ n_outputs_, out_activation_, n_features_in_, feature_names_in_
     >>> from chainrule import MLPRegressor
     >>> rng = np.random.default_rng(0)
     >>> X = rng.standard_normal((200, 3)); y = X @ [1.0, -2.0, 0.5]
-    >>> reg = MLPRegressor((16,), solver="lbfgs", random_state=0).fit(X, y)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(16,), solver="lbfgs", random_state=0).fit(X, y)
     >>> reg.score(X, y) > 0.99
     True
     """
