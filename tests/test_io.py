@@ -208,6 +208,9 @@ def test_files_that_are_not_models_are_refused(tmp_path: Path) -> None:
     csv = tmp_path / "data.csv"
     csv.write_text("a,b\n1,2\n3,4\n")
     _one_line_error(csv, "not a chainrule model file")
+    eight_bytes = tmp_path / "garbage.safetensors"  # exactly a header length's worth of text
+    eight_bytes.write_bytes(b"garbage\n")
+    _one_line_error(eight_bytes, "not a chainrule model file")
     plain = tmp_path / "plain.safetensors"
     save_file({"w": np.zeros(3)}, plain)
     _one_line_error(plain, "not a chainrule model")

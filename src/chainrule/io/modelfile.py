@@ -95,7 +95,12 @@ def _split_header(blob: bytes, where: str) -> tuple[dict[str, Any], int]:
             f"'{where}' is not a chainrule model file (not in safetensors format); "
             "give a file written by 'chainrule train' or model.save()."
         )
-    if n > _MAX_HEADER or 8 + n > len(blob):
+    if n > _MAX_HEADER:  # no safetensors writer makes such a header: this is something else
+        raise ModelFileError(
+            f"'{where}' is not a chainrule model file (its first bytes are not a safetensors "
+            "header); give a file written by 'chainrule train' or model.save()."
+        )
+    if 8 + n > len(blob):
         raise ModelFileError(
             f"'{where}' is truncated: its header claims {n} bytes but the file has "
             f"{len(blob) - 8}; copy the file again or re-save the model."
