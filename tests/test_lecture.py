@@ -18,6 +18,16 @@ from chainrule.lecture import lecture_in_chainrule, snippet
 PARAMS = {"W1": "dense1.W", "b1": "dense1.b", "W2": "dense2.W", "b2": "dense2.b"}
 
 
+def lecture_setup() -> tuple[cr.Sequential, np.ndarray, np.ndarray]:
+    """The lecture's data and 2-4-1 network, drawn from the lecture's stream, in chainrule."""
+    rng = np.random.RandomState(42)
+    X = rng.randn(500, 2)
+    y = (X[:, 0] + X[:, 1]) > 0
+    layers = [cr.Dense(2, 4, weight_init="normal", rng=rng), cr.Sigmoid()]
+    layers += [cr.Dense(4, 1, weight_init="normal", rng=rng), cr.Sigmoid()]
+    return cr.Sequential(layers), X, y
+
+
 @pytest.fixture(scope="module")
 def cells() -> list[str]:
     found = code_cells(SEED_FILE)
@@ -59,17 +69,7 @@ def test_weights_match_the_lecture_epoch_by_epoch(cells: list[str]) -> None:
             self.weights.append({k: v.copy() for k, v in trainer.model.params.items()})
             self.mse.append(logs["mse"])
 
-    rng = np.random.RandomState(42)
-    X = rng.randn(500, 2)
-    y = (X[:, 0] + X[:, 1]) > 0
-    net = cr.Sequential(
-        [
-            cr.Dense(2, 4, weight_init="normal", rng=rng),
-            cr.Sigmoid(),
-            cr.Dense(4, 1, weight_init="normal", rng=rng),
-            cr.Sigmoid(),
-        ]
-    )
+    net, X, y = lecture_setup()
     for lecture_name, ours in PARAMS.items():  # same initial draws from the same stream
         np.testing.assert_array_equal(net.params[ours], ns[lecture_name])
     record = Record()
@@ -92,17 +92,7 @@ def test_mean_mse_at_scaled_rate_is_the_same_update(cells: list[str]) -> None:
     """``MSE()`` (mean) at rate 0.1·n/2 equals the lecture's summed update up to rounding."""
     _, ns = run_cells(cells[:3])
     net, _ = _quiet(lecture_in_chainrule)
-    rng = np.random.RandomState(42)
-    X = rng.randn(500, 2)
-    y = (X[:, 0] + X[:, 1]) > 0
-    mean_net = cr.Sequential(
-        [
-            cr.Dense(2, 4, weight_init="normal", rng=rng),
-            cr.Sigmoid(),
-            cr.Dense(4, 1, weight_init="normal", rng=rng),
-            cr.Sigmoid(),
-        ]
-    )
+    mean_net, X, y = lecture_setup()
     cr.Trainer(mean_net, cr.MSE(), cr.sgd(0.1 * 500 / 2)).fit(X, y, epochs=1000)
     for lecture_name, ours in PARAMS.items():
         np.testing.assert_allclose(mean_net.params[ours], ns[lecture_name], rtol=1e-9)

@@ -30,7 +30,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from .. import initializers
 from .. import optimizers as optimizers_module
-from ..activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Tanh
+from ..activations import ACTIVATIONS
 from ..backend import to_numpy
 from ..callbacks import Callback
 from ..layers import Dense, Dropout, Layer, Sequential
@@ -42,13 +42,8 @@ from ._objective import L2Penalized, PenaltyGradient, add_penalty_gradient
 STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "rmsprop")
 
 HIDDEN_ACTIVATIONS: dict[str, type[Layer]] = {
-    "identity": Identity,
-    "logistic": Sigmoid,
-    "tanh": Tanh,
-    "relu": ReLU,
-    "leaky_relu": LeakyReLU,
-    "elu": ELU,
-    "gelu": GELU,
+    name: ACTIVATIONS[name]
+    for name in ("identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu")
 }
 """scikit-learn's four hidden activations by their scikit-learn names, and three more."""
 
