@@ -21,8 +21,10 @@ _EXP_LIMIT: dict[Any, float] = {}
 
 def _exp_limit(xp: Any, dtype: Any) -> float:
     """Largest ``t`` with ``exp(t)`` finite in ``dtype`` (709 for float64, 88 for float32)."""
-    # Keyed by names: dtype objects of different namespaces must never be compared.
-    key = (getattr(xp, "__name__", ""), str(dtype))
+    # The namespace's name comes first, so a dtype is only ever compared with dtypes of its own
+    # namespace (array_api_strict warns when its dtypes meet NumPy's); str(dtype) would be safe
+    # too but costs as much as the sigmoid itself.
+    key = (xp.__name__, dtype)
     try:
         return _EXP_LIMIT[key]
     except KeyError:

@@ -36,6 +36,13 @@ import numpy as np
 from .backend import Array, namespace
 
 
+def _total(xp: Any, values: Array) -> float:
+    """:math:`\\sum` of every element as a Python float (NumPy's ufunc reduce skips the wrapper)."""
+    if xp is np:
+        return float(np.add.reduce(values, axis=None))
+    return float(xp.sum(values))
+
+
 def _validate_reduction(reduction: str) -> str:
     if reduction not in ("mean", "sum"):
         raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}.")
@@ -74,9 +81,9 @@ class Loss:
         n_out = per_element.shape[1] if per_element.ndim == 2 else 1
         if sample_weight is None:
             if self.reduction == "sum":
-                return float(xp.sum(per_element)), grad
+                return _total(xp, per_element), grad
             scale = 1.0 / (per_element.shape[0] * n_out)
-            value = float(xp.sum(per_element)) * scale
+            value = _total(xp, per_element) * scale
             grad *= scale
             return value, grad
         w = xp.reshape(sample_weight, (-1, 1)) if per_element.ndim == 2 else sample_weight
@@ -284,9 +291,9 @@ class CrossEntropy(Loss):
         # One loss per sample: the mean divides by N (not N·K), as PyTorch and Keras do.
         if sample_weight is None:
             if self.reduction == "sum":
-                return float(xp.sum(per_sample)), grad
+                return _total(xp, per_sample), grad
             scale = 1.0 / per_sample.shape[0]
-            value = float(xp.sum(per_sample)) * scale
+            value = _total(xp, per_sample) * scale
             grad *= scale
             return value, grad
         w = xp.reshape(sample_weight, (-1, 1))

@@ -337,11 +337,11 @@ def scale_learning_rate(state: State, factor: float) -> State:
 
 def current_learning_rate(state: State) -> float | None:
     """The learning rate the last update used (``None`` if the optimizer has no rate)."""
-    found: list[float] = []
-
-    def grab(s: LearningRateState) -> LearningRateState:
-        found.append(s.last)
-        return s
-
-    _map_lr_states(state, grab)
-    return found[0] if found else None
+    if isinstance(state, LearningRateState):
+        return state.last
+    if isinstance(state, tuple) and not hasattr(state, "_fields"):
+        for part in state:  # a chain's state: the first transformation that has a rate
+            found = current_learning_rate(part)
+            if found is not None:
+                return found
+    return None

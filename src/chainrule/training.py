@@ -206,9 +206,11 @@ class Trainer:
         return X, y
 
     # -- weights snapshots -------------------------------------------------------------------
-    def snapshot(self, into: dict[str, Array] | None = None) -> dict[str, Array]:
+    def snapshot(
+        self, into: dict[str, Array] | None = None, params: dict[str, Array] | None = None
+    ) -> dict[str, Array]:
         """Copy every parameter (into ``into``'s buffers when given, to avoid allocation)."""
-        params = self.model.params
+        params = self.model.params if params is None else params
         if into is None or into.keys() != params.keys():
             return {k: v + 0 for k, v in params.items()}
         for k, v in params.items():
@@ -377,7 +379,7 @@ class Trainer:
                         logs[f"val_{k}"] = v
                 logs["lr"] = optimizers_module.current_learning_rate(self.opt_state) or 0.0
                 self.history.append(epoch, logs)
-                self._track_best(epoch, logs)
+                self._track_best(epoch, logs, params)
                 for cb in epoch_end_hooks:
                     cb.on_epoch_end(self, epoch, logs)
                 if interrupt.raised and self.stop_reason is None:
@@ -430,11 +432,11 @@ class Trainer:
             wv = xp.astype(from_numpy(np.asarray(to_numpy(wv)), xp, like=Xv), Xv.dtype)
         return Xv, yv, wv
 
-    def _track_best(self, epoch: int, logs: dict[str, float]) -> None:
+    def _track_best(self, epoch: int, logs: dict[str, float], params: dict[str, Array]) -> None:
         value = logs.get("val_loss", logs["loss"])
         if math.isfinite(value) and value < self._best_value:
             self._best_value = value
-            self._best_params = self.snapshot(self._best_params)
+            self._best_params = self.snapshot(self._best_params, params)
             self.history.best_epoch = epoch
 
     def _params_finite(self) -> bool:
