@@ -41,6 +41,29 @@ class Activation(Layer):
         self._y: Array | None = None
 
 
+def sigmoid(x: Array) -> Array:
+    """:math:`\\sigma(z) = 1 / (1 + e^{-z})` for any array, without overflow, as a new array.
+
+    ``z`` is floored at :math:`-\\log(\\text{max float})` before the exponential, which changes
+    nothing above the floor, where this is the lecture's ``1 / (1 + np.exp(-z))`` operation for
+    operation; below it the result is the correctly tiny :math:`\\sigma` of the floor. The
+    losses on logits use it too.
+    """
+    if type(x) is np.ndarray and x.dtype.kind == "f":
+        # The same operations in one buffer: −z, floored exponent, e^{−z}, 1 + e^{−z},
+        # reciprocal. -max(z, -c) == min(-z, c) and 1 + t == t + 1 exactly, so this is the
+        # lecture's 1 / (1 + np.exp(-z)) bit for bit above the floor.
+        y = np.negative(x)
+        np.minimum(y, _exp_limit(np, x.dtype), out=y)
+        np.exp(y, out=y)
+        y += 1
+        np.divide(1, y, out=y)
+        return y
+    xp = namespace(x)
+    z = xp.maximum(x, -_exp_limit(xp, x.dtype))
+    return 1 / (1 + xp.exp(-z))
+
+
 class Sigmoid(Activation):
     """Logistic sigmoid, the lecture's activation.
 
@@ -54,19 +77,7 @@ class Sigmoid(Activation):
     """
 
     def forward(self, x: Array, training: bool = False) -> Array:
-        if type(x) is np.ndarray and x.dtype.kind == "f":
-            # The same operations in one buffer: −z, floored exponent, e^{−z}, 1 + e^{−z},
-            # reciprocal. -max(z, -c) == min(-z, c) and 1 + t == t + 1 exactly, so this is the
-            # lecture's 1 / (1 + np.exp(-z)) bit for bit above the floor.
-            y = np.negative(x)
-            np.minimum(y, _exp_limit(np, x.dtype), out=y)
-            np.exp(y, out=y)
-            y += 1
-            np.divide(1, y, out=y)
-        else:
-            xp = namespace(x)
-            z = xp.maximum(x, -_exp_limit(xp, x.dtype))
-            y = 1 / (1 + xp.exp(-z))  # σ(z) = 1 / (1 + e^{-z})
+        y = sigmoid(x)  # σ(z) = 1 / (1 + e^{-z})
         self._y, self._forwarded = y, True
         return y
 

@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .activations import sigmoid
 from .backend import Array, namespace
 
 
@@ -205,7 +206,7 @@ class BinaryCrossEntropy(Loss):
     From logits :math:`z` (``from_logits=True``, stable for any :math:`|z|`):
 
     .. math::
-        \\ell = \\max(z, 0) - z y + \\log(1 + e^{-|z|}), \\qquad
+        \\ell = \\log(1 + e^{z}) - z y, \\qquad
         \\frac{\\partial \\ell}{\\partial z} = \\sigma(z) - y
     """
 
@@ -222,25 +223,19 @@ class BinaryCrossEntropy(Loss):
         xp = namespace(y_pred)
         if self.from_logits:
             z = y_pred
-            zero = xp.zeros((), dtype=z.dtype)
-            value = xp.maximum(z, zero) - z * y_true + xp.log1p(xp.exp(-xp.abs(z)))
-            return value, _stable_sigmoid(xp, z) - y_true
+            # log(1 + eᶻ) = logaddexp(0, z): the stable softplus in one step, never overflowing.
+            value = xp.logaddexp(xp.zeros((), dtype=z.dtype), z) - z * y_true
+            return value, sigmoid(z) - y_true
         eps = self.eps if self.eps is not None else float(xp.finfo(y_pred.dtype).eps)
         p = xp.clip(y_pred, eps, 1 - eps)
         value = -(y_true * xp.log(p) + (1 - y_true) * xp.log1p(-p))
         return value, (p - y_true) / (p * (1 - p))
 
     def link(self, y_pred: Array) -> Array:
-        return _stable_sigmoid(namespace(y_pred), y_pred) if self.from_logits else y_pred
+        return sigmoid(y_pred) if self.from_logits else y_pred
 
     def config(self) -> dict[str, Any]:
         return {"from_logits": self.from_logits, "reduction": self.reduction, "eps": self.eps}
-
-
-def _stable_sigmoid(xp: Any, z: Array) -> Array:
-    """:math:`\\sigma(z)` via :math:`e^{-|z|}`, which never overflows."""
-    e = xp.exp(-xp.abs(z))
-    return xp.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
 def _log_softmax(xp: Any, z: Array) -> Array:
