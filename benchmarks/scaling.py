@@ -42,7 +42,8 @@ def run(quick: bool = False) -> list[Row]:
     X = gen.standard_normal((sizes[-1], 20), dtype=np.float32)
     y = X[:, :1] * np.float32(0.5) + X[:, 1:2]
     contenders = {f"{n:,} rows": _trainer(X[:n], y[:n]) for n in sizes}
-    medians = interleaved(contenders, 1 if quick else 3)
+    # Seven repetitions: the 1e4 case lasts a few ms, where one scheduling hiccup would decide.
+    medians = interleaved(contenders, 1 if quick else 7)
     seconds = [medians[f"{n:,} rows"] for n in sizes]
     slope = float(np.polyfit(np.log(sizes), np.log(seconds), 1)[0])
     rows = [
