@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 import sys
 import time
 from typing import TYPE_CHECKING, TextIO
@@ -53,7 +54,7 @@ class ProgressBar(Callback):
         self.epochs, self.stream, self.every, self.width = epochs, stream, max(1, every), width
         self._start = 0.0
         self._first = 0
-        self._drawn = False
+        self._drawn = ""
 
     @property
     def _out(self) -> TextIO:
@@ -70,7 +71,7 @@ class ProgressBar(Callback):
             self._total = trainer.last_epoch - trainer.first_epoch + 1
         else:
             self._total = self.epochs or 0
-        self._drawn = False
+        self._drawn = ""
 
     def line(self, epoch: int, logs: dict[str, float]) -> str:
         """The text shown after ``epoch`` (without the bar)."""
@@ -94,16 +95,22 @@ class ProgressBar(Callback):
             fraction = min(1.0, done / self._total) if self._total else 0.0
             filled = round(fraction * self.width)
             bar = "█" * filled + "·" * (self.width - filled)
-            self._out.write(f"\r\x1b[2K{bar} {text}")
+            self._drawn = f"{bar} {text}"
+            self._redraw(self._drawn)
             self._out.flush()
-            self._drawn = True
         elif (epoch - self._first) % self.every == 0 or epoch == trainer.last_epoch:
             print(text, file=self._out, flush=True)
 
+    def _redraw(self, line: str) -> None:
+        # A line longer than the terminal would wrap and leave a trail of half-redrawn lines.
+        # Three columns spare: a full-width line parks the cursor past the edge, and a Ctrl-C
+        # echoed by the terminal ("^C") must fit after the line too.
+        columns = shutil.get_terminal_size((120, 24)).columns
+        self._out.write("\r\x1b[2K" + line[: max(columns - 3, 20)])
+
     def on_train_end(self, trainer: Trainer) -> None:
         if self._drawn:
-            reason = f" (stopped: {trainer.stop_reason})" if trainer.stop_reason else ""
-            self._out.write(reason + "\n")
+            self._out.write("\n")
             self._out.flush()
-        elif trainer.stop_reason:
+        if trainer.stop_reason:
             print(f"stopped: {trainer.stop_reason}", file=self._out, flush=True)
