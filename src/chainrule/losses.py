@@ -87,9 +87,10 @@ class Loss:
             value = _total(xp, per_element) * scale
             grad *= scale
             return value, grad
-        w = xp.reshape(sample_weight, (-1, 1)) if per_element.ndim == 2 else sample_weight
-        value = float(xp.sum(per_element * w))
-        grad = grad * w
+        # Per-sample weights broadcast along the outputs; the gradient is always (N, K).
+        w_column = xp.reshape(sample_weight, (-1, 1))
+        value = _total(xp, per_element * (w_column if per_element.ndim == 2 else sample_weight))
+        grad = grad * w_column
         if self.reduction == "mean":
             scale = 1.0 / (float(xp.sum(sample_weight)) * n_out)
             value *= scale
@@ -284,24 +285,9 @@ class CrossEntropy(Loss):
             and sample_weight is None
         ):
             return self._from_indices(y_pred, y_true)
-        xp = namespace(y_pred)
-        per_sample, grad = self.elementwise(y_pred, y_true)
-        # One loss per sample: the mean divides by N (not N·K), as PyTorch and Keras do.
-        if sample_weight is None:
-            if self.reduction == "sum":
-                return _total(xp, per_sample), grad
-            scale = 1.0 / per_sample.shape[0]
-            value = _total(xp, per_sample) * scale
-            grad *= scale
-            return value, grad
-        w = xp.reshape(sample_weight, (-1, 1))
-        value = float(xp.sum(per_sample * sample_weight))
-        grad = grad * w
-        if self.reduction == "mean":
-            scale = 1.0 / float(xp.sum(sample_weight))
-            value *= scale
-            grad *= scale
-        return value, grad
+        # One loss per sample (per_sample is (N,)), so the mean divides by N, not N·K, as
+        # PyTorch and Keras do.
+        return super().__call__(y_pred, y_true, sample_weight)
 
     def _from_indices(self, z: np.ndarray, classes: np.ndarray) -> tuple[float, np.ndarray]:
         """The NumPy path for class indices: the same formulas without building one-hot rows.
