@@ -277,7 +277,9 @@ class Sequential(Layer):
     """
 
     def __init__(self, layers: Iterable[Layer] = (), name: str | None = None) -> None:
-        super().__init__(name)
+        # Not Layer.__init__: params, grads and frozen are views of the layers' own, below.
+        self.name = name
+        self._forwarded = False
         self.layers: list[Layer] = list(layers)
         counts: dict[str, int] = {}
         seen: set[str] = set()
@@ -328,28 +330,15 @@ class Sequential(Layer):
         """Every parameter by full name (the arrays themselves, not copies)."""
         return {full: layer.params[p] for full, layer, p in self._index}
 
-    @params.setter
-    def params(self, value: dict[str, Array]) -> None:
-        if value:  # only the base initializer assigns {} here
-            self.set_params(value)
-
     @property
     def grads(self) -> dict[str, Array]:  # type: ignore[override]
         """:math:`\\partial L/\\partial\\theta` by full name, for every trainable parameter."""
         return {full: layer.grads[p] for full, layer, p in self._index if p not in layer.frozen}
 
-    @grads.setter
-    def grads(self, value: dict[str, Array]) -> None:
-        pass
-
     @property
     def frozen(self) -> set[str]:  # type: ignore[override]
         """Full names of frozen parameters."""
         return {full for full, layer, p in self._index if p in layer.frozen}
-
-    @frozen.setter
-    def frozen(self, value: set[str]) -> None:
-        pass
 
     def trainable_names(self) -> list[str]:
         """Full names of the parameters an optimizer updates."""
