@@ -115,14 +115,7 @@ def check_layer(
     grad_x = layer.backward(R, need_input_grad=True)
     analytic = {"input": np.array(grad_x)}
     analytic.update({k: np.array(v) for k, v in layer.grads.items()})
-    params = layer.params
-    report = GradcheckReport()
-    for name, a in analytic.items():
-        target = x if name == "input" else params[name]
-        n = numeric_gradient(f, target, eps)
-        report.analytic[name], report.numeric[name] = a, n
-        report.errors[name] = relative_error(a, n)
-    return report
+    return _compare(analytic, layer.params, x, f, eps)
 
 
 def check_loss(
@@ -178,11 +171,20 @@ def check_network(
     analytic = {k: np.array(v) for k, v in model.grads.items()}
     if check_input:
         analytic["input"] = np.array(grad_x)
-    params = model.params
+    return _compare(analytic, model.params, X, f, eps)
+
+
+def _compare(
+    analytic: dict[str, np.ndarray],
+    params: dict[str, np.ndarray],
+    x: np.ndarray,
+    f: Callable[[], float],
+    eps: float,
+) -> GradcheckReport:
+    """Finite differences of ``f`` for every array in ``analytic`` (``"input"`` is ``x``)."""
     report = GradcheckReport()
     for name, a in analytic.items():
-        target = X if name == "input" else params[name]
-        n = numeric_gradient(f, target, eps)
+        n = numeric_gradient(f, x if name == "input" else params[name], eps)
         report.analytic[name], report.numeric[name] = a, n
         report.errors[name] = relative_error(a, n)
     return report
