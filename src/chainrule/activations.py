@@ -142,10 +142,9 @@ class LeakyReLU(Activation):
 
     def forward(self, x: Array, training: bool = False) -> Array:
         xp = namespace(x)
-        self._positive = x > 0
-        y = xp.where(self._positive, x, self.negative_slope * x)  # y = z or αz
-        self._y, self._forwarded = y, True
-        return y
+        self._positive = x > 0  # all the derivative needs: 1 or α
+        self._forwarded = True
+        return xp.where(self._positive, x, self.negative_slope * x)  # y = z or αz
 
     def backward(self, grad: Array, need_input_grad: bool = True) -> Array:
         self._check_forwarded()
