@@ -48,11 +48,6 @@ def namespace(*arrays: Array) -> ModuleType:
     return array_api_compat.array_namespace(*(a for a in arrays if a is not None))
 
 
-def is_numpy(xp: ModuleType) -> bool:
-    """Whether ``xp`` is NumPy (plain or wrapped by ``array_api_compat``)."""
-    return xp is np or getattr(xp, "__name__", "") == "array_api_compat.numpy"
-
-
 def to_numpy(x: Array) -> np.ndarray:
     """Copy-free where possible conversion of any array API array to NumPy."""
     if isinstance(x, np.ndarray):
