@@ -32,13 +32,10 @@ from sklearn.utils.class_weight import compute_sample_weight
 
 import chainrule as cr
 from chainrule import MLPClassifier, MLPRegressor
-from chainrule.estimators._objective import (
-    HalfPoissonDeviance,
-    HalfSquaredError,
-    SummedOverOutputs,
-)
-from chainrule.gradcheck import check_loss
-from chainrule.losses import BinaryCrossEntropy
+from chainrule.estimators._objective import HalfPoissonDeviance, SummedOverOutputs
+from chainrule.network.losses import HalfSquaredError
+from chainrule.network.gradcheck import check_loss
+from chainrule.network.losses import BinaryCrossEntropy
 
 
 @pytest.fixture(scope="module")
@@ -296,7 +293,7 @@ def test_model_file_round_trip(tmp_path, iris):
     X, y = iris
     names = np.array(["a", "b", "c"])[y]
     clf = quiet(MLPClassifier((8,), max_iter=20, early_stopping=True, random_state=0).fit, X, names)
-    path = clf.save(tmp_path / "clf.safetensors")
+    path = cr.save(clf, tmp_path / "clf.safetensors")
     back = cr.load(path)
     assert isinstance(back, MLPClassifier)
     np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
@@ -307,7 +304,7 @@ def test_model_file_round_trip(tmp_path, iris):
     reg = quiet(
         MLPRegressor(hidden_layer_sizes=(4,), max_iter=10, random_state=0).fit, X, np.c_[y, y]
     )
-    cr.io.save(reg, tmp_path / "reg.safetensors")
+    cr.save(reg, tmp_path / "reg.safetensors")
     again = cr.load(tmp_path / "reg.safetensors")
     np.testing.assert_array_equal(again.predict(X), reg.predict(X))
     assert again.best_loss_ == reg.best_loss_ and again.n_iter_ == reg.n_iter_

@@ -107,7 +107,7 @@ def test_float32_training_set_is_never_copied(rng):
         tracemalloc.stop()
     # The per-epoch permutation (N int64 indices, 160 kB) and one batch are all that is new.
     assert peak < X.nbytes / 4, f"peak {peak} bytes during fit, X is {X.nbytes}"
-    assert trainer.model.dtype == "float32"
+    assert trainer.network.dtype == "float32"
 
 
 def test_full_batch_float32_forward_sees_the_callers_array(rng):

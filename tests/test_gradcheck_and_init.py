@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import initializers
-from chainrule.gradcheck import check_layer, check_network
+from chainrule.network import initializers
+from chainrule.network.gradcheck import check_layer, check_network
 
 
 class WrongSigmoid(cr.Sigmoid):

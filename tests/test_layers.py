@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 import chainrule as cr
-from chainrule.gradcheck import check_layer
+from chainrule.network.gradcheck import check_layer
 
 ELEMENTWISE = {
     "Sigmoid": (cr.Sigmoid, torch.sigmoid),

@@ -66,7 +66,7 @@ def test_weights_match_the_lecture_epoch_by_epoch(cells: list[str]) -> None:
             self.mse: list[float] = []
 
         def on_epoch_end(self, trainer, epoch, logs) -> None:
-            self.weights.append({k: v.copy() for k, v in trainer.model.params.items()})
+            self.weights.append({k: v.copy() for k, v in trainer.network.params.items()})
             self.mse.append(logs["mse"])
 
     net, X, y = lecture_setup()

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 import chainrule as cr
-from chainrule.gradcheck import check_loss
+from chainrule.network.gradcheck import check_loss
 
 
 def torch_value_and_grad(fn, y_pred: np.ndarray, *args) -> tuple[float, np.ndarray]:

@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 
 import chainrule as cr
-from chainrule.io import export_onnx
-from chainrule.io.onnx_export import build_onnx, onnx_input, onnx_labels
-from chainrule.model import HIDDEN_ACTIVATIONS, TabularModel
+from chainrule import export_onnx
+from chainrule.onnx_export import build_onnx, onnx_input, onnx_labels
+from chainrule.tabular.model import HIDDEN_ACTIVATIONS, TabularModel
 
 
 def _session(model: object, opset: int = 13) -> ort.InferenceSession:

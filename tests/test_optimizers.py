@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import chainrule as cr
-from chainrule import optimizers, schedules
+from chainrule.network import optimizers, schedules
 
 CASES = {
     "sgd": (lambda: cr.sgd(0.1), lambda p: torch.optim.SGD(p, lr=0.1)),

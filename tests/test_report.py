@@ -55,8 +55,8 @@ window.addEventListener("load", () => {
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple:
-    from chainrule.io import save
-    from chainrule.model import TabularModel
+    from chainrule import save
+    from chainrule.tabular.model import TabularModel
 
     gen = np.random.default_rng(0)
     X = gen.standard_normal((160, 2))

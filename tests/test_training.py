@@ -72,7 +72,7 @@ def test_shuffled_batches_cover_every_row_once_per_epoch() -> None:
 
     class Spy(cr.Callback):
         def on_gradients(self, trainer, grads):
-            seen.extend(trainer.model.layers[0]._x[:, 0].tolist())
+            seen.extend(trainer.network.layers[0]._x[:, 0].tolist())
 
     net = cr.Sequential([cr.Dense(1, 1, rng=0)])
     cr.Trainer(net, "mse", cr.sgd(1e-6), callbacks=[Spy()]).fit(X, X, epochs=2, batch_size=5, rng=0)
@@ -87,7 +87,7 @@ def test_early_stopping_restores_the_best_weights() -> None:
 
     class Keep(cr.Callback):
         def on_epoch_end(self, trainer, epoch, logs):
-            snapshots[epoch] = {k: v.copy() for k, v in trainer.model.params.items()}
+            snapshots[epoch] = {k: v.copy() for k, v in trainer.network.params.items()}
 
     net = small_net(0)
     stop = cr.EarlyStopping(patience=3)
@@ -109,7 +109,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_finite_weights() -> None:
 
     class Keep(cr.Callback):
         def on_batch_end(self, trainer, batch, logs):
-            kept.append({k: v.copy() for k, v in trainer.model.params.items()})
+            kept.append({k: v.copy() for k, v in trainer.network.params.items()})
 
     history = cr.Trainer(net, cr.MSE(), cr.sgd(5.0), callbacks=[Keep()]).fit(
         X, y, epochs=500, batch_size=16, rng=0
@@ -133,7 +133,7 @@ def test_ctrl_c_stops_at_the_end_of_the_batch_and_keeps_the_best_weights() -> No
 
         def on_epoch_end(self, trainer, epoch, logs):
             if trainer.history.best_epoch == epoch:
-                best_weights.update({k: v.copy() for k, v in trainer.model.params.items()})
+                best_weights.update({k: v.copy() for k, v in trainer.network.params.items()})
 
         def on_batch_end(self, trainer, batch, logs):
             self.batches += 1

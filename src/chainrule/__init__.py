@@ -3,8 +3,45 @@
 Public names only; each concept lives in its own module.
 """
 
-from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
-from .callbacks import (
+from chainrule._version import __version__
+from chainrule.explain import StepTrace, explain_step
+from chainrule.network.activations import (
+    ELU,
+    GELU,
+    Identity,
+    LeakyReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
+from chainrule.network.containers import Residual, Sequential
+from chainrule.network.gradcheck import GradcheckReport, check_layer, check_loss, check_network
+from chainrule.network.layers import Dense, Dropout, Layer
+from chainrule.network.losses import (
+    MAE,
+    MSE,
+    BinaryCrossEntropy,
+    CrossEntropy,
+    HalfSquaredError,
+    HalfSumSquaredError,
+    Huber,
+    Loss,
+    PoissonNLL,
+)
+from chainrule.network.optimizers import (
+    GradientTransformation,
+    adam,
+    adamw,
+    apply_updates,
+    chain,
+    rmsprop,
+    sgd,
+)
+from chainrule.onnx_export import export_onnx
+from chainrule.persist import load, save
+from chainrule.tabular.model import TabularModel
+from chainrule.training.callbacks import (
     Callback,
     EarlyStopping,
     GradientNorms,
@@ -13,26 +50,10 @@ from .callbacks import (
     ReduceLROnPlateau,
     TerminateOnNonFinite,
 )
-from .explain import StepTrace, explain_step
-from .gradcheck import GradcheckReport, check_layer, check_loss, check_network
-from .io import load, save
-from .layers import Dense, Dropout, Layer, Sequential
-from .losses import (
-    MAE,
-    MSE,
-    BinaryCrossEntropy,
-    CrossEntropy,
-    HalfSumSquaredError,
-    Huber,
-    Loss,
-    PoissonNLL,
-)
-from .model import TabularModel
-from .optimizers import GradientTransformation, adam, adamw, apply_updates, chain, rmsprop, sgd
-from .progress import ProgressBar
-from .training import History, Trainer, fit
-
-__version__ = "0.1.0"
+from chainrule.training.history import History
+from chainrule.training.progress import ProgressBar
+from chainrule.training.protocol import TrainedModel, trained_model
+from chainrule.training.trainer import Trainer, fit
 
 __all__ = [
     "ELU",
@@ -48,6 +69,7 @@ __all__ = [
     "GradcheckReport",
     "GradientNorms",
     "GradientTransformation",
+    "HalfSquaredError",
     "HalfSumSquaredError",
     "History",
     "Huber",
@@ -63,6 +85,7 @@ __all__ = [
     "ProgressBar",
     "ReLU",
     "ReduceLROnPlateau",
+    "Residual",
     "Sequential",
     "Sigmoid",
     "Softmax",
@@ -70,6 +93,7 @@ __all__ = [
     "TabularModel",
     "Tanh",
     "TerminateOnNonFinite",
+    "TrainedModel",
     "Trainer",
     "__version__",
     "adam",
@@ -80,18 +104,20 @@ __all__ = [
     "check_loss",
     "check_network",
     "explain_step",
+    "export_onnx",
     "fit",
     "load",
     "rmsprop",
     "save",
     "sgd",
+    "trained_model",
 ]
 
 
 def __getattr__(name: str) -> object:
     # The scikit-learn estimators import scikit-learn, an optional dependency: load on first use.
     if name in ("MLPClassifier", "MLPRegressor"):
-        from . import estimators
+        from chainrule import estimators
 
         return getattr(estimators, name)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

@@ -8,28 +8,27 @@ non-zero exit status — never a traceback (set ``CHAINRULE_DEBUG=1`` to see one
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from collections.abc import Sequence
 
-COMMANDS = [
-    "train",
-    "predict",
-    "evaluate",
-    "info",
-    "export",
-    "gradcheck",
-    "explain",
-    "plot",
-    "report",
-    "demo",
-]
+from chainrule._version import __version__
+from chainrule.commands import (
+    demo,
+    evaluate,
+    explain,
+    export,
+    gradcheck,
+    info,
+    plot,
+    predict,
+    report,
+    train,
+)
+from chainrule.commands._shared import UsageError
+
+COMMANDS = [train, predict, evaluate, info, export, gradcheck, explain, plot, report, demo]
 """Sub-command modules in :mod:`chainrule.commands`, in the order ``--help`` lists them."""
-
-
-class UsageError(Exception):
-    """A mistake by the user: the message says what is wrong and how to fix it."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,7 +38,6 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command registered."""
-    from . import __version__
 
     parser = _Parser(
         prog="chainrule",
@@ -48,8 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMANDS:
-        module = importlib.import_module(f"chainrule.commands.{name}")
+    for module in COMMANDS:
         sub = subparsers.add_parser(
             module.NAME,
             help=module.HELP,

@@ -32,22 +32,14 @@ from typing import Any
 
 import numpy as np
 
-from . import losses as losses_module
-from . import optimizers as optimizers_module
-from .activations import ELU, GELU, Activation, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
-from .backend import to_numpy
-from .layers import Dense, Dropout, Layer, Sequential
-from .losses import (
-    MAE,
-    MSE,
-    BinaryCrossEntropy,
-    CrossEntropy,
-    HalfSumSquaredError,
-    Huber,
-    Loss,
-    PoissonNLL,
-)
-from .optimizers import GradientTransformation
+from chainrule.backend import to_numpy
+from chainrule.network import losses as losses_module
+from chainrule.network import optimizers as optimizers_module
+from chainrule.network.activations import Activation, Sigmoid, Softmax
+from chainrule.network.containers import Sequential
+from chainrule.network.layers import Dense, Dropout, Layer
+from chainrule.network.losses import CrossEntropy, HalfSumSquaredError, Loss
+from chainrule.network.optimizers import GradientTransformation
 
 STAGES = ("parameters", "forward", "loss", "backward", "update")
 """The stages of a step, in the order a trace lists them."""
@@ -285,65 +277,23 @@ def _format_array(value: np.ndarray, precision: int) -> str:
 
 
 # -- how each piece is written -----------------------------------------------------------------
-_ACTIVATION_NAMES: dict[type, str] = {
-    Sigmoid: "σ",
-    Tanh: "tanh",
-    ReLU: "ReLU",
-    LeakyReLU: "LeakyReLU",
-    ELU: "ELU",
-    GELU: "GELU",
-    Softmax: "softmax",
-    Identity: "id",
-}
-
-
 def _activation_name(layer: Layer) -> str:
-    return _ACTIVATION_NAMES.get(type(layer), type(layer).__name__)
+    return getattr(layer, "symbol", "") or type(layer).__name__
 
 
 def _derivative_formula(layer: Layer, z: str, a: str) -> str:
-    """:math:`f'(z)` written with the quantity the layer actually caches."""
-    if isinstance(layer, Sigmoid):
-        return f"{a}(1 − {a})"
-    if isinstance(layer, Tanh):
-        return f"1 − {a}²"
-    if isinstance(layer, ReLU):
-        return f"[{z} > 0]"
-    if isinstance(layer, LeakyReLU):
-        return f"1 if {z} > 0 else {layer.negative_slope:g}"
-    if isinstance(layer, ELU):
-        return f"1 if {z} > 0 else {a} + {layer.alpha:g}"
-    if isinstance(layer, Identity):
-        return "1"
+    """:math:`f'(z)` written with the quantity the layer actually caches (the layer's own text)."""
+    if isinstance(layer, Activation):
+        return layer.derivative(z, a)
     return f"{_activation_name(layer)}′({z})"
 
 
 def describe_loss(loss: Loss) -> tuple[str, str]:
-    """``(L formula, ∂L/∂ŷ formula)`` of a loss, in the lecture's notation."""
-    mean = loss.reduction == "mean"
-    per = " / N" if isinstance(loss, CrossEntropy) else " / (N·K)"
-    scale = per if mean else ""
-    if isinstance(loss, HalfSumSquaredError):
-        return f"½ Σ (ŷ − y)²{scale}", f"(ŷ − y){scale}" if mean else "ŷ − y"
-    if isinstance(loss, MSE):
-        return f"Σ (ŷ − y)²{scale}", f"2(ŷ − y){scale}"
-    if isinstance(loss, MAE):
-        return f"Σ |ŷ − y|{scale}", f"sign(ŷ − y){scale}"
-    if isinstance(loss, Huber):
-        d = f"{loss.delta:g}"
-        return f"Σ huber_{d}(ŷ − y){scale}", f"clip(ŷ − y, −{d}, {d}){scale}"
-    if isinstance(loss, BinaryCrossEntropy):
-        if loss.from_logits:
-            return (
-                f"Σ [max(ŷ, 0) − ŷ·y + log(1 + e^−|ŷ|)]{scale}",
-                f"(σ(ŷ) − y){scale}",
-            )
-        return f"−Σ [y log ŷ + (1 − y) log(1 − ŷ)]{scale}", f"(ŷ − y) / (ŷ(1 − ŷ)){scale}"
-    if isinstance(loss, CrossEntropy):
-        return f"Σₙ [log Σₖ e^ŷₙₖ − Σₖ yₙₖ ŷₙₖ]{scale}", f"(softmax(ŷ) − y){scale}"
-    if isinstance(loss, PoissonNLL):
-        return f"Σ (e^ŷ − y·ŷ){scale}", f"(e^ŷ − y){scale}"
-    return f"{type(loss).__name__}(ŷ, y)", f"∂{type(loss).__name__}/∂ŷ"
+    """``(L formula, ∂L/∂ŷ formula)`` of a loss, in the lecture's notation (the loss's own text)."""
+    value, gradient = loss.formula()
+    if not value:
+        return f"{type(loss).__name__}(ŷ, y)", f"∂{type(loss).__name__}/∂ŷ"
+    return value, gradient
 
 
 # -- walking the network -----------------------------------------------------------------------

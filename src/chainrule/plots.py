@@ -23,9 +23,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .layers import Dense, Sequential
-from .losses import Loss
-from .training import History
+from chainrule.io import atomic_write_bytes
+from chainrule.network.containers import Sequential
+from chainrule.network.layers import Dense
+from chainrule.network.losses import Loss
+from chainrule.training.history import History
+from chainrule.training.protocol import trained_model
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -60,38 +63,16 @@ class ModelParts:
     source: Any
 
 
-def _first_attribute(obj: Any, names: tuple[str, ...]) -> Any:
-    for name in names:
-        value = getattr(obj, name, None)
-        if value is not None:  # not `or`: an empty History is falsy but present
-            return value
-    return None
-
-
 def model_parts(model: Any) -> ModelParts:
-    """Find the network, history and loss of a network, a model bundle or an estimator.
+    """The network, history and loss of a network, a model bundle or an estimator.
 
     Raises
     ------
     TypeError
-        When ``model`` has no network.
+        When ``model`` has no network (see :func:`chainrule.trained_model`).
     """
-    if isinstance(model, Sequential):
-        return ModelParts(model, None, None, model)
-    network = _first_attribute(model, ("net", "network", "network_", "net_"))
-    if not isinstance(network, Sequential):
-        raise TypeError(
-            f"Expected a chainrule network, model or fitted estimator, got {type(model).__name__}; "
-            "fit the estimator first or load a model file with chainrule.io.load."
-        )
-    history = _first_attribute(model, ("history", "history_"))
-    loss = _first_attribute(model, ("loss", "loss_"))
-    return ModelParts(
-        network,
-        history if isinstance(history, History) else None,
-        loss if isinstance(loss, Loss) else None,
-        model,
-    )
+    trained = trained_model(model)
+    return ModelParts(trained.network, trained.history, trained.loss, model)
 
 
 def _history_of(obj: Any) -> History:
@@ -136,7 +117,6 @@ def save(fig: Figure, path: str | os.PathLike[str], dpi: int = 100) -> Path:
     dpi : int
         Pixels per inch: the image is ``figsize × dpi`` pixels (640 × 400 by default).
     """
-    from .io import atomic_write_bytes
 
     if Path(path).suffix.lower() != ".png":
         raise ValueError(

@@ -17,10 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from .explain import StepTrace, explain_step
-from .layers import Dense, Sequential
-from .losses import CrossEntropy, Loss
-from .plots import (
+from chainrule import __version__
+from chainrule.explain import StepTrace, explain_step
+from chainrule.io import atomic_write_text
+from chainrule.network.containers import Sequential
+from chainrule.network.layers import Dense
+from chainrule.network.losses import CrossEntropy, Loss
+from chainrule.plots import (
     model_parts,
     plot_decision_boundary,
     plot_gradient_norms,
@@ -28,7 +31,7 @@ from .plots import (
     plot_weight_histograms,
     png_bytes,
 )
-from .training import History
+from chainrule.training.history import History
 
 CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 """Nothing may load except the embedded images and the inline style sheet."""
@@ -288,8 +291,6 @@ def build_report(
         f'<section id="explain"><h2>One training step, explained</h2>{explain_html}</section>'
     )
 
-    from . import __version__
-
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">\n'
@@ -316,7 +317,6 @@ def write_report(
     path : str or path
         The ``.html`` file to write.
     """
-    from .io import atomic_write_text
 
     if Path(path).suffix.lower() not in (".html", ".htm"):
         raise ValueError(

@@ -1,4 +1,7 @@
-"""Helpers shared by the table commands (train, predict, evaluate, info, export, gradcheck)."""
+"""What the commands share: :class:`UsageError`, argument types, loading models and data.
+
+Commands never import each other; what two of them need lives here.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,14 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from chainrule.persist import load
+from chainrule.tabular.data import read_table, require_columns
+from chainrule.tabular.model import TabularModel
+
+
+class UsageError(Exception):
+    """A mistake by the user: the message says what is wrong and how to fix it."""
 
 
 def int_list(text: str) -> list[int]:
@@ -69,7 +80,6 @@ def batch_size(text: str) -> int | None:
 
 def check_writable(path: str | os.PathLike[str], what: str) -> None:
     """Fail before any work is done if ``path`` cannot be written (missing folder, a folder)."""
-    from ..cli import UsageError
 
     p = Path(path)
     folder = p.parent if str(p.parent) else Path(".")
@@ -81,9 +91,6 @@ def check_writable(path: str | os.PathLike[str], what: str) -> None:
 
 def load_table_model(path: str) -> Any:
     """Load a model file trained by ``chainrule train`` (a :class:`TabularModel`)."""
-    from ..cli import UsageError
-    from ..io import load
-    from ..model import TabularModel
 
     model = load(path)
     if not isinstance(model, TabularModel):
@@ -121,3 +128,41 @@ def human_size(n_bytes: int) -> str:
 def with_article(kind: str) -> str:
     """``"a TabularModel"``, ``"an MLPClassifier"``."""
     return ("an " if kind.startswith(("MLP", "A", "E", "I", "O", "U")) else "a ") + kind
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--data FILE`` and ``--target COL``, shared with ``chainrule report``."""
+    parser.add_argument("--data", metavar="FILE", help="a CSV/Parquet table of points to draw")
+    parser.add_argument(
+        "--target", metavar="COL", help="the label column of --data (default: the model's target)"
+    )
+
+
+def load_model(path: str) -> Any:
+    """The object a model file holds (a model bundle, an estimator or a network)."""
+    return load(path)
+
+
+def read_data(model: Any, data: str | None, target: str | None) -> tuple[Any, Any]:
+    """``(features, labels)`` from ``--data``/``--target``, or ``(None, None)`` without data."""
+
+    if data is None:
+        if target is not None:
+            raise UsageError("--target names a column of --data; give --data FILE as well.")
+        return None, None
+
+    frame = read_table(data)
+    target = target or getattr(model, "target", None)
+    if not isinstance(target, str):
+        raise UsageError("Name the label column of --data with --target COL.")
+    require_columns(frame, [target], data, "the --target")
+    features = frame.drop(columns=[target])
+    if not hasattr(model, "preprocessor"):  # a bare network or estimator takes numbers
+        numeric = features.select_dtypes("number")
+        if numeric.shape[1] != features.shape[1]:
+            raise UsageError(
+                f"The feature columns of '{data}' must all be numeric for this model; "
+                "drop or encode the others."
+            )
+        return numeric.to_numpy(dtype=float), frame[target].to_numpy()
+    return features, frame[target].to_numpy()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from chainrule.lecture import run_demo
+
 NAME = "demo"
 HELP = "train the lecture's 2-4-1 sigmoid network and print the lecture's output"
 EXAMPLE = "chainrule demo"
@@ -14,7 +16,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..lecture import run_demo
 
     run_demo()
     return 0

@@ -8,7 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from . import _shared
+from chainrule.commands import _shared
+from chainrule.tabular.data import read_table, require_columns
+from chainrule.tabular.preprocessing import value_key
 
 NAME = "evaluate"
 HELP = (
@@ -77,8 +79,6 @@ def regression_scores(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
 
 def run(args: argparse.Namespace) -> int:
     """Print the scores as a table (or JSON)."""
-    from ..data import read_table, require_columns
-    from ..preprocessing import value_key
 
     model = _shared.load_table_model(args.model)
     frame = read_table(args.data)

@@ -7,6 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.commands._shared import UsageError, load_model, read_data
+from chainrule.explain import HalfSumSquaredError, explain_step, lecture_example, mazur_example
+from chainrule.network import losses
+from chainrule.plots import model_parts
+from chainrule.report import explain_sample
+
 NAME = "explain"
 HELP = "show every value of one training step (forward, backward, update) in the lecture's notation"
 EXAMPLE = "chainrule explain --rows 2 --format markdown"
@@ -46,7 +52,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def parse_numbers(text: str, what: str) -> np.ndarray:
     """``"0.05,0.10;0.2,0.3"`` -> ``[[0.05, 0.1], [0.2, 0.3]]``."""
-    from ..cli import UsageError
 
     rows = [r for r in text.replace(" ", "").split(";") if r]
     try:
@@ -62,9 +67,6 @@ def parse_numbers(text: str, what: str) -> np.ndarray:
 
 
 def _loss(name: str | None, default: Any) -> Any:
-    from .. import losses
-    from ..cli import UsageError
-    from ..explain import HalfSumSquaredError
 
     if name is None:
         return default
@@ -85,9 +87,6 @@ def _loss(name: str | None, default: Any) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import UsageError
-    from ..explain import explain_step, lecture_example, mazur_example
-    from ..plots import model_parts
 
     if args.rows < 1:
         raise UsageError("--rows must be at least 1.")
@@ -108,8 +107,6 @@ def run(args: argparse.Namespace) -> int:
             network, X, Y = lecture_example()
         x, y = X[: args.rows], Y[: args.rows]
     else:
-        from .plot import load_model
-
         model = load_model(args.model)
         parts = model_parts(model)
         network, loss_default = parts.network, parts.loss
@@ -118,9 +115,6 @@ def run(args: argparse.Namespace) -> int:
             lr_default = float(recorded)
         x = y = None
         if args.data is not None:
-            from ..report import explain_sample
-            from .plot import read_data
-
             features, labels = read_data(model, args.data, None)
             x, y, _, _ = explain_sample(parts, features, labels, rows=args.rows)
         elif args.input is None:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from . import _shared
+from chainrule.commands import _shared
+from chainrule.commands._shared import UsageError
+from chainrule.io.atomic import atomic_write_bytes
+from chainrule.onnx_export import build_onnx
+from chainrule.persist import load
 
 NAME = "export"
 HELP = "export a model file to ONNX (opset 13 or newer), for onnxruntime and other servers"
@@ -25,11 +29,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Build the graph, check it with the ONNX checker, write it atomically, describe it."""
     import json
-
-    from ..cli import UsageError
-    from ..io import load
-    from ..io.atomic import atomic_write_bytes
-    from ..io.onnx_export import build_onnx
 
     _shared.check_writable(args.onnx, "ONNX file")
     model = load(args.model)

@@ -6,8 +6,16 @@ import argparse
 
 import numpy as np
 
-from ..losses import Loss
-from . import _shared
+from chainrule.commands import _shared
+from chainrule.commands._shared import UsageError
+from chainrule.network import activations, losses
+from chainrule.network.activations import ACTIVATIONS
+from chainrule.network.containers import Sequential
+from chainrule.network.gradcheck import check_network
+from chainrule.network.layers import Dense
+from chainrule.network.losses import BinaryCrossEntropy, CrossEntropy, Loss, PoissonNLL
+from chainrule.persist import load
+from chainrule.training.protocol import trained_model
 
 NAME = "gradcheck"
 HELP = "compare backprop's gradients with central finite differences, for a model file or an architecture"
@@ -21,7 +29,6 @@ LOSS_CHOICES = ("mse", "mae", "huber", "bce", "crossentropy", "poisson")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``chainrule gradcheck``."""
-    from ..activations import ACTIVATIONS
 
     parser.add_argument(
         "model",
@@ -71,11 +78,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _loss(name: str) -> Loss:
-    from .. import losses
 
     if name == "bce":
         return losses.BinaryCrossEntropy(from_logits=True)
     return losses.get(name)
+
+
+def _loss_name(loss: Loss | None) -> str:
+    """The ``--loss`` choice that matches a model's own loss (the targets it needs)."""
+    if isinstance(loss, CrossEntropy):
+        return "crossentropy"
+    # the estimators' multilabel loss wraps BCE (SummedOverOutputs.base)
+    if isinstance(getattr(loss, "base", loss), BinaryCrossEntropy):
+        return "bce"
+    if isinstance(loss, PoissonNLL):
+        return "poisson"
+    return "mse"
 
 
 def _targets(loss_name: str, n: int, k: int, gen: np.random.Generator) -> np.ndarray:
@@ -91,38 +109,17 @@ def _targets(loss_name: str, n: int, k: int, gen: np.random.Generator) -> np.nda
 
 def run(args: argparse.Namespace) -> int:
     """Print one row per parameter; exit 1 if any relative error reaches ``--tol``."""
-    from .. import activations
-    from ..cli import UsageError
-    from ..gradcheck import check_network
-    from ..io import load
-    from ..layers import Dense, Sequential
-    from ..losses import CrossEntropy
-    from ..model import TabularModel
 
     gen = np.random.default_rng(args.seed)
     if (args.model is None) == (args.layers is None):
         raise UsageError("Give either a MODEL file or an architecture with --layers (e.g. 2,4,1).")
     if args.model is not None:
-        obj = load(args.model)
-        if isinstance(obj, TabularModel):
-            net, loss_name = (
-                obj.net,
-                args.loss or ("crossentropy" if isinstance(obj.loss, CrossEntropy) else "mse"),
-            )
-        elif isinstance(obj, Sequential):
-            net, loss_name = obj, args.loss or "mse"
-        elif isinstance(getattr(obj, "network_", None), Sequential):  # an estimator
-            net = obj.network_
-            width = net.output_dim(net.in_features)
-            default = "mse"
-            if hasattr(obj, "classes_"):
-                default = "bce" if width == 1 else "crossentropy"
-            loss_name = args.loss or default
-        else:
-            raise UsageError(
-                f"'{args.model}' holds {_shared.with_article(type(obj).__name__)}; gradcheck takes a "
-                "network or a model trained by 'chainrule train'."
-            )
+        try:
+            trained = trained_model(load(args.model))
+        except TypeError as exc:
+            raise UsageError(f"'{args.model}': {exc}") from None
+        net = trained.network
+        loss_name = args.loss or _loss_name(trained.loss)
         net.astype("float64")  # float32 round-off would swamp the differences
         what = f"the network in {args.model}"
     else:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-from . import _shared
+from chainrule.commands import _shared
+from chainrule.persist import file_info, load
+from chainrule.tabular.model import TabularModel, describe_history
+from chainrule.tabular.preprocessing import value_key
+from chainrule.training.protocol import trained_model
 
 NAME = "info"
 HELP = "show a model file's architecture, parameter count, preprocessing and training history"
@@ -17,25 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL", help="model file")
 
 
-def _network_of(obj: Any) -> Any:
-    from ..layers import Sequential
-
-    if isinstance(obj, Sequential):
-        return obj
-    for attribute in ("net", "net_", "network_", "model_"):
-        candidate = getattr(obj, attribute, None)
-        if isinstance(candidate, Sequential):
-            return candidate
-    return None
-
-
 def run(args: argparse.Namespace) -> int:
     """Print the file's facts, then the network, preprocessing and history."""
-    from ..io import load
-    from ..io.modelfile import file_info
-    from ..model import TabularModel, describe_history
-    from ..preprocessing import value_key
-    from ..training import History
 
     obj = load(args.model)
     facts = file_info(args.model)
@@ -59,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
             rows.append(("classes", ", ".join(value_key(c) for c in obj.classes_)))
         for key, value in obj.get_params(deep=False).items():
             rows.append((key, repr(value)))
-    net = _network_of(obj)
+    trained = trained_model(obj)
+    net = trained.network
     if net is not None:
         rows.append(("parameters", str(net.n_params)))
         rows.append(("dtype", net.dtype))
@@ -71,8 +58,8 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(obj, TabularModel):
         print("\nPreprocessing (fitted on the training table, applied again at prediction):")
         print("\n".join("  " + line for line in obj.preprocessor.describe().splitlines()))
-    history = getattr(obj, "history", None) or getattr(obj, "history_", None)
-    if isinstance(history, History) and len(history):
+    history = trained.history
+    if history is not None and len(history):
         print("\nTraining history:")
         print(_shared.table(describe_history(history), indent="  "))
     return 0

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+
+from chainrule import plots
+from chainrule.commands._shared import UsageError, add_data_arguments, load_model, read_data
+from chainrule.plots import KINDS
 
 NAME = "plot"
 HELP = "draw a model's loss curves, decision boundary, gradient norms or weight histograms"
@@ -14,7 +17,6 @@ EXAMPLE = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``MODEL --kind KIND --out FILE.png`` plus data for the decision boundary."""
-    from ..plots import KINDS
 
     parser.add_argument("model", metavar="MODEL", help="a model file written by chainrule")
     parser.add_argument(
@@ -27,57 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dpi", type=int, default=100, help="pixels per inch (default 100)")
 
 
-def add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--data FILE`` and ``--target COL``, shared with ``chainrule report``."""
-    parser.add_argument("--data", metavar="FILE", help="a CSV/Parquet table of points to draw")
-    parser.add_argument(
-        "--target", metavar="COL", help="the label column of --data (default: the model's target)"
-    )
-
-
-def load_model(path: str) -> Any:
-    """The object a model file holds (a model bundle, an estimator or a network)."""
-    from ..cli import UsageError
-
-    try:
-        from ..io import load
-    except ImportError:  # pragma: no cover - io ships with chainrule
-        raise UsageError(
-            "This chainrule cannot read model files (chainrule.io is missing)."
-        ) from None
-    return load(path)
-
-
-def read_data(model: Any, data: str | None, target: str | None) -> tuple[Any, Any]:
-    """``(features, labels)`` from ``--data``/``--target``, or ``(None, None)`` without data."""
-    from ..cli import UsageError
-
-    if data is None:
-        if target is not None:
-            raise UsageError("--target names a column of --data; give --data FILE as well.")
-        return None, None
-    from ..data import read_table, require_columns
-
-    frame = read_table(data)
-    target = target or getattr(model, "target", None)
-    if not isinstance(target, str):
-        raise UsageError("Name the label column of --data with --target COL.")
-    require_columns(frame, [target], data, "the --target")
-    features = frame.drop(columns=[target])
-    if not hasattr(model, "preprocessor"):  # a bare network or estimator takes numbers
-        numeric = features.select_dtypes("number")
-        if numeric.shape[1] != features.shape[1]:
-            raise UsageError(
-                f"The feature columns of '{data}' must all be numeric for this model; "
-                "drop or encode the others."
-            )
-        return numeric.to_numpy(dtype=float), frame[target].to_numpy()
-    return features, frame[target].to_numpy()
-
-
 def run(args: argparse.Namespace) -> int:
-    from .. import plots
-    from ..cli import UsageError
 
     if args.width <= 0 or args.height <= 0 or args.dpi <= 0:
         raise UsageError("--width, --height and --dpi must be positive.")

@@ -5,7 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import _shared
+from chainrule.commands import _shared
+from chainrule.commands._shared import UsageError
+from chainrule.io import atomic_write_text
+from chainrule.tabular.data import read_table
+from chainrule.tabular.preprocessing import value_key
 
 NAME = "predict"
 HELP = "predict the target for every row of a CSV or Parquet table, writing CSV"
@@ -29,11 +33,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write a ``prediction`` column (and ``proba_<class>`` columns with ``--proba``)."""
     import pandas as pd
-
-    from ..cli import UsageError
-    from ..data import read_table
-    from ..io import atomic_write_text
-    from ..preprocessing import value_key
 
     if args.out:
         _shared.check_writable(args.out, "output file")

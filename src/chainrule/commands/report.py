@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from chainrule.commands._shared import UsageError, add_data_arguments, load_model, read_data
+from chainrule.report import write_report
+
 NAME = "report"
 HELP = "write a self-contained HTML report: architecture, training plots, metrics, an explain trace"
 EXAMPLE = "chainrule report model.crm --data train.csv --target label --out report.html"
@@ -11,7 +14,6 @@ EXAMPLE = "chainrule report model.crm --data train.csv --target label --out repo
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``MODEL --out FILE.html`` plus optional data."""
-    from .plot import add_data_arguments
 
     parser.add_argument("model", metavar="MODEL", help="a model file written by chainrule")
     parser.add_argument("--out", required=True, metavar="FILE.html", help="the page to write")
@@ -23,9 +25,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import UsageError
-    from ..report import write_report
-    from .plot import load_model, read_data
 
     if not args.out.lower().endswith((".html", ".htm")):
         raise UsageError(f"--out must name an .html file, not '{args.out}'.")

@@ -7,7 +7,13 @@ import sys
 import time
 from pathlib import Path
 
-from . import _shared
+from chainrule.commands import _shared
+from chainrule.network.optimizers import OPTIMIZERS
+from chainrule.persist import save
+from chainrule.tabular.data import read_table
+from chainrule.tabular.model import HIDDEN_ACTIVATIONS, TabularModel, describe_history
+from chainrule.tabular.preprocessing import IMPUTE_CHOICES
+from chainrule.training.progress import ProgressBar
 
 NAME = "train"
 HELP = "train a network on a CSV or Parquet table and save it to one model file"
@@ -18,9 +24,6 @@ EXAMPLE = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``chainrule train``."""
-    from ..model import HIDDEN_ACTIVATIONS
-    from ..optimizers import OPTIMIZERS
-    from ..preprocessing import IMPUTE_CHOICES
 
     parser.add_argument("data", metavar="DATA", help="training table (.csv, .tsv or .parquet)")
     parser.add_argument("--target", required=True, metavar="COL", help="column to predict")
@@ -96,10 +99,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Read, train, save, and print a summary; 130 if Ctrl-C stopped training (model saved)."""
-    from ..data import read_table
-    from ..io import save
-    from ..model import TabularModel, describe_history
-    from ..progress import ProgressBar
 
     _shared.check_writable(args.out, "model file")
     frame = read_table(args.data)
@@ -138,12 +137,12 @@ def run(args: argparse.Namespace) -> int:
         f"Trained a {model.task} model for {args.target!r} on {args.data}: {len(frame)} rows, "
         f"{model.n_features} features -> {outputs}."
     )
-    widths = [model.n_features, *args.hidden, model.net.output_dim(model.n_features)]
+    widths = [model.n_features, *args.hidden, model.network.output_dim(model.n_features)]
     rows = [
         (
             "network",
             " -> ".join(map(str, widths))
-            + f" ({args.activation}), {model.net.n_params} parameters",
+            + f" ({args.activation}), {model.network.n_params} parameters",
         ),
         *describe_history(history, args.epochs),
         ("time", f"{elapsed:.1f} s"),

@@ -5,7 +5,7 @@ defaults, same fitted attributes), adding dropout, class weights, more solvers, 
 initializations, a validation loss curve, a progress bar and chainrule callbacks.
 """
 
-from ._classifier import MLPClassifier
-from ._regressor import MLPRegressor
+from chainrule.estimators._classifier import MLPClassifier
+from chainrule.estimators._regressor import MLPRegressor
 
 __all__ = ["MLPClassifier", "MLPRegressor"]

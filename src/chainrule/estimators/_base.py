@@ -16,7 +16,7 @@ import math
 import sys
 import warnings
 from numbers import Integral, Real
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.optimize
@@ -28,16 +28,19 @@ from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from .. import initializers
-from .. import optimizers as optimizers_module
-from ..activations import ACTIVATIONS
-from ..backend import to_numpy
-from ..callbacks import Callback
-from ..layers import Dense, Dropout, Layer, Sequential
-from ..losses import Loss
-from ..progress import ProgressBar
-from ..training import History, Trainer
-from ._objective import L2Penalized, PenaltyGradient, add_penalty_gradient
+from chainrule.backend import to_numpy
+from chainrule.estimators._objective import L2Penalized, PenaltyGradient, add_penalty_gradient
+from chainrule.network import initializers
+from chainrule.network import optimizers as optimizers_module
+from chainrule.network.activations import ACTIVATIONS
+from chainrule.network.containers import Sequential, StateError
+from chainrule.network.layers import Dense, Dropout, Layer
+from chainrule.network.losses import Loss
+from chainrule.training.callbacks import Callback
+from chainrule.training.history import History
+from chainrule.training.progress import ProgressBar
+from chainrule.training.protocol import TrainedModel
+from chainrule.training.trainer import Trainer
 
 STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "rmsprop")
 
@@ -46,25 +49,6 @@ HIDDEN_ACTIVATIONS: dict[str, type[Layer]] = {
     for name in ("identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu")
 }
 """scikit-learn's four hidden activations by their scikit-learn names, and three more."""
-
-
-class _NetworkSnapshot(NamedTuple):
-    """A network as plain data (architecture, dtype, arrays), so pickles hold no caches."""
-
-    config: dict[str, Any]
-    dtype: str
-    params: dict[str, np.ndarray]
-
-    @classmethod
-    def of(cls, net: Sequential) -> _NetworkSnapshot:
-        params = {k: np.array(to_numpy(v)) for k, v in net.params.items()}
-        return cls(net.config(), net.dtype, params)
-
-    def rebuild(self) -> Sequential:
-        net = Sequential.from_config(self.config)
-        net.astype(self.dtype)
-        net.set_params(self.params)
-        return net
 
 
 def _generator(random_state: Any) -> np.random.Generator | np.random.RandomState:
@@ -481,16 +465,6 @@ class BaseMLP(BaseEstimator):
     _FITTED_NUMBERS = ("n_iter_", "t_", "loss_", "best_loss_", "best_validation_score_")
     _FITTED_LISTS = ("loss_curve_", "validation_scores_", "validation_loss_curve_")
 
-    def save(self, path: Any) -> Any:
-        """Save the fitted estimator to one safetensors model file (see :func:`chainrule.io.save`).
-
-        Load it back with :func:`chainrule.load`. Nothing is pickled: the file holds the
-        weights as tensors and everything else as JSON.
-        """
-        from ..io import save
-
-        return save(self, path)
-
     def _json_params(self) -> dict[str, Any]:
         params = {}
         for key, value in self.get_params(deep=False).items():
@@ -503,12 +477,21 @@ class BaseMLP(BaseEstimator):
             params[key] = value.item() if isinstance(value, np.generic) else value
         return params
 
-    def _chainrule_state_(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Tensors (the network's weights) and JSON metadata, for :mod:`chainrule.io`."""
-        from ..io.modelfile import network_state
-
+    def trained_model(self) -> TrainedModel:
+        """The network, loss, history and classes (see :mod:`chainrule.training.protocol`)."""
         check_is_fitted(self, "network_")
-        tensors, network = network_state(self.network_)
+        return TrainedModel(
+            self.network_, self._data_loss(self.n_outputs_), self.history_, None, self._classes()
+        )
+
+    def _classes(self) -> list[Any] | None:
+        """Class labels in output order for single-label classifiers, else None."""
+        return None
+
+    def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Arrays (the network's weights) and JSON (everything else), for :func:`chainrule.save`."""
+        check_is_fitted(self, "network_")
+        tensors, network = self.network_.state()
         names = getattr(self, "feature_names_in_", None)
         fitted: dict[str, Any] = {
             "n_features_in_": int(self.n_features_in_),
@@ -526,7 +509,6 @@ class BaseMLP(BaseEstimator):
             value = getattr(self, key)
             fitted[key] = None if value is None else [float(v) for v in value]
         meta = {
-            "kind": type(self).__name__,
             "params": self._json_params(),
             "network": network,
             "fitted": fitted,
@@ -542,23 +524,19 @@ class BaseMLP(BaseEstimator):
         pass
 
     @classmethod
-    def _chainrule_from_state_(
-        cls, tensors: dict[str, np.ndarray], meta: dict[str, Any]
-    ) -> BaseMLP:
-        """Rebuild a fitted estimator from :meth:`_chainrule_state_`'s output."""
-        from ..io.modelfile import network_from_state
-
+    def from_state(cls, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> BaseMLP:
+        """Rebuild a fitted estimator from :meth:`state`'s output."""
         params = dict(meta["params"])
         for key in ("hidden_layer_sizes", "dropout"):  # JSON has lists only; sklearn uses tuples
             if isinstance(params.get(key), list):
                 params[key] = tuple(params[key])
         est = cls(**params)
-        net = network_from_state(tensors, meta["network"], where="The model file")
+        net = Sequential.from_state(tensors, meta["network"])
         fitted = meta["fitted"]
         n_in, n_out = int(fitted["n_features_in_"]), int(fitted["n_outputs_"])
         if net.in_features != n_in or net.output_dim(n_in) != n_out:
-            raise ValueError(
-                f"the network maps {net.in_features} inputs to {net.output_dim(n_in)} outputs, "
+            raise StateError(
+                f"has a network that maps {net.in_features} inputs to {net.output_dim(n_in)} outputs, "
                 f"but the estimator expects {n_in} features and {n_out} outputs"
             )
         est.network_ = net
@@ -581,19 +559,6 @@ class BaseMLP(BaseEstimator):
         est._rng = _generator(est.random_state)
         est._restore_targets(meta)
         return est
-
-    # -- pickling: the network travels as plain arrays -----------------------------------------
-    def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
-        if isinstance(state.get("network_"), Sequential):
-            # A new dict: the one super() returns may be the live __dict__ itself.
-            state = dict(state, network_=_NetworkSnapshot.of(state["network_"]))
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        if isinstance(state.get("network_"), _NetworkSnapshot):
-            state = dict(state, network_=state["network_"].rebuild())
-        super().__setstate__(state)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -675,7 +640,7 @@ class _EpochBookkeeping(Callback):
         self.loss_curve.append(loss)
         if self.validation is not None:
             Xv, Yv, wv = self.validation
-            raw = trainer.model.predict(Xv)
+            raw = trainer.network.predict(Xv)
             val_loss = self.data_loss(raw, Yv, wv)[0]
             score = est._score_raw(raw, Yv, wv)
             self.validation_loss_curve.append(val_loss)
@@ -690,7 +655,7 @@ class _EpochBookkeeping(Callback):
                 self.no_improvement_count = 0
             if score > self.best_validation_score:
                 self.best_validation_score = score
-                self.best_params = {k: v.copy() for k, v in trainer.model.params.items()}
+                self.best_params = {k: v.copy() for k, v in trainer.network.params.items()}
         else:
             if loss > self.best_loss - est.tol:
                 self.no_improvement_count += 1

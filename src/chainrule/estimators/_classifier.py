@@ -19,10 +19,10 @@ from sklearn.utils.multiclass import (
     unique_labels,
 )
 
-from ..callbacks import Callback
-from ..losses import BinaryCrossEntropy, CrossEntropy, Loss
-from ._base import STOCHASTIC_SOLVERS, BaseMLP
-from ._objective import SummedOverOutputs
+from chainrule.estimators._base import STOCHASTIC_SOLVERS, BaseMLP
+from chainrule.estimators._objective import SummedOverOutputs
+from chainrule.network.losses import BinaryCrossEntropy, CrossEntropy, Loss
+from chainrule.training.callbacks import Callback
 
 
 def _stochastic(est: BaseMLP) -> bool:
@@ -281,6 +281,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         if self._label_binarizer.y_type_ == "multiclass":
             return CrossEntropy()
         return SummedOverOutputs(BinaryCrossEntropy(from_logits=True))
+
+    def _classes(self) -> list[Any] | None:
+        if self._label_binarizer.y_type_ not in ("binary", "multiclass"):
+            return None  # multilabel: one probability per label, no single class
+        return [c.item() if isinstance(c, np.generic) else c for c in self.classes_]
 
     def _output_activation(self, n_outputs: int) -> str:
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"

@@ -10,7 +10,7 @@ scikit-learn's ``MLPClassifier`` / ``MLPRegressor`` minimise, on each batch :mat
 where the penalty covers weights only (never biases) and :math:`\\ell_n` is
 
 * ``squared_error``: :math:`\\tfrac12 \\cdot \\tfrac1K \\sum_k (\\hat y_{nk} - y_{nk})^2`
-  (:class:`HalfSquaredError`: half of chainrule's :class:`~chainrule.losses.MSE`);
+  (:class:`~chainrule.network.losses.HalfSquaredError`);
 * binary and multilabel log loss: :math:`\\sum_k \\text{BCE}(z_{nk}, y_{nk})`, summed over
   the labels (:class:`SummedOverOutputs` around
   :class:`~chainrule.losses.BinaryCrossEntropy`);
@@ -26,30 +26,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..backend import Array, namespace
-from ..callbacks import Callback
-from ..layers import Sequential
-from ..losses import Loss, PoissonNLL
+from chainrule.backend import Array, namespace
+from chainrule.network.containers import Sequential
+from chainrule.network.losses import Loss, PoissonNLL
+from chainrule.training.callbacks import Callback
 
 if TYPE_CHECKING:
-    from ..training import Trainer
-
-
-class HalfSquaredError(Loss):
-    """Half the squared error, scikit-learn's ``squared_error``.
-
-    .. math::
-        \\ell = \\tfrac12 (\\hat y - y)^2, \\qquad \\frac{\\partial \\ell}{\\partial \\hat y} = \\hat y - y
-
-    With the default mean reduction the value equals scikit-learn's ``loss_`` for any number
-    of outputs :math:`K` (mean over rows and outputs).
-    """
-
-    name = "half_squared_error"
-
-    def elementwise(self, y_pred: Array, y_true: Array) -> tuple[Array, Array]:
-        diff = y_pred - y_true
-        return 0.5 * diff * diff, diff
+    from chainrule.training.trainer import Trainer
 
 
 class HalfPoissonDeviance(PoissonNLL):
@@ -107,6 +90,9 @@ class SummedOverOutputs(Loss):
     def link(self, y_pred: Array) -> Array:
         return self.base.link(y_pred)
 
+    def link_onnx(self, graph: Any, x: str) -> str:
+        return self.base.link_onnx(graph, x)
+
     def config(self) -> dict[str, Any]:
         return {"base": type(self.base).__name__, **self.base.config()}
 
@@ -160,6 +146,9 @@ class L2Penalized(Loss):
 
     def link(self, y_pred: Array) -> Array:
         return self.base.link(y_pred)
+
+    def link_onnx(self, graph: Any, x: str) -> str:
+        return self.base.link_onnx(graph, x)
 
 
 class PenaltyGradient(Callback):

@@ -12,11 +12,11 @@ from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
-from ..callbacks import Callback
-from ..losses import MAE, Huber, Loss
-from ._base import BaseMLP
-from ._classifier import _stochastic
-from ._objective import HalfPoissonDeviance, HalfSquaredError, SummedOverOutputs
+from chainrule.estimators._base import BaseMLP
+from chainrule.estimators._classifier import _stochastic
+from chainrule.estimators._objective import HalfPoissonDeviance, SummedOverOutputs
+from chainrule.network.losses import MAE, HalfSquaredError, Huber, Loss
+from chainrule.training.callbacks import Callback
 
 REGRESSION_LOSSES = ("squared_error", "huber", "poisson", "absolute_error")
 

@@ -26,24 +26,26 @@ import math
 import os
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import activations as activations_module
-from . import losses as losses_module
-from . import metrics as metrics_module
-from . import optimizers as optimizers_module
-from .data import DataError
-from .layers import Dense, Sequential
-from .preprocessing import TablePreprocessor, is_numeric_column, value_key
-from .training import History, Trainer
+from chainrule.network import activations as activations_module
+from chainrule.network import losses as losses_module
+from chainrule.network import metrics as metrics_module
+from chainrule.network import optimizers as optimizers_module
+from chainrule.network.containers import Sequential, StateError
+from chainrule.network.layers import Dense
+from chainrule.tabular.data import DataError, require_columns
+from chainrule.tabular.preprocessing import TablePreprocessor, is_numeric_column, value_key
+from chainrule.training.callbacks import Callback, EarlyStopping, GradientNorms
+from chainrule.training.history import History
+from chainrule.training.protocol import TrainedModel
+from chainrule.training.trainer import Trainer
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .callbacks import Callback
 
 TASKS = ("classification", "regression")
 MAX_CLASSES_INFERRED = 20
@@ -96,7 +98,7 @@ class TabularModel:
 
     Parameters
     ----------
-    net : Sequential
+    network : Sequential
         Maps the encoded features ``(N, d)`` to logits ``(N, K)`` or a standardized target
         ``(N, 1)``.
     loss : Loss
@@ -119,7 +121,7 @@ class TabularModel:
 
     def __init__(
         self,
-        net: Sequential,
+        network: Sequential,
         loss: losses_module.Loss,
         task: str,
         preprocessor: TablePreprocessor,
@@ -132,7 +134,7 @@ class TabularModel:
     ) -> None:
         if task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {task!r}.")
-        self.net, self.loss, self.task = net, loss, task
+        self.network, self.loss, self.task = network, loss, task
         self.preprocessor, self.target = preprocessor, target
         self.classes = list(classes) if classes is not None else None
         self.target_mean, self.target_scale = float(target_mean), float(target_scale)
@@ -173,8 +175,6 @@ class TabularModel:
             The target or a dropped column is missing, the target does not fit the task, or
             the features cannot be encoded.
         """
-        from .data import require_columns
-
         require_columns(frame, [target], source, "the --target")
         require_columns(frame, list(drop), source, "given to --drop")
         if activation not in HIDDEN_ACTIVATIONS:
@@ -219,8 +219,6 @@ class TabularModel:
             opt = optimizers_module.get(optimizer, **opt_kwargs)
         except (ValueError, TypeError) as exc:
             raise DataError(str(exc)) from None
-        from .callbacks import EarlyStopping, GradientNorms
-
         run_callbacks: list[Any] = [GradientNorms(), *callbacks]
         if early_stopping:
             run_callbacks.insert(0, EarlyStopping("val_loss", patience=patience))
@@ -266,8 +264,8 @@ class TabularModel:
         """Class probabilities ``(N, K)`` for an encoded matrix (classification only)."""
         if self.task != "classification":
             raise DataError("Probabilities exist only for classification models; drop --proba.")
-        X = np.asarray(X, dtype=self.net.dtype)
-        return np.asarray(self.loss.link(self.net.predict(X)))
+        X = np.asarray(X, dtype=self.network.dtype)
+        return np.asarray(self.loss.link(self.network.predict(X)))
 
     def predict_matrix(self, X: np.ndarray) -> np.ndarray:
         """Predictions ``(N,)`` for an encoded matrix: class labels, or target values."""
@@ -276,8 +274,8 @@ class TabularModel:
             labels = np.empty(len(self.classes), dtype=object)
             labels[:] = self.classes
             return labels[index]
-        X = np.asarray(X, dtype=self.net.dtype)
-        out = np.asarray(self.net.predict(X), dtype=np.float64)[:, 0]
+        X = np.asarray(X, dtype=self.network.dtype)
+        out = np.asarray(self.network.predict(X), dtype=np.float64)[:, 0]
         return out * self.target_scale + self.target_mean  # ŷ = μ_y + s_y t̂
 
     def predict_proba(self, frame: pd.DataFrame, source: str = "the data") -> np.ndarray:
@@ -298,31 +296,17 @@ class TabularModel:
             return _class_indices(column, self.classes, self.target, source)
         return _check_regression_target(column, self.target, source)
 
-    # -- persistence ------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the model to one file, atomically (see :mod:`chainrule.io.modelfile`)."""
-        from .io import save
+    # -- the protocol of trained models (chainrule.training.protocol) -----------------------
+    def trained_model(self) -> TrainedModel:
+        """The five parts of :mod:`chainrule.training.protocol`; preprocessing is a :class:`TableCodec`."""
+        codec = TableCodec(self.preprocessor, self.task, self.target_mean, self.target_scale)
+        return TrainedModel(self.network, self.loss, self.history, codec, self.classes)
 
-        return save(self, path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> TabularModel:
-        """Read a model written by :meth:`save`; raises ``ModelFileError`` if it is not one."""
-        from .io import ModelFileError, load
-
-        obj = load(path)
-        if not isinstance(obj, cls):
-            raise ModelFileError(
-                f"'{path}' holds a {type(obj).__name__}, not a model trained by 'chainrule train'."
-            )
-        return obj
-
-    def _chainrule_state_(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        from .io.modelfile import network_state
-
-        tensors, net_meta = network_state(self.net)
+    # -- the model as data --------------------------------------------------------------------
+    def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Arrays (the network's) and JSON (everything else), for :func:`chainrule.save`."""
+        tensors, net_meta = self.network.state()
         meta = {
-            "kind": "TabularModel",
             "network": net_meta,
             "loss": {"type": type(self.loss).__name__, "config": self.loss.config()},
             "task": self.task,
@@ -337,12 +321,9 @@ class TabularModel:
         return tensors, meta
 
     @classmethod
-    def _chainrule_from_state_(
-        cls, tensors: dict[str, np.ndarray], meta: dict[str, Any]
-    ) -> TabularModel:
-        from .io.modelfile import ModelFileError, network_from_state
-
-        net = network_from_state(tensors, meta["network"], where="The model file")
+    def from_state(cls, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> TabularModel:
+        """Inverse of :meth:`state`; raises ``StateError`` when the parts do not fit."""
+        net = Sequential.from_state(tensors, meta["network"])
         loss = losses_module.from_config(meta["loss"]["type"], meta["loss"]["config"])
         pre = TablePreprocessor.from_dict(meta["preprocessing"])
         model = cls(
@@ -360,18 +341,73 @@ class TabularModel:
         n_in, n_out = net.in_features, net.output_dim(pre.n_features)
         expected_out = len(model.classes) if model.task == "classification" else 1
         if n_in != pre.n_features or n_out != expected_out:
-            raise ModelFileError(
-                f"The model file's network maps {n_in} inputs to {n_out} outputs, but its "
+            raise StateError(
+                f"has a network that maps {n_in} inputs to {n_out} outputs, but its "
                 f"preprocessing gives {pre.n_features} features and its task needs "
-                f"{expected_out} outputs."
+                f"{expected_out} outputs"
             )
         return model
 
     def __repr__(self) -> str:
         return (
             f"TabularModel(task={self.task!r}, target={self.target!r}, "
-            f"features={self.n_features}, params={self.net.n_params})"
+            f"features={self.n_features}, params={self.network.n_params})"
         )
+
+
+class TableCodec:
+    """A :class:`TabularModel`'s input encoding and output units, as ONNX nodes too.
+
+    It is the model's ``preprocessing`` in the sense of :mod:`chainrule.training.protocol`:
+    numbers are imputed and standardized, :math:`x' = (x - \\mu) / s`, categories arrive as
+    their indicator columns, and a regression output is mapped back,
+    :math:`\\hat y = \\mu_y + s_y \\hat t`.
+    """
+
+    def __init__(
+        self, preprocessor: TablePreprocessor, task: str, target_mean: float, target_scale: float
+    ) -> None:
+        self.preprocessor, self.task = preprocessor, task
+        self.target_mean, self.target_scale = target_mean, target_scale
+        self.feature_names = preprocessor.feature_names
+
+    def raw_input(self, frame: pd.DataFrame, source: str = "the data") -> np.ndarray:
+        """The ONNX graph's ``input`` (float32) for a table: raw numbers, indicator columns.
+
+        Numeric columns are the table's raw numbers (NaN where missing, which the graph
+        imputes if the model was trained with imputation); categorical columns become their
+        indicators.
+        """
+        pre = self.preprocessor
+        raw = pre.transform(frame, source)  # validates columns, types and missing values
+        j = 0
+        for c in pre.columns_:
+            if c["kind"] == "numeric":
+                raw[:, j] = pre._numbers(frame[c["name"]], c["name"], source)
+                j += 1
+            else:
+                j += len(c["categories"])
+        return raw.astype(np.float32)
+
+    def onnx_input(self, graph: Any, x: str) -> str:
+        fill, mean, scale = self.preprocessor.affine()
+        if any(
+            c["kind"] == "numeric" and c["fill"] is not None for c in self.preprocessor.columns_
+        ):
+            # NaN in an imputed column becomes its training fill; elsewhere NaN stays NaN.
+            isnan = graph.op("IsNaN", [x], "isnan")
+            filled = np.where(np.isnan(fill), np.float32(np.nan), fill).astype(np.float32)
+            x = graph.op("Where", [isnan, graph.const("fill", filled), x], "imputed")
+        x = graph.op("Sub", [x, graph.const("mean", mean.astype(np.float32))], "centered")
+        return graph.op("Div", [x, graph.const("scale", scale.astype(np.float32))], "standardized")
+
+    def onnx_output(self, graph: Any, y: str) -> str:
+        if self.task != "regression":
+            return y
+        scale = np.array(self.target_scale, dtype=np.float32)
+        mean = np.array(self.target_mean, dtype=np.float32)
+        scaled = graph.op("Mul", [y, graph.const("target_scale", scale)], "scaled")
+        return graph.op("Add", [scaled, graph.const("target_mean", mean)], "unscaled")
 
 
 def build_network(

@@ -14,11 +14,11 @@ import math
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from . import optimizers
-from .backend import Array
+from chainrule.backend import Array, namespace
+from chainrule.network import optimizers
 
 if TYPE_CHECKING:
-    from .training import Trainer
+    from chainrule.training.trainer import Trainer
 
 
 class Callback:
@@ -258,7 +258,6 @@ class GradientNorms(Callback):
         self._batches = 0
 
     def on_gradients(self, trainer: Trainer, grads: dict[str, Array]) -> None:
-        from .backend import namespace
 
         for name, g in grads.items():
             xp = namespace(g)

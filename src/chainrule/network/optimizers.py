@@ -31,8 +31,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from .backend import Array, namespace
-from .schedules import Schedule, as_schedule
+from chainrule.backend import Array, namespace
+from chainrule.network.schedules import Schedule, as_schedule
 
 Params = dict[str, Array]
 State = Any

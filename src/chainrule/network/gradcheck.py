@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .initializers import as_generator
-from .layers import Layer, Sequential
-from .losses import Loss
+from chainrule.network.containers import Sequential
+from chainrule.network.initializers import as_generator
+from chainrule.network.layers import Layer
+from chainrule.network.losses import Loss
 
 
 @dataclass

@@ -3,9 +3,9 @@
 Every epoch, for each batch :math:`(X_b, y_b)` (the whole set when ``batch_size=None``, as in
 the lecture)::
 
-    ŷ = model.forward(X_b)                     # forward pass
+    ŷ = network.forward(X_b)                   # forward pass
     L, ∂L/∂ŷ = loss(ŷ, y_b)                    # value and gradient, from one call
-    model.backward(∂L/∂ŷ)                      # chain rule, layer by layer
+    network.backward(∂L/∂ŷ)                    # chain rule, layer by layer
     updates, state = optimizer.update(grads, state, params)
     params += updates                          # gradient step
 
@@ -20,77 +20,21 @@ import math
 import signal
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from . import losses as losses_module
-from . import metrics as metrics_module
-from . import optimizers as optimizers_module
-from .backend import Array, dtype_name, from_numpy, is_floating, namespace, to_numpy
-from .callbacks import Callback, overrides
-from .initializers import RandomSource, as_generator
-from .layers import Sequential
-from .losses import CrossEntropy, Loss
-from .optimizers import GradientTransformation
-
-
-@dataclass
-class History:
-    """What happened in training, epoch by epoch.
-
-    Attributes
-    ----------
-    epoch : list of int
-        Epoch numbers, counting from 0 across successive ``fit`` calls.
-    history : dict of str to list of float
-        ``"loss"``, ``"val_loss"`` (with validation data), each metric and ``"val_<metric>"``,
-        and ``"lr"``, one value per epoch.
-    stop_reason : str or None
-        ``None`` (ran all epochs), ``"early_stopping"``, ``"non_finite"`` or ``"interrupted"``.
-    best_epoch : int or None
-        Epoch with the lowest monitored loss (``val_loss``, else ``loss``).
-    """
-
-    epoch: list[int] = field(default_factory=list)
-    history: dict[str, list[float]] = field(default_factory=dict)
-    stop_reason: str | None = None
-    best_epoch: int | None = None
-
-    def __getitem__(self, key: str) -> list[float]:
-        return self.history[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.history
-
-    def __len__(self) -> int:
-        return len(self.epoch)
-
-    def append(self, epoch: int, logs: dict[str, float]) -> None:
-        """Record one epoch's logs."""
-        self.epoch.append(epoch)
-        for k, v in logs.items():
-            self.history.setdefault(k, []).append(v)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form, for model files."""
-        return {
-            "epoch": list(self.epoch),
-            "history": {k: [float(x) for x in v] for k, v in self.history.items()},
-            "stop_reason": self.stop_reason,
-            "best_epoch": self.best_epoch,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> History:
-        """Inverse of :meth:`to_dict`."""
-        return cls(
-            epoch=[int(e) for e in data.get("epoch", [])],
-            history={k: [float(x) for x in v] for k, v in data.get("history", {}).items()},
-            stop_reason=data.get("stop_reason"),
-            best_epoch=data.get("best_epoch"),
-        )
+from chainrule.backend import Array, dtype_name, from_numpy, is_floating, namespace, to_numpy
+from chainrule.network import losses as losses_module
+from chainrule.network import metrics as metrics_module
+from chainrule.network import optimizers as optimizers_module
+from chainrule.network.containers import Sequential
+from chainrule.network.initializers import RandomSource, as_generator
+from chainrule.network.losses import CrossEntropy, Loss
+from chainrule.network.optimizers import GradientTransformation
+from chainrule.training.callbacks import Callback, overrides
+from chainrule.training.history import History
+from chainrule.training.protocol import TrainedModel
 
 
 class _InterruptFlag:
@@ -126,8 +70,8 @@ class Trainer:
 
     Parameters
     ----------
-    model : Sequential
-        The network.
+    network : Sequential
+        The network (``trainer.network``).
     loss : Loss or str
         E.g. ``MSE()``, ``CrossEntropy()``, ``"mse"``.
     optimizer : GradientTransformation or str
@@ -151,14 +95,14 @@ class Trainer:
 
     def __init__(
         self,
-        model: Sequential,
+        network: Sequential,
         loss: Loss | str = "mse",
         optimizer: GradientTransformation | str = "sgd",
         *,
         metrics: Sequence[Any] = (),
         callbacks: Sequence[Callback] = (),
     ) -> None:
-        self.model = model
+        self.network = network
         self.loss = losses_module.get(loss)
         self.optimizer = optimizers_module.get(optimizer)
         self.metrics = [metrics_module.get(m) for m in metrics]
@@ -171,6 +115,10 @@ class Trainer:
         self._best_value = math.inf
         self._best_params: dict[str, Array] | None = None
 
+    def trained_model(self) -> TrainedModel:
+        """The network, loss and history (see :mod:`chainrule.training.protocol`)."""
+        return TrainedModel(self.network, self.loss, self.history)
+
     # -- data preparation ---------------------------------------------------------------------
     def prepare(self, X: Array, y: Array | None = None) -> tuple[Array, Array | None]:
         """Bring ``X`` (and ``y``) into the model's namespace and dtype without needless copies.
@@ -180,17 +128,17 @@ class Trainer:
         :class:`~chainrule.losses.CrossEntropy`.
         """
         xp = namespace(X)
-        params = self.model.params
+        params = self.network.params
         if params and namespace(next(iter(params.values()))) is not xp:
-            self.model.to_namespace(X)
+            self.network.to_namespace(X)
         if is_floating(X) and dtype_name(X.dtype) in ("float32", "float64"):
-            if dtype_name(X.dtype) != self.model.dtype:
-                self.model.astype(dtype_name(X.dtype))
+            if dtype_name(X.dtype) != self.network.dtype:
+                self.network.astype(dtype_name(X.dtype))
         else:
-            X = xp.astype(X, getattr(xp, self.model.dtype))
+            X = xp.astype(X, getattr(xp, self.network.dtype))
         if y is None:
             return X, None
-        dtype = getattr(xp, self.model.dtype)
+        dtype = getattr(xp, self.network.dtype)
         if namespace(y) is not xp:
             y = from_numpy(np.asarray(to_numpy(y)), xp, like=X)
         if isinstance(self.loss, CrossEntropy) and y.ndim == 1:
@@ -199,7 +147,7 @@ class Trainer:
         else:
             if y.ndim == 1:
                 y = xp.reshape(y, (-1, 1))
-            if dtype_name(y.dtype) != self.model.dtype:
+            if dtype_name(y.dtype) != self.network.dtype:
                 y = xp.astype(y, dtype)
         if y.shape[0] != X.shape[0]:
             raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]}; they must match.")
@@ -210,7 +158,7 @@ class Trainer:
         self, into: dict[str, Array] | None = None, params: dict[str, Array] | None = None
     ) -> dict[str, Array]:
         """Copy every parameter (into ``into``'s buffers when given, to avoid allocation)."""
-        params = self.model.params if params is None else params
+        params = self.network.params if params is None else params
         if into is None or into.keys() != params.keys():
             return {k: v + 0 for k, v in params.items()}
         for k, v in params.items():
@@ -219,7 +167,7 @@ class Trainer:
 
     def restore(self, saved: dict[str, Array]) -> None:
         """Put back parameters saved by :meth:`snapshot`."""
-        self.model.set_params(saved)
+        self.network.set_params(saved)
 
     # -- one step ----------------------------------------------------------------------------
     def train_step(
@@ -229,21 +177,21 @@ class Trainer:
 
         The update is skipped when the loss is not finite (the caller then stops).
         """
-        model = self.model
-        out = model.forward(xb, training=True)
+        network = self.network
+        out = network.forward(xb, training=True)
         value, grad = self.loss(out, yb, wb)
         if not math.isfinite(value):
             return value, out
-        model.backward(grad, need_input_grad=False)
-        grads = model.grads
+        network.backward(grad, need_input_grad=False)
+        grads = network.grads
         for cb in self._gradient_hooks:
             cb.on_gradients(self, grads)
         if self.opt_state is None:
-            self.opt_state = self.optimizer.init(model.params)
+            self.opt_state = self.optimizer.init(network.params)
         updates, self.opt_state = self.optimizer.update(
-            grads, self.opt_state, params or model.params
+            grads, self.opt_state, params or network.params
         )
-        optimizers_module.apply_updates(params or model.params, updates)
+        optimizers_module.apply_updates(params or network.params, updates)
         return value, out
 
     # -- the loop ----------------------------------------------------------------------------
@@ -331,7 +279,7 @@ class Trainer:
         epoch_begin_hooks = [cb for cb in callbacks if overrides(cb, "on_epoch_begin")]
         epoch_end_hooks = [cb for cb in callbacks if overrides(cb, "on_epoch_end")]
         mean_reduction = self.loss.reduction == "mean"
-        params = self.model.params
+        params = self.network.params
         if self.opt_state is None:
             self.opt_state = self.optimizer.init(params)
         self.stop_reason = None
@@ -440,7 +388,7 @@ class Trainer:
             self.history.best_epoch = epoch
 
     def _params_finite(self) -> bool:
-        for v in self.model.params.values():
+        for v in self.network.params.values():
             xp = namespace(v)
             if not bool(xp.all(xp.isfinite(v))):
                 return False
@@ -450,7 +398,7 @@ class Trainer:
     def predict(self, X: Array, batch_size: int | None = 8192) -> Array:
         """The model's output after the loss's link (probabilities for logit losses)."""
         X, _ = self.prepare(X)
-        return self.loss.link(self.model.predict(X, batch_size))
+        return self.loss.link(self.network.predict(X, batch_size))
 
     def evaluate(
         self,
@@ -463,7 +411,7 @@ class Trainer:
         """Loss and metrics on ``(X, y)`` at inference (dropout off)."""
         if not prepared:
             X, y = self.prepare(X, y)
-        out = self.model.predict(X, batch_size)
+        out = self.network.predict(X, batch_size)
         value, _ = self.loss(out, y, sample_weight)
         results = {"loss": value}
         if self.metrics:
@@ -474,7 +422,7 @@ class Trainer:
 
 
 def fit(
-    model: Sequential,
+    network: Sequential,
     X: Array,
     y: Array,
     *,
@@ -484,6 +432,6 @@ def fit(
     callbacks: Sequence[Callback] = (),
     **fit_kwargs: Any,
 ) -> History:
-    """Train ``model`` in one call: ``Trainer(model, loss, optimizer, ...).fit(X, y, ...)``."""
-    trainer = Trainer(model, loss, optimizer, metrics=metrics, callbacks=callbacks)
+    """Train ``network`` in one call: ``Trainer(network, loss, optimizer, ...).fit(X, y, ...)``."""
+    trainer = Trainer(network, loss, optimizer, metrics=metrics, callbacks=callbacks)
     return trainer.fit(X, y, **fit_kwargs)

@@ -9,12 +9,12 @@ incoming gradient :math:`g = \\partial L/\\partial y` by :math:`f'(z)`, giving
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from .backend import Array, namespace
-from .layers import Layer
+from chainrule.backend import Array, namespace
+from chainrule.network.layers import Layer
 
 _EXP_LIMIT: dict[Any, float] = {}
 
@@ -34,11 +34,49 @@ def _exp_limit(xp: Any, dtype: Any) -> float:
 
 
 class Activation(Layer):
-    """An activation caches its output ``y`` (and whatever else its derivative needs)."""
+    """An activation caches its output ``y`` (and whatever else its derivative needs).
+
+    Each activation also carries every fact the rest of chainrule needs about it, so adding
+    one is one class in this file:
+
+    ``symbol``
+        its name in formulas (``σ``);
+    ``formula``
+        :math:`f(z)` in the lecture's notation, for ``explain``.
+    ``derivative(z, a)``
+        :math:`f'(z)` written with what the layer caches (``a`` is its output), for ``explain``.
+    ``onnx(graph, x)``
+        its ONNX operators.
+    ``sklearn_name``
+        its name in the estimators' ``activation=`` (scikit-learn's name where it has one).
+    ``torch_oracle``
+        a PyTorch expression of ``z`` (and ``layer``) that the tests compare against.
+    """
+
+    symbol: ClassVar[str] = ""
+    """Its name in formulas (``σ`` for the sigmoid)."""
+    formula: ClassVar[str] = ""
+    sklearn_name: ClassVar[str | None] = None
+    torch_oracle: ClassVar[str] = ""
+    onnx_op: ClassVar[str | None] = None
+    """A single ONNX operator that computes the activation, when one does."""
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name)
         self._y: Array | None = None
+
+    def derivative(self, z: str, a: str) -> str:
+        """:math:`f'(z)` as text, written with the quantity the layer caches."""
+        return f"{type(self).__name__.lower()}′({z})"
+
+    def onnx(self, graph: Any, x: str) -> str:
+        if self.onnx_op is None:
+            return super().onnx(graph, x)
+        return graph.op(self.onnx_op, [x], self.name or self.onnx_op, **self.onnx_attributes())
+
+    def onnx_attributes(self) -> dict[str, Any]:
+        """Attributes of :attr:`onnx_op` (``alpha`` for LeakyRelu and Elu)."""
+        return {}
 
 
 def sigmoid(x: Array) -> Array:
@@ -76,6 +114,15 @@ class Sigmoid(Activation):
     floor, where the lecture's formula is evaluated operation for operation.
     """
 
+    symbol = "σ"
+    formula = "σ(z) = 1 / (1 + e^−z)"
+    sklearn_name = "logistic"
+    torch_oracle = "torch.sigmoid(z)"
+    onnx_op = "Sigmoid"
+
+    def derivative(self, z: str, a: str) -> str:
+        return f"{a}(1 − {a})"
+
     def forward(self, x: Array, training: bool = False) -> Array:
         y = sigmoid(x)  # σ(z) = 1 / (1 + e^{-z})
         self._y, self._forwarded = y, True
@@ -94,6 +141,15 @@ class Sigmoid(Activation):
 class Tanh(Activation):
     """Hyperbolic tangent, :math:`y = \\tanh z`, :math:`\\partial y/\\partial z = 1 - y^2`."""
 
+    symbol = "tanh"
+    formula = "tanh(z)"
+    sklearn_name = "tanh"
+    torch_oracle = "torch.tanh(z)"
+    onnx_op = "Tanh"
+
+    def derivative(self, z: str, a: str) -> str:
+        return f"1 − {a}²"
+
     def forward(self, x: Array, training: bool = False) -> Array:
         y = namespace(x).tanh(x)  # y = tanh(z)
         self._y, self._forwarded = y, True
@@ -110,6 +166,15 @@ class ReLU(Activation):
 
     The derivative at exactly 0 is taken as 0, as in PyTorch.
     """
+
+    symbol = "ReLU"
+    formula = "max(z, 0)"
+    sklearn_name = "relu"
+    torch_oracle = "torch.relu(z)"
+    onnx_op = "Relu"
+
+    def derivative(self, z: str, a: str) -> str:
+        return f"[{z} > 0]"
 
     def forward(self, x: Array, training: bool = False) -> Array:
         xp = namespace(x)
@@ -136,6 +201,15 @@ class LeakyReLU(Activation):
         :math:`\\alpha`, the slope for negative inputs (0.01 as in PyTorch).
     """
 
+    symbol = "LeakyReLU"
+    formula = "z if z > 0 else α·z"
+    sklearn_name = "leaky_relu"
+    torch_oracle = "torch.nn.functional.leaky_relu(z, layer.negative_slope)"
+    onnx_op = "LeakyRelu"
+
+    def derivative(self, z: str, a: str) -> str:
+        return f"1 if {z} > 0 else {self.negative_slope:g}"
+
     def __init__(self, negative_slope: float = 0.01, name: str | None = None) -> None:
         super().__init__(name)
         self.negative_slope = float(negative_slope)
@@ -151,6 +225,9 @@ class LeakyReLU(Activation):
         xp = namespace(grad)
         return xp.where(self._positive, grad, self.negative_slope * grad)  # g ⊙ (1 or α)
 
+    def onnx_attributes(self) -> dict[str, Any]:
+        return {"alpha": float(self.negative_slope)}
+
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "negative_slope": self.negative_slope}
 
@@ -164,6 +241,15 @@ class ELU(Activation):
 
     The exponential is taken of :math:`\\min(z, 0)` so large positive inputs cannot overflow.
     """
+
+    symbol = "ELU"
+    formula = "z if z > 0 else α(e^z − 1)"
+    sklearn_name = "elu"
+    torch_oracle = "torch.nn.functional.elu(z, layer.alpha)"
+    onnx_op = "Elu"
+
+    def derivative(self, z: str, a: str) -> str:
+        return f"1 if {z} > 0 else {a} + {self.alpha:g}"
 
     def __init__(self, alpha: float = 1.0, name: str | None = None) -> None:
         super().__init__(name)
@@ -181,6 +267,9 @@ class ELU(Activation):
         self._check_forwarded()
         xp = namespace(grad)
         return xp.where(self._positive, grad, grad * (self._y + self.alpha))  # g ⊙ (1 or y + α)
+
+    def onnx_attributes(self) -> dict[str, Any]:
+        return {"alpha": float(self.alpha)}
 
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "alpha": self.alpha}
@@ -203,6 +292,11 @@ class GELU(Activation):
     does not have; the two differ by less than 5e-4.
     """
 
+    symbol = "GELU"
+    formula = "½ z (1 + tanh(√(2/π) (z + 0.044715 z³)))"
+    sklearn_name = "gelu"
+    torch_oracle = "torch.nn.functional.gelu(z, approximate='tanh')"
+
     def forward(self, x: Array, training: bool = False) -> Array:
         xp = namespace(x)
         t = xp.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))  # t = tanh(u)
@@ -215,6 +309,20 @@ class GELU(Activation):
         du_dz = _SQRT_2_OVER_PI * (1 + 3 * 0.044715 * z * z)
         return grad * (0.5 * (1 + t) + 0.5 * z * (1 - t * t) * du_dz)
 
+    def derivative(self, z: str, a: str) -> str:
+        return f"½(1 + t) + ½ {z} (1 − t²) √(2/π)(1 + 3·0.044715 {z}²), t = tanh(u)"
+
+    def onnx(self, graph: Any, x: str) -> str:
+        # y = ½ z (1 + tanh(√(2/π) (z + 0.044715 z³))), composed from Mul, Add and Tanh
+        n = self.name or "gelu"
+        c = graph.const
+        cube = graph.op("Mul", [graph.op("Mul", [x, x], f"{n}_z2"), x], f"{n}_z3")
+        inner = graph.op("Add", [x, graph.op("Mul", [cube, c("c", _f32(0.044715))], "m")], "s")
+        u = graph.op("Mul", [inner, c("c", _f32(_SQRT_2_OVER_PI))], f"{n}_u")
+        t1 = graph.op("Add", [graph.op("Tanh", [u], f"{n}_t"), c("one", _f32(1.0))], "t1")
+        half_z = graph.op("Mul", [x, c("half", _f32(0.5))], f"{n}_halfz")
+        return graph.op("Mul", [half_z, t1], n)
+
 
 class Softmax(Activation):
     """Softmax over the last axis, shifted by the row maximum so ``exp`` never overflows.
@@ -226,6 +334,12 @@ class Softmax(Activation):
     For classification prefer :class:`chainrule.losses.CrossEntropy` on logits, which fuses
     softmax with the loss (its gradient is simply :math:`y - t`).
     """
+
+    symbol = "softmax"
+    formula = "e^(z_k − max z) / Σⱼ e^(z_j − max z)"
+    sklearn_name = None
+    torch_oracle = "torch.softmax(z, dim=-1)"
+    onnx_op = "Softmax"
 
     def forward(self, x: Array, training: bool = False) -> Array:
         xp = namespace(x)
@@ -240,9 +354,20 @@ class Softmax(Activation):
         y = self._y
         return y * (grad - xp.sum(grad * y, axis=-1, keepdims=True))  # y ⊙ (g − ⟨g, y⟩)
 
+    def onnx_attributes(self) -> dict[str, Any]:
+        return {"axis": -1}
+
 
 class Identity(Activation):
     """:math:`y = z`, derivative 1: the linear output of a regression network."""
+
+    symbol = "id"
+    formula = "z"
+    sklearn_name = "identity"
+    torch_oracle = "z"
+
+    def derivative(self, z: str, a: str) -> str:
+        return "1"
 
     def forward(self, x: Array, training: bool = False) -> Array:
         self._forwarded = True
@@ -251,6 +376,13 @@ class Identity(Activation):
     def backward(self, grad: Array, need_input_grad: bool = True) -> Array:
         self._check_forwarded()
         return grad
+
+    def onnx(self, graph: Any, x: str) -> str:
+        return x  # y = z
+
+
+def _f32(value: float) -> np.ndarray:
+    return np.array(value, dtype=np.float32)
 
 
 ACTIVATIONS: dict[str, type[Activation]] = {

@@ -18,17 +18,21 @@ In the lecture's notation, for ``Sequential([Dense(2, 4), Sigmoid(), Dense(4, 1)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import inspect
 from typing import Any, ClassVar
 
 import numpy as np
 
-from . import initializers
-from .backend import Array, dtype_name, from_numpy, namespace, to_numpy
-from .initializers import RandomSource
+from chainrule.backend import Array, dtype_name, from_numpy, namespace, to_numpy
+from chainrule.network import initializers
+from chainrule.network.initializers import RandomSource
 
 LAYER_TYPES: dict[str, type[Layer]] = {}
-"""Every layer class by name, so a model file can rebuild an architecture without pickle."""
+"""Every layer class by name, so a model file can rebuild an architecture without pickle.
+
+A subclass of :class:`Layer` registers itself here when its class statement runs, so a
+user-defined layer saves and loads like a built-in one once its module is imported.
+"""
 
 
 class Layer:
@@ -56,6 +60,7 @@ class Layer:
         self.name = name
         self.params: dict[str, Array] = {}
         self.grads: dict[str, Array] = {}
+        self.buffers: dict[str, Array] = {}
         self.frozen: set[str] = set()
         self._forwarded = False
 
@@ -102,9 +107,51 @@ class Layer:
         """Rebuild a layer from :meth:`config` (parameters are set afterwards)."""
         return cls(**config)
 
+    def onnx(self, graph: Any, x: str) -> str:
+        """Append this layer's ONNX nodes to ``graph`` for the input named ``x``; return the output's name.
+
+        ``graph`` offers ``op(op_type, inputs, hint, **attributes) -> name`` and
+        ``const(hint, array) -> name``; a layer never imports ``onnx`` itself.
+        """
+        raise NotImplementedError(
+            f"Layer {type(self).__name__} has no ONNX translation; give it an "
+            "onnx(graph, x) method (see chainrule.Layer.onnx) to export it."
+        )
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "name")
         return f"{type(self).__name__}({args})"
+
+
+def check_saveable(layer: Layer) -> None:
+    """Raise a clear ``TypeError`` when ``layer`` could not be rebuilt from its saved config.
+
+    A user-defined layer saves by its class name and :meth:`Layer.config`; if ``config()``
+    omits a constructor argument without a default, loading could not call the constructor.
+    """
+    cls = type(layer)
+    if LAYER_TYPES.get(cls.__name__) is not cls:
+        raise TypeError(
+            f"Layer class {cls.__qualname__} is not the one registered under its name "
+            f"{cls.__name__!r}; give your layer classes distinct names."
+        )
+    if cls.from_config.__func__ is not Layer.from_config.__func__:  # type: ignore[attr-defined]
+        return  # the class rebuilds itself its own way
+    config = layer.config()
+    signature = inspect.signature(cls.__init__)
+    missing = [
+        name
+        for name, param in list(signature.parameters.items())[1:]
+        if param.default is param.empty
+        and param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY)
+        and name not in config
+    ]
+    if missing:
+        raise TypeError(
+            f"Layer {cls.__name__} cannot be saved: its constructor needs "
+            f"{', '.join(repr(m) for m in missing)}, which {cls.__name__}.config() does not "
+            "return; override config() to return every constructor argument."
+        )
 
 
 class Dense(Layer):
@@ -190,6 +237,14 @@ class Dense(Layer):
     def output_dim(self, input_dim: int) -> int:
         return self.out_features
 
+    def onnx(self, graph: Any, x: str) -> str:
+        W = np.asarray(to_numpy(self.params["W"]), dtype=np.float32)
+        z = graph.op("MatMul", [x, graph.const(f"{self.name}.W", W)], f"{self.name}_xW")  # x·W
+        if self.use_bias:
+            b = np.asarray(to_numpy(self.params["b"]), dtype=np.float32)
+            z = graph.op("Add", [z, graph.const(f"{self.name}.b", b)], f"{self.name}_z")  # + b
+        return z
+
     def config(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -257,234 +312,8 @@ class Dropout(Layer):
             return grad
         return grad * self._scaled_mask  # ∂L/∂x = g ⊙ m / (1 - p)
 
+    def onnx(self, graph: Any, x: str) -> str:
+        return x  # y = x at inference
+
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "rate": self.rate}
-
-
-class Sequential(Layer):
-    """A stack of layers applied in order; parameters named ``"<layer>.<param>"`` (``"dense1.W"``).
-
-    Forward is :math:`y = f_L(\\cdots f_2(f_1(x)))`; backward walks the layers in reverse, each
-    turning :math:`\\partial L/\\partial(\\text{its output})` into
-    :math:`\\partial L/\\partial(\\text{its input})`.
-
-    Parameters
-    ----------
-    layers : iterable of Layer
-        The layers. Unnamed ones are named by type and position among their type, so the
-        lecture's network has parameters ``dense1.W``, ``dense1.b``, ``dense2.W``, ``dense2.b`` —
-        the lecture's ``W1, b1, W2, b2``.
-    """
-
-    def __init__(self, layers: Iterable[Layer] = (), name: str | None = None) -> None:
-        # Not Layer.__init__: params, grads and frozen are views of the layers' own, below.
-        self.name = name
-        self._forwarded = False
-        self.layers: list[Layer] = list(layers)
-        counts: dict[str, int] = {}
-        seen: set[str] = set()
-        for layer in self.layers:
-            if not isinstance(layer, Layer):
-                raise TypeError(f"Sequential takes Layer objects, got {type(layer).__name__}.")
-            kind = type(layer).__name__.lower()
-            counts[kind] = counts.get(kind, 0) + 1
-            if layer.name is None:
-                layer.name = f"{kind}{counts[kind]}"
-            if layer.name in seen:
-                raise ValueError(f"Two layers are named {layer.name!r}; give them distinct names.")
-            seen.add(layer.name)
-        self._index: list[tuple[str, Layer, str]] = [
-            (f"{layer.name}.{p}", layer, p) for layer in self.layers for p in layer.params
-        ]
-
-    # -- forward and backward -------------------------------------------------------------------
-    def forward(self, x: Array, training: bool = False) -> Array:
-        self._forwarded = True
-        for layer in self.layers:
-            x = layer.forward(x, training)
-        return x
-
-    def backward(self, grad: Array, need_input_grad: bool = True) -> Array | None:
-        self._check_forwarded()
-        last = len(self.layers) - 1
-        for i in range(last, -1, -1):
-            grad = self.layers[i].backward(grad, need_input_grad or i > 0)
-        return grad
-
-    __call__ = forward
-
-    def predict(self, X: Array, batch_size: int | None = 8192) -> Array:
-        """Network output for ``X`` at inference (dropout off), in chunks to bound memory."""
-        n = X.shape[0]
-        if batch_size is None or n <= batch_size:
-            return self.forward(X, training=False)
-        xp = namespace(X)
-        parts = [
-            self.forward(X[i : min(i + batch_size, n)], False) for i in range(0, n, batch_size)
-        ]
-        return xp.concat(parts, axis=0)
-
-    # -- parameters by name --------------------------------------------------------------------
-    @property
-    def params(self) -> dict[str, Array]:  # type: ignore[override]
-        """Every parameter by full name (the arrays themselves, not copies)."""
-        return {full: layer.params[p] for full, layer, p in self._index}
-
-    @property
-    def grads(self) -> dict[str, Array]:  # type: ignore[override]
-        """:math:`\\partial L/\\partial\\theta` by full name, for every trainable parameter."""
-        return {full: layer.grads[p] for full, layer, p in self._index if p not in layer.frozen}
-
-    @property
-    def frozen(self) -> set[str]:  # type: ignore[override]
-        """Full names of frozen parameters."""
-        return {full for full, layer, p in self._index if p in layer.frozen}
-
-    def trainable_names(self) -> list[str]:
-        """Full names of the parameters an optimizer updates."""
-        return [full for full, layer, p in self._index if p not in layer.frozen]
-
-    def set_params(self, values: dict[str, Array], copy: bool = True) -> None:
-        """Overwrite parameters by full name (shapes must match)."""
-        lookup = {full: (layer, p) for full, layer, p in self._index}
-        for full, value in values.items():
-            if full not in lookup:
-                raise KeyError(f"The network has no parameter {full!r}.")
-            layer, p = lookup[full]
-            old = layer.params[p]
-            if tuple(value.shape) != tuple(old.shape):
-                raise ValueError(
-                    f"Parameter {full!r} has shape {tuple(old.shape)}, not {tuple(value.shape)}."
-                )
-            if copy:
-                old[...] = value
-            else:
-                layer.params[p] = value
-
-    def _split(self, full: str) -> tuple[Layer, tuple[str, ...]]:
-        for layer in self.layers:
-            if full == layer.name:
-                return layer, ()
-            if full.startswith(f"{layer.name}.") and full[len(layer.name) + 1 :] in layer.params:
-                return layer, (full[len(layer.name) + 1 :],)
-        raise KeyError(f"The network has no layer or parameter {full!r}.")
-
-    def freeze(self, *names: str) -> None:
-        """Freeze parameters or whole layers by name (``"dense1.W"`` or ``"dense1"``); all if none."""
-        if not names:
-            for layer in self.layers:
-                layer.freeze()
-        for full in names:
-            layer, p = self._split(full)
-            layer.freeze(*p)
-
-    def unfreeze(self, *names: str) -> None:
-        """Undo :meth:`freeze` for the named parameters or layers (all if none)."""
-        if not names:
-            for layer in self.layers:
-                layer.unfreeze()
-        for full in names:
-            layer, p = self._split(full)
-            layer.unfreeze(*p)
-
-    @property
-    def n_params(self) -> int:
-        """Total number of learnable scalars."""
-        return int(sum(int(np.prod(v.shape)) for v in self.params.values()))
-
-    @property
-    def dtype(self) -> str:
-        """``'float32'`` or ``'float64'``: the dtype of the parameters."""
-        for v in self.params.values():
-            return dtype_name(v.dtype)
-        return "float64"
-
-    def astype(self, dtype: str) -> Sequential:
-        """Cast every parameter to ``dtype`` in place of the old arrays; returns ``self``."""
-        for _full, layer, p in self._index:
-            v = layer.params[p]
-            if dtype_name(v.dtype) != dtype:
-                xp = namespace(v)
-                layer.params[p] = xp.astype(v, getattr(xp, dtype))
-            layer.grads.pop(p, None)
-        return self
-
-    def to_namespace(self, like: Array) -> Sequential:
-        """Move every parameter into the namespace (and device) of the array ``like``."""
-        xp = namespace(like)
-        for _full, layer, p in self._index:
-            v = layer.params[p]
-            if namespace(v) is not xp:
-                layer.params[p] = from_numpy(np.array(to_numpy(v)), xp, like=like)
-            layer.grads.pop(p, None)
-        return self
-
-    def output_dim(self, input_dim: int) -> int:
-        for layer in self.layers:
-            input_dim = layer.output_dim(input_dim)
-        return input_dim
-
-    @property
-    def in_features(self) -> int | None:
-        """Input width, from the first layer that has weights."""
-        for layer in self.layers:
-            if isinstance(layer, Dense):
-                return layer.in_features
-            if isinstance(layer, Sequential):
-                return layer.in_features
-        return None
-
-    def config(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "layers": [{"type": type(layer).__name__, **layer.config()} for layer in self.layers],
-        }
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Sequential:
-        layers = []
-        for spec in config["layers"]:
-            spec = dict(spec)
-            kind = spec.pop("type")
-            if kind not in LAYER_TYPES:
-                raise ValueError(f"Unknown layer type {kind!r} in the architecture.")
-            layers.append(LAYER_TYPES[kind].from_config(spec))
-        return cls(layers, name=config.get("name"))
-
-    def save(self, path: str) -> Any:
-        """Save the architecture and weights to one safetensors file (see :func:`chainrule.save`)."""
-        from .io import save
-
-        return save(self, path)
-
-    def summary(self) -> str:
-        """A table of layers, output widths and parameter counts."""
-        rows = [("layer", "type", "output", "params")]
-        width = self.in_features
-        for layer in self.layers:
-            width = layer.output_dim(width) if width is not None else None
-            count = sum(int(np.prod(v.shape)) for v in layer.params.values())
-            rows.append((layer.name or "", type(layer).__name__, f"(N, {width})", str(count)))
-        rows.append(("total", "", "", str(self.n_params)))
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        return "\n".join(
-            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows
-        )
-
-    def __iter__(self) -> Iterator[Layer]:
-        return iter(self.layers)
-
-    def __len__(self) -> int:
-        return len(self.layers)
-
-    def __getitem__(self, key: int | str) -> Layer:
-        if isinstance(key, str):
-            for layer in self.layers:
-                if layer.name == key:
-                    return layer
-            raise KeyError(f"No layer named {key!r}.")
-        return self.layers[key]
-
-    def __repr__(self) -> str:
-        inner = ",\n    ".join(repr(layer) for layer in self.layers)
-        return f"Sequential([\n    {inner},\n])"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .backend import Array, namespace
+from chainrule.backend import Array, namespace
 
 Metric = Callable[[Array, Array], float]
 

@@ -16,18 +16,14 @@ The digest catches damage and accidental edits, not a forger who recomputes it; 
 harmless, because loading never runs code (no pickle): the worst a hostile file can hold is
 wrong numbers, and the architecture and shapes are still validated.
 
-Objects other than :class:`~chainrule.layers.Sequential` take part through two methods::
-
-    obj._chainrule_state_() -> (tensors: dict[str, ndarray], meta: dict with "kind")
-    type(obj)._chainrule_from_state_(tensors, meta) -> obj
-
-and :data:`KINDS` says where each kind's class lives, imported only when such a file is loaded.
+This module knows bytes, tensors and JSON, and nothing of chainrule's classes: turning an
+object into ``(tensors, meta)`` and back is the object's own ``state()`` / ``from_state()``,
+and :mod:`chainrule.persist` chooses the class from ``kind``.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import math
 import os
@@ -36,20 +32,14 @@ from typing import Any
 
 import numpy as np
 
-from .atomic import atomic_write_bytes
+from chainrule._version import __version__
+from chainrule.io.atomic import atomic_write_bytes
 
 FORMAT_VERSION = 1
 """Bumped whenever a file written now could be misread by an older chainrule."""
 
 META_KEY = "chainrule"
 DIGEST_KEY = "chainrule.sha256"
-
-KINDS: dict[str, str] = {
-    "TabularModel": "chainrule.model:TabularModel",
-    "MLPClassifier": "chainrule.estimators:MLPClassifier",
-    "MLPRegressor": "chainrule.estimators:MLPRegressor",
-}
-"""Where the class of each saved kind lives (``"module:attribute"``), besides ``Sequential``."""
 
 _MAX_HEADER = 100 * 1024 * 1024  # safetensors' own limit
 
@@ -131,8 +121,6 @@ def encode(tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> bytes:
     """The bytes of a model file holding ``tensors`` and ``meta`` (which must have ``"kind"``)."""
     from safetensors.numpy import save as st_save
 
-    from .. import __version__
-
     arrays = {}
     for name, value in tensors.items():
         array = np.ascontiguousarray(np.asarray(value))
@@ -178,8 +166,6 @@ def decode(blob: bytes, where: str = "<memory>") -> tuple[dict[str, np.ndarray],
     """
     from safetensors import SafetensorError
     from safetensors.numpy import load as st_load
-
-    from .. import __version__
 
     header, start = _split_header(blob, where)
     stored = header.get("__metadata__")
@@ -227,143 +213,6 @@ def read_state(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dic
     if p.is_dir():
         raise ModelFileError(f"'{p}' is a folder, not a model file.")
     return decode(p.read_bytes(), str(p))
-
-
-# -- networks -------------------------------------------------------------------------------------
-def network_state(net: Any, prefix: str = "") -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Tensors (``prefix + "dense1.W"``…) and JSON architecture of a ``Sequential``."""
-    from ..backend import to_numpy
-
-    tensors = {prefix + k: np.array(to_numpy(v)) for k, v in net.params.items()}
-    return tensors, {"architecture": net.config(), "dtype": net.dtype}
-
-
-def network_from_state(
-    tensors: dict[str, np.ndarray], meta: dict[str, Any], prefix: str = "", where: str = "the file"
-) -> Any:
-    """Rebuild a ``Sequential`` from :func:`network_state`, checking names, shapes and dtypes.
-
-    Raises
-    ------
-    ModelFileError
-        The architecture cannot be built, or the tensors do not fit it exactly.
-    """
-    from ..layers import Sequential
-
-    try:
-        net = Sequential.from_config(meta["architecture"])
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        detail = str(exc).strip() or type(exc).__name__
-        raise ModelFileError(f"{where} describes an invalid architecture ({detail}).") from None
-    dtype = meta.get("dtype", "float64")
-    if dtype not in ("float32", "float64"):
-        raise ModelFileError(f"{where} gives an unknown dtype {dtype!r} for the network.")
-    expected = net.params
-    mine = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-    missing = sorted(set(expected) - set(mine))
-    extra = sorted(set(mine) - set(expected))
-    if missing or extra:
-        parts = []
-        if missing:
-            parts.append(f"lacks tensor(s) {', '.join(missing)}")
-        if extra:
-            parts.append(f"has unexpected tensor(s) {', '.join(extra)}")
-        raise ModelFileError(f"{where} {' and '.join(parts)} for its architecture.")
-    for name, value in mine.items():
-        if tuple(value.shape) != tuple(expected[name].shape):
-            raise ModelFileError(
-                f"{where} has tensor {name!r} of shape {tuple(value.shape)}, but its architecture "
-                f"needs {tuple(expected[name].shape)}."
-            )
-        if value.dtype.kind != "f":
-            raise ModelFileError(f"{where} has tensor {name!r} of dtype {value.dtype}, not float.")
-        if not np.all(np.isfinite(value)):
-            raise ModelFileError(f"{where} has non-finite values in tensor {name!r}.")
-    net.astype(dtype)
-    net.set_params({k: v.astype(dtype) for k, v in mine.items()})
-    return net
-
-
-# -- any object -----------------------------------------------------------------------------------
-def state_of(obj: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """``(tensors, meta)`` of a ``Sequential`` or of an object with ``_chainrule_state_``."""
-    from ..layers import Sequential
-
-    if isinstance(obj, Sequential):
-        tensors, meta = network_state(obj)
-        return tensors, {"kind": "Sequential", **meta}
-    method = getattr(obj, "_chainrule_state_", None)
-    if method is None:
-        raise TypeError(
-            f"Cannot save a {type(obj).__name__}: chainrule saves Sequential networks, "
-            "TabularModel bundles and fitted MLPClassifier / MLPRegressor estimators."
-        )
-    tensors, meta = method()
-    if "kind" not in meta:
-        raise TypeError(f"{type(obj).__name__}._chainrule_state_ must return meta with a 'kind'.")
-    return tensors, meta
-
-
-def from_state(
-    tensors: dict[str, np.ndarray], meta: dict[str, Any], where: str = "the file"
-) -> Any:
-    """Rebuild the saved object by dispatching on ``meta["kind"]``."""
-    kind = meta["kind"]
-    if kind == "Sequential":
-        return network_from_state(tensors, meta, where=where)
-    if kind not in KINDS:
-        raise ModelFileError(
-            f"{where} holds a {kind!r}, which this chainrule does not know; upgrade chainrule."
-        )
-    module_name, attribute = KINDS[kind].split(":")
-    try:
-        cls = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError):
-        raise ModelFileError(
-            f"{where} holds a {kind!r}, but {module_name}.{attribute} is not available in this "
-            "installation."
-        ) from None
-    try:
-        return cls._chainrule_from_state_(tensors, meta)
-    except ModelFileError:
-        raise
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        detail = str(exc).strip() or type(exc).__name__
-        raise ModelFileError(f"{where} has invalid {kind} metadata ({detail}).") from None
-
-
-def save(obj: Any, path: str | os.PathLike[str]) -> Path:
-    """Save a network, a :class:`~chainrule.model.TabularModel` or an estimator to one file.
-
-    The file is written atomically: an interrupted save leaves any previous file intact.
-
-    Parameters
-    ----------
-    obj : Sequential, TabularModel, MLPClassifier or MLPRegressor
-        What to save.
-    path : str or path
-        Destination (conventionally ``*.safetensors``).
-
-    Returns
-    -------
-    Path
-        The path written.
-    """
-    tensors, meta = state_of(obj)
-    return write_state(path, tensors, meta)
-
-
-def load(path: str | os.PathLike[str]) -> Any:
-    """Load what :func:`save` saved, after validating every part of the file.
-
-    Raises
-    ------
-    ModelFileError
-        A one-line reason when the file is missing, not a model file, truncated, corrupted,
-        modified, written by a newer chainrule, or inconsistent with its architecture.
-    """
-    tensors, meta = read_state(path)
-    return from_state(tensors, meta, where=f"'{path}'")
 
 
 def file_info(path: str | os.PathLike[str]) -> dict[str, Any]:

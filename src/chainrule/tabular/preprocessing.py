@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .data import DataError
+from chainrule.tabular.data import DataError, require_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -172,7 +172,6 @@ class TablePreprocessor:
             A column is missing, holds text where numbers were trained, or has missing values
             that the preprocessor was not fitted to fill.
         """
-        from .data import require_columns
 
         require_columns(frame, self.input_columns, source, "needed by the model")
         blocks = []

@@ -33,8 +33,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .activations import sigmoid
-from .backend import Array, namespace
+from chainrule.backend import Array, namespace
+from chainrule.network.activations import sigmoid
 
 
 def _total(xp: Any, values: Array) -> float:
@@ -42,6 +42,18 @@ def _total(xp: Any, values: Array) -> float:
     if xp is np:
         return float(np.add.reduce(values, axis=None))
     return float(xp.sum(values))
+
+
+def _scaled(text: str, scale: str) -> str:
+    """``text`` divided by ``scale``, in parentheses when a top-level minus needs them."""
+    if not scale:
+        return text
+    depth, top_level_minus = 0, False
+    for i, ch in enumerate(text):
+        depth += ch == "("
+        depth -= ch == ")"
+        top_level_minus |= depth == 0 and text[i : i + 3] == " − "
+    return f"({text}){scale}" if top_level_minus else f"{text}{scale}"
 
 
 def _validate_reduction(reduction: str) -> str:
@@ -53,6 +65,12 @@ def _validate_reduction(reduction: str) -> str:
 class Loss:
     """Base class. Subclasses implement :meth:`elementwise` (value and gradient per element).
 
+    Every loss carries the facts the rest of chainrule needs about it, so adding one is one
+    class in this file: ``value_text`` and ``gradient_text`` (its formula for ``explain``, in
+    the lecture's notation, before the reduction's scale), ``link_onnx`` (the ONNX operators of
+    :meth:`link`), ``sklearn_name`` (scikit-learn's name for it, if it has one) and
+    ``torch_oracle`` (a PyTorch expression of ``z``, ``y`` and ``loss`` the tests compare with).
+
     Attributes
     ----------
     reduction : {"mean", "sum"}
@@ -60,6 +78,12 @@ class Loss:
     """
 
     name: ClassVar[str] = "loss"
+    value_text: ClassVar[str] = ""
+    gradient_text: ClassVar[str] = ""
+    per_sample: ClassVar[bool] = False
+    """One loss per row (the mean divides by N), not one per output (N·K)."""
+    sklearn_name: ClassVar[str | None] = None
+    torch_oracle: ClassVar[str] = ""
 
     def __init__(self, reduction: str = "mean") -> None:
         self.reduction = _validate_reduction(reduction)
@@ -101,6 +125,17 @@ class Loss:
         """Map the network's raw output into target space (probabilities for logit losses)."""
         return y_pred
 
+    def link_onnx(self, graph: Any, x: str) -> str:
+        """The ONNX operators of :meth:`link` (see :meth:`chainrule.Layer.onnx`)."""
+        return x
+
+    def formula(self) -> tuple[str, str]:
+        """``(L, ∂L/∂ŷ)`` as text in the lecture's notation, reduction included."""
+        scale = ""
+        if self.reduction == "mean":
+            scale = " / N" if self.per_sample else " / (N·K)"
+        return f"{self.value_text}{scale}", _scaled(self.gradient_text, scale)
+
     def config(self) -> dict[str, Any]:
         """Constructor arguments, for model files."""
         return {"reduction": self.reduction}
@@ -118,13 +153,35 @@ class MSE(Loss):
     """
 
     name = "mse"
+    value_text = "Σ (ŷ − y)²"
+    gradient_text = "2(ŷ − y)"
+    sklearn_name = "squared_error"
+    torch_oracle = "torch.nn.functional.mse_loss(z, y, reduction=loss.reduction)"
 
     def elementwise(self, y_pred: Array, y_true: Array) -> tuple[Array, Array]:
         diff = y_pred - y_true  # the lecture's mse_derivative: ŷ − y
         return diff * diff, 2 * diff
 
 
-class HalfSumSquaredError(Loss):
+class HalfSquaredError(Loss):
+    """Half the squared error, :math:`\\ell = \\tfrac12 (\\hat y - y)^2`, :math:`\\partial\\ell/\\partial\\hat y = \\hat y - y`.
+
+    With the default mean reduction it is scikit-learn's ``squared_error`` (its ``loss_``
+    for any number of outputs); :class:`HalfSumSquaredError` is the same loss summed.
+    """
+
+    name = "half_squared_error"
+    value_text = "½ Σ (ŷ − y)²"
+    gradient_text = "ŷ − y"
+    sklearn_name = "squared_error"
+    torch_oracle = "0.5 * torch.nn.functional.mse_loss(z, y, reduction=loss.reduction)"
+
+    def elementwise(self, y_pred: Array, y_true: Array) -> tuple[Array, Array]:
+        diff = y_pred - y_true  # the lecture's mse_derivative: ŷ − y
+        return 0.5 * diff * diff, diff
+
+
+class HalfSumSquaredError(HalfSquaredError):
     """Half the summed squared error, the loss whose gradient the lecture back-propagates.
 
     .. math::
@@ -144,19 +201,20 @@ class HalfSumSquaredError(Loss):
     """
 
     name = "half_sse"
+    sklearn_name = None
 
     def __init__(self, reduction: str = "sum") -> None:
         super().__init__(reduction)
-
-    def elementwise(self, y_pred: Array, y_true: Array) -> tuple[Array, Array]:
-        diff = y_pred - y_true  # the lecture's mse_derivative: ŷ − y
-        return 0.5 * diff * diff, diff
 
 
 class MAE(Loss):
     """Absolute error, :math:`\\ell = |\\hat y - y|`, :math:`\\partial\\ell/\\partial\\hat y = \\operatorname{sign}(\\hat y - y)`."""
 
     name = "mae"
+    value_text = "Σ |ŷ − y|"
+    gradient_text = "sign(ŷ − y)"
+    sklearn_name = "absolute_error"
+    torch_oracle = "torch.nn.functional.l1_loss(z, y, reduction=loss.reduction)"
 
     def elementwise(self, y_pred: Array, y_true: Array) -> tuple[Array, Array]:
         xp = namespace(y_pred)
@@ -176,6 +234,10 @@ class Huber(Loss):
     """
 
     name = "huber"
+    sklearn_name = "huber"
+    torch_oracle = (
+        "torch.nn.functional.huber_loss(z, y, reduction=loss.reduction, delta=loss.delta)"
+    )
 
     def __init__(self, delta: float = 1.0, reduction: str = "mean") -> None:
         super().__init__(reduction)
@@ -190,6 +252,11 @@ class Huber(Loss):
         d = self.delta
         value = xp.where(a <= d, 0.5 * r * r, d * (a - 0.5 * d))
         return value, xp.clip(r, -d, d)
+
+    def formula(self) -> tuple[str, str]:
+        d = f"{self.delta:g}"
+        scale = " / (N·K)" if self.reduction == "mean" else ""
+        return f"Σ huber_{d}(ŷ − y){scale}", f"clip(ŷ − y, −{d}, {d}){scale}"
 
     def config(self) -> dict[str, Any]:
         return {"delta": self.delta, "reduction": self.reduction}
@@ -212,6 +279,8 @@ class BinaryCrossEntropy(Loss):
     """
 
     name = "binary_crossentropy"
+    sklearn_name = "log_loss"
+    torch_oracle = "(torch.nn.functional.binary_cross_entropy_with_logits if loss.from_logits else torch.nn.functional.binary_cross_entropy)(z, y, reduction=loss.reduction)"
 
     def __init__(
         self, from_logits: bool = False, reduction: str = "mean", eps: float | None = None
@@ -238,6 +307,15 @@ class BinaryCrossEntropy(Loss):
     def link(self, y_pred: Array) -> Array:
         return sigmoid(y_pred) if self.from_logits else y_pred
 
+    def link_onnx(self, graph: Any, x: str) -> str:
+        return graph.op("Sigmoid", [x], "probability") if self.from_logits else x
+
+    def formula(self) -> tuple[str, str]:
+        scale = " / (N·K)" if self.reduction == "mean" else ""
+        if self.from_logits:
+            return f"Σ [max(ŷ, 0) − ŷ·y + log(1 + e^−|ŷ|)]{scale}", f"(σ(ŷ) − y){scale}"
+        return f"−Σ [y log ŷ + (1 − y) log(1 − ŷ)]{scale}", f"(ŷ − y) / (ŷ(1 − ŷ)){scale}"
+
     def config(self) -> dict[str, Any]:
         return {"from_logits": self.from_logits, "reduction": self.reduction, "eps": self.eps}
 
@@ -263,6 +341,11 @@ class CrossEntropy(Loss):
     """
 
     name = "crossentropy"
+    value_text = "Σₙ [log Σₖ e^ŷₙₖ − Σₖ yₙₖ ŷₙₖ]"
+    gradient_text = "softmax(ŷ) − y"
+    sklearn_name = "log_loss"
+    torch_oracle = "torch.nn.functional.cross_entropy(z, y, reduction=loss.reduction)"
+    per_sample = True
 
     def elementwise(self, y_pred: Array, y_true: Array) -> tuple[Array, Array]:
         xp = namespace(y_pred)
@@ -312,6 +395,9 @@ class CrossEntropy(Loss):
     def link(self, y_pred: Array) -> Array:
         return namespace(y_pred).exp(_log_softmax(namespace(y_pred), y_pred))
 
+    def link_onnx(self, graph: Any, x: str) -> str:
+        return graph.op("Softmax", [x], "probabilities", axis=-1)
+
 
 class PoissonNLL(Loss):
     """Poisson negative log-likelihood on the log of the rate (a log link), for counts :math:`y \\ge 0`.
@@ -324,6 +410,10 @@ class PoissonNLL(Loss):
     """
 
     name = "poisson"
+    value_text = "Σ (e^ŷ − y·ŷ)"
+    gradient_text = "e^ŷ − y"
+    sklearn_name = "poisson"
+    torch_oracle = "torch.nn.functional.poisson_nll_loss(z, y, log_input=True, full=False, reduction=loss.reduction)"
 
     def elementwise(self, y_pred: Array, y_true: Array) -> tuple[Array, Array]:
         xp = namespace(y_pred)
@@ -333,11 +423,15 @@ class PoissonNLL(Loss):
     def link(self, y_pred: Array) -> Array:
         return namespace(y_pred).exp(y_pred)
 
+    def link_onnx(self, graph: Any, x: str) -> str:
+        return graph.op("Exp", [x], "rate")
+
 
 LOSSES: dict[str, type[Loss]] = {
     "mse": MSE,
     "squared_error": MSE,
     "half_sse": HalfSumSquaredError,
+    "half_squared_error": HalfSquaredError,
     "mae": MAE,
     "absolute_error": MAE,
     "huber": Huber,

@@ -8,10 +8,10 @@ import sys
 import time
 from typing import TYPE_CHECKING, TextIO
 
-from .callbacks import Callback
+from chainrule.training.callbacks import Callback
 
 if TYPE_CHECKING:
-    from .training import Trainer
+    from chainrule.training.trainer import Trainer
 
 
 def format_duration(seconds: float) -> str:

@@ -1,0 +1,467 @@
+"""Containers: a network is a stack of layers, and a stack is itself a layer.
+
+A container knows its layers, names their parameters (``"dense1.W"``), and turns itself into
+plain data and back — :meth:`Sequential.state` gives arrays plus a JSON-able architecture,
+:meth:`Sequential.from_state` rebuilds it — without knowing anything about files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from chainrule.backend import Array, dtype_name, from_numpy, namespace, to_numpy
+from chainrule.network.layers import LAYER_TYPES, Dense, Layer, check_saveable
+
+
+class StateError(ValueError):
+    """Saved state (arrays + JSON) that does not describe a valid network."""
+
+
+class Container(Layer):
+    """A layer made of layers: names its children and exposes their parameters by full name.
+
+    Parameters live in the leaf layers; a container's ``params``, ``grads``, ``buffers`` and
+    ``frozen`` are views keyed ``"<child>.<param>"``, recursively (``"block.dense1.W"``), so
+    nested containers train, save and cast like flat ones.
+    """
+
+    def __init__(self, children: Iterable[Layer], name: str | None = None) -> None:
+        # Not Layer.__init__: params, grads and frozen are views of the children's, below.
+        self.name = name
+        self._forwarded = False
+        self.layers: list[Layer] = list(children)
+        counts: dict[str, int] = {}
+        seen: set[str] = set()
+        for layer in self.layers:
+            if not isinstance(layer, Layer):
+                raise TypeError(
+                    f"{type(self).__name__} takes Layer objects, got {type(layer).__name__}."
+                )
+            kind = type(layer).__name__.lower()
+            counts[kind] = counts.get(kind, 0) + 1
+            if layer.name is None:
+                layer.name = f"{kind}{counts[kind]}"
+            if layer.name in seen:
+                raise ValueError(f"Two layers are named {layer.name!r}; give them distinct names.")
+            seen.add(layer.name)
+        self._index: list[tuple[str, Layer, str]] = [
+            (f"{full}.{p}", leaf, p) for full, leaf in self.leaves() for p in leaf.params
+        ]
+
+    def leaves(self, prefix: str = "") -> Iterator[tuple[str, Layer]]:
+        """Every non-container layer below this one, with its full dotted name."""
+        for layer in self.layers:
+            full = f"{prefix}{layer.name}"
+            if isinstance(layer, Container):
+                yield from layer.leaves(full + ".")
+            else:
+                yield full, layer
+
+    # -- parameters by name --------------------------------------------------------------------
+    @property
+    def params(self) -> dict[str, Array]:  # type: ignore[override]
+        """Every parameter by full name (the arrays themselves, not copies)."""
+        return {full: layer.params[p] for full, layer, p in self._index}
+
+    @property
+    def grads(self) -> dict[str, Array]:  # type: ignore[override]
+        """:math:`\\partial L/\\partial\\theta` by full name, for every trainable parameter."""
+        return {full: layer.grads[p] for full, layer, p in self._index if p not in layer.frozen}
+
+    @property
+    def buffers(self) -> dict[str, Array]:  # type: ignore[override]
+        """Non-trainable state by full name (running statistics), saved with the weights."""
+        return {f"{full}.{k}": v for full, leaf in self.leaves() for k, v in leaf.buffers.items()}
+
+    @property
+    def frozen(self) -> set[str]:  # type: ignore[override]
+        """Full names of frozen parameters."""
+        return {full for full, layer, p in self._index if p in layer.frozen}
+
+    def trainable_names(self) -> list[str]:
+        """Full names of the parameters an optimizer updates."""
+        return [full for full, layer, p in self._index if p not in layer.frozen]
+
+    def set_params(self, values: dict[str, Array], copy: bool = True) -> None:
+        """Overwrite parameters (and buffers) by full name; shapes must match."""
+        lookup = {full: (layer.params, p) for full, layer, p in self._index}
+        for full, leaf in self.leaves():
+            lookup.update({f"{full}.{k}": (leaf.buffers, k) for k in leaf.buffers})
+        for full, value in values.items():
+            if full not in lookup:
+                raise KeyError(f"The network has no parameter {full!r}.")
+            store, p = lookup[full]
+            old = store[p]
+            if tuple(value.shape) != tuple(old.shape):
+                raise ValueError(
+                    f"Parameter {full!r} has shape {tuple(old.shape)}, not {tuple(value.shape)}."
+                )
+            if copy:
+                old[...] = value
+            else:
+                store[p] = value
+
+    def _split(self, full: str) -> tuple[Layer, tuple[str, ...]]:
+        for name, leaf in self.leaves():
+            if full == name:
+                return leaf, ()
+            if full.startswith(f"{name}.") and full[len(name) + 1 :] in leaf.params:
+                return leaf, (full[len(name) + 1 :],)
+        for layer in self.layers:  # a whole sub-container by name
+            if isinstance(layer, Container) and full == layer.name:
+                return layer, ()
+        raise KeyError(f"The network has no layer or parameter {full!r}.")
+
+    def freeze(self, *names: str) -> None:
+        """Freeze parameters or whole layers by name (``"dense1.W"`` or ``"dense1"``); all if none."""
+        if not names:
+            for _, leaf in self.leaves():
+                leaf.freeze()
+        for full in names:
+            layer, p = self._split(full)
+            layer.freeze(*p)
+
+    def unfreeze(self, *names: str) -> None:
+        """Undo :meth:`freeze` for the named parameters or layers (all if none)."""
+        if not names:
+            for _, leaf in self.leaves():
+                leaf.unfreeze()
+        for full in names:
+            layer, p = self._split(full)
+            layer.unfreeze(*p)
+
+    @property
+    def n_params(self) -> int:
+        """Total number of learnable scalars."""
+        return int(sum(int(np.prod(v.shape)) for v in self.params.values()))
+
+    @property
+    def dtype(self) -> str:
+        """``'float32'`` or ``'float64'``: the dtype of the parameters."""
+        for v in self.params.values():
+            return dtype_name(v.dtype)
+        return "float64"
+
+    def _stores(self) -> Iterator[tuple[dict[str, Array], str, Layer]]:
+        for _, leaf in self.leaves():
+            for store in (leaf.params, leaf.buffers):
+                for key in list(store):
+                    yield store, key, leaf
+
+    def astype(self, dtype: str) -> Container:
+        """Cast every parameter and buffer to ``dtype`` in place of the old arrays; returns ``self``."""
+        for store, key, leaf in self._stores():
+            v = store[key]
+            if dtype_name(v.dtype) != dtype and dtype_name(v.dtype) in ("float32", "float64"):
+                xp = namespace(v)
+                store[key] = xp.astype(v, getattr(xp, dtype))
+            leaf.grads.pop(key, None)
+        return self
+
+    def to_namespace(self, like: Array) -> Container:
+        """Move every parameter and buffer into the namespace (and device) of the array ``like``."""
+        xp = namespace(like)
+        for store, key, leaf in self._stores():
+            v = store[key]
+            if namespace(v) is not xp:
+                store[key] = from_numpy(np.array(to_numpy(v)), xp, like=like)
+            leaf.grads.pop(key, None)
+        return self
+
+    def output_dim(self, input_dim: int) -> int:
+        for layer in self.layers:
+            input_dim = layer.output_dim(input_dim)
+        return input_dim
+
+    @property
+    def in_features(self) -> int | None:
+        """Input width, from the first layer that knows it."""
+        for _, leaf in self.leaves():
+            width = getattr(leaf, "in_features", None)
+            if width is not None:
+                return int(width)
+        return None
+
+    # -- the network as data ---------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "layers": [{"type": type(layer).__name__, **layer.config()} for layer in self.layers],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Container:
+        return cls([layer_from_spec(spec) for spec in config["layers"]], name=config.get("name"))
+
+    def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The network as plain data: NumPy copies of every parameter and buffer, and JSON.
+
+        Returns
+        -------
+        tensors : dict of str to ndarray
+            ``"dense1.W"``, ``"dense1.b"``, …, and buffers such as ``"batchnorm1.running_mean"``.
+        meta : dict
+            ``{"architecture": self.config(), "dtype": "float64" | "float32"}``.
+        """
+        for _, leaf in self.leaves():
+            check_saveable(leaf)
+        tensors = {k: np.array(to_numpy(v)) for k, v in self.params.items()}
+        tensors.update({k: np.array(to_numpy(v)) for k, v in self.buffers.items()})
+        return tensors, {"architecture": self.config(), "dtype": self.dtype}
+
+    @classmethod
+    def from_state(cls, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> Container:
+        """Rebuild a network from :meth:`state`, checking names, shapes, dtypes and values.
+
+        Raises
+        ------
+        StateError
+            The architecture cannot be built, or the tensors do not fit it exactly.
+        """
+        try:
+            net = cls.from_config(meta["architecture"])
+        except StateError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            detail = str(exc).strip() or type(exc).__name__
+            raise StateError(f"describes an invalid architecture ({detail})") from None
+        dtype = meta.get("dtype", "float64")
+        if dtype not in ("float32", "float64"):
+            raise StateError(f"gives an unknown dtype {dtype!r} for the network")
+        expected = {**net.params, **net.buffers}
+        _check_tensors(tensors, expected)
+        net.astype(dtype)
+        net.set_params({k: v.astype(dtype) for k, v in tensors.items()})
+        return net
+
+    # pickling goes through the same plain data as model files (no layer caches in a pickle)
+    def __getstate__(self) -> dict[str, Any]:
+        tensors, meta = self.state()
+        return {"tensors": tensors, "meta": meta}
+
+    def __setstate__(self, data: dict[str, Any]) -> None:
+        rebuilt = type(self).from_state(data["tensors"], data["meta"])
+        self.__dict__.update(rebuilt.__dict__)
+
+    def summary(self) -> str:
+        """A table of layers, output widths and parameter counts."""
+        rows = [("layer", "type", "output", "params")]
+        width = self.in_features
+        for layer in self.layers:
+            width = layer.output_dim(width) if width is not None else None
+            count = sum(int(np.prod(v.shape)) for v in layer.params.values())
+            rows.append((layer.name or "", type(layer).__name__, f"(N, {width})", str(count)))
+        rows.append(("total", "", "", str(self.n_params)))
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        return "\n".join(
+            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows
+        )
+
+    def onnx(self, graph: Any, x: str) -> str:
+        for layer in self.layers:
+            x = layer.onnx(graph, x)
+        return x
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, key: int | str) -> Layer:
+        if isinstance(key, str):
+            for layer in self.layers:
+                if layer.name == key:
+                    return layer
+            raise KeyError(f"No layer named {key!r}.")
+        return self.layers[key]
+
+
+def _check_tensors(tensors: dict[str, np.ndarray], expected: dict[str, Array]) -> None:
+    missing = sorted(set(expected) - set(tensors))
+    extra = sorted(set(tensors) - set(expected))
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"lacks tensor(s) {', '.join(missing)}")
+        if extra:
+            parts.append(f"has unexpected tensor(s) {', '.join(extra)}")
+        raise StateError(f"{' and '.join(parts)} for its architecture")
+    for name, value in tensors.items():
+        if tuple(value.shape) != tuple(expected[name].shape):
+            raise StateError(
+                f"has tensor {name!r} of shape {tuple(value.shape)}, but its architecture "
+                f"needs {tuple(expected[name].shape)}"
+            )
+        if value.dtype.kind != "f":
+            raise StateError(f"has tensor {name!r} of dtype {value.dtype}, not float")
+        if not np.all(np.isfinite(value)):
+            raise StateError(f"has non-finite values in tensor {name!r}")
+
+
+def layer_from_spec(spec: dict[str, Any]) -> Layer:
+    """Build one layer from ``{"type": name, **config}`` through the layer registry.
+
+    Raises
+    ------
+    StateError
+        The type is not registered in this process (a user-defined layer whose module has not
+        been imported), or its config does not fit its constructor.
+    """
+    spec = dict(spec)
+    kind = spec.pop("type", None)
+    if kind not in LAYER_TYPES:
+        raise StateError(
+            f"names layer type {kind!r}, which is not registered in this process; import the "
+            f"module that defines 'class {kind}(chainrule.Layer)' before loading"
+        )
+    return LAYER_TYPES[kind].from_config(spec)
+
+
+class Sequential(Container):
+    """A stack of layers applied in order; parameters named ``"<layer>.<param>"`` (``"dense1.W"``).
+
+    Forward is :math:`y = f_L(\\cdots f_2(f_1(x)))`; backward walks the layers in reverse, each
+    turning :math:`\\partial L/\\partial(\\text{its output})` into
+    :math:`\\partial L/\\partial(\\text{its input})`.
+
+    Parameters
+    ----------
+    layers : iterable of Layer
+        The layers. Unnamed ones are named by type and position among their type, so the
+        lecture's network has parameters ``dense1.W``, ``dense1.b``, ``dense2.W``, ``dense2.b`` —
+        the lecture's ``W1, b1, W2, b2``. A layer may itself be a container (``Sequential``,
+        :class:`Residual`); its parameters are then ``"<container>.<layer>.<param>"``.
+    """
+
+    def __init__(self, layers: Iterable[Layer] = (), name: str | None = None) -> None:
+        super().__init__(layers, name)
+
+    def forward(self, x: Array, training: bool = False) -> Array:
+        self._forwarded = True
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def backward(self, grad: Array, need_input_grad: bool = True) -> Array | None:
+        self._check_forwarded()
+        last = len(self.layers) - 1
+        for i in range(last, -1, -1):
+            grad = self.layers[i].backward(grad, need_input_grad or i > 0)
+        return grad
+
+    __call__ = forward
+
+    def predict(self, X: Array, batch_size: int | None = 8192) -> Array:
+        """Network output for ``X`` at inference (dropout off), in chunks to bound memory."""
+        n = X.shape[0]
+        if batch_size is None or n <= batch_size:
+            return self.forward(X, training=False)
+        xp = namespace(X)
+        parts = [
+            self.forward(X[i : min(i + batch_size, n)], False) for i in range(0, n, batch_size)
+        ]
+        return xp.concat(parts, axis=0)
+
+    def __repr__(self) -> str:
+        inner = ",\n    ".join(repr(layer) for layer in self.layers)
+        return f"Sequential([\n    {inner},\n])"
+
+
+class Residual(Container):
+    """A residual block, :math:`y = x + f(x)`, or :math:`y = x P + f(x)` when widths differ.
+
+    Forward, for a block :math:`f` mapping ``(N, d)`` to ``(N, e)``:
+
+    .. math:: y = s(x) + f(x), \\qquad s(x) = x \\;(e = d) \\text{ or } x P \\;(P: (d, e))
+
+    Backward, given :math:`g = \\partial L/\\partial y` ``(N, e)``: both branches receive
+    :math:`g` unchanged (the derivative of a sum), so
+
+    .. math::
+        \\frac{\\partial L}{\\partial x} = \\underbrace{g}_{\\text{skip}} \\text{ or } g P^\\top
+        \\;+\\; \\underbrace{\\frac{\\partial L}{\\partial x}\\Big|_f}_{\\text{block's backward}}
+        \\quad (N, d), \\qquad \\frac{\\partial L}{\\partial P} = x^\\top g.
+
+    The skip path is why deep stacks train: the gradient reaches early layers through the
+    identity, however small the block's own derivative is.
+
+    Parameters
+    ----------
+    block : Layer
+        :math:`f`, usually a :class:`Sequential`.
+    projection : Layer, optional
+        :math:`s`; a bias-free ``Dense(d, e)`` is built when ``in_features`` differs from
+        the block's output width and none is given.
+    in_features : int, optional
+        :math:`d`, needed to build the projection (taken from the block when it knows it).
+    """
+
+    def __init__(
+        self,
+        block: Layer,
+        projection: Layer | None = None,
+        *,
+        in_features: int | None = None,
+        rng: Any = None,
+        name: str | None = None,
+    ) -> None:
+        d = in_features
+        if d is None and isinstance(block, Container):
+            d = block.in_features
+        elif d is None:
+            d = getattr(block, "in_features", None)
+        if projection is None and d is not None and block.output_dim(d) != d:
+            projection = Dense(d, block.output_dim(d), use_bias=False, rng=rng, name="projection")
+        block.name = block.name or "block"
+        children = [block] if projection is None else [block, projection]
+        super().__init__(children, name)
+        self.block, self.projection = block, projection
+
+    def forward(self, x: Array, training: bool = False) -> Array:
+        self._forwarded = True
+        fx = self.block.forward(x, training)  # f(x)
+        skip = x if self.projection is None else self.projection.forward(x, training)
+        return skip + fx  # y = s(x) + f(x)
+
+    def backward(self, grad: Array, need_input_grad: bool = True) -> Array | None:
+        self._check_forwarded()
+        through_block = self.block.backward(grad, need_input_grad)  # ∂L/∂x via f
+        if self.projection is None:
+            through_skip = grad  # ∂(x)/∂x = I
+        else:
+            through_skip = self.projection.backward(grad, need_input_grad)  # g·Pᵀ, ∂L/∂P = xᵀg
+        if not need_input_grad:
+            return None
+        return through_skip + through_block
+
+    def output_dim(self, input_dim: int) -> int:
+        return self.block.output_dim(input_dim)
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "block": {"type": type(self.block).__name__, **self.block.config()},
+            "projection": None
+            if self.projection is None
+            else {"type": type(self.projection).__name__, **self.projection.config()},
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Residual:
+        block = layer_from_spec(config["block"])
+        spec = config.get("projection")
+        projection = None if spec is None else layer_from_spec(spec)
+        residual = cls(block, projection, name=config.get("name"))
+        return residual
+
+    def onnx(self, graph: Any, x: str) -> str:
+        fx = self.block.onnx(graph, x)
+        skip = x if self.projection is None else self.projection.onnx(graph, x)
+        return graph.op("Add", [skip, fx], f"{self.name}_sum")
+
+    def __repr__(self) -> str:
+        return f"Residual({self.block!r}, projection={self.projection!r})"

@@ -1,0 +1,94 @@
+"""The one small protocol of every object that wraps a trained network.
+
+A :class:`~chainrule.training.Trainer`, a :class:`~chainrule.tabular.TabularModel` and the
+scikit-learn estimators each answer ``obj.trained_model()`` with the same five parts, so
+plots, the report, ``info``, ``gradcheck``, ``explain`` and ONNX export never guess
+attributes:
+
+``network``
+    the :class:`~chainrule.network.Sequential` that computes the raw output ``(N, K)``;
+``loss``
+    the training :class:`~chainrule.network.losses.Loss` (its ``link`` turns raw output into
+    predictions: probabilities for classifiers);
+``history``
+    the :class:`~chainrule.training.History` of training;
+``preprocessing``
+    what turns the user's rows into the network's input (and the output back into the
+    target's units), or ``None`` when the network takes the features as they are;
+``classes``
+    the class labels in output order, or ``None`` for regression and raw networks.
+
+It is a method returning a record, not five attributes, because scikit-learn owns the
+estimators' attribute names: ``MLPRegressor(loss="squared_error")`` is a constructor
+parameter, and fitted state must end in ``_``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from chainrule.network.containers import Sequential
+from chainrule.network.losses import Loss
+from chainrule.training.history import History
+
+
+@runtime_checkable
+class Preprocessing(Protocol):
+    """Input encoding and output decoding of a model that takes tables, as ONNX too.
+
+    Attributes
+    ----------
+    feature_names : list of str
+        The network's input columns, in order (``"age"``, ``"color=red"``…).
+    """
+
+    feature_names: list[str]
+
+    def raw_input(self, frame: Any, source: str = "the data") -> Any:
+        """The exported graph's ``input`` matrix for a raw table."""
+        ...
+
+    def onnx_input(self, graph: Any, x: str) -> str:
+        """ONNX nodes from the exported graph's ``input`` to the network's input."""
+        ...
+
+    def onnx_output(self, graph: Any, y: str) -> str:
+        """ONNX nodes from the network's (linked) output to the target's units."""
+        ...
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """The five parts of a trained model (see the module docstring)."""
+
+    network: Sequential
+    loss: Loss | None = None
+    history: History | None = None
+    preprocessing: Preprocessing | None = None
+    classes: list[Any] | None = None
+
+
+@runtime_checkable
+class WrapsNetwork(Protocol):
+    """Anything with a :meth:`trained_model` view."""
+
+    def trained_model(self) -> TrainedModel: ...
+
+
+def trained_model(obj: Any) -> TrainedModel:
+    """The :class:`TrainedModel` view of ``obj``; a bare network is its own raw view.
+
+    Raises
+    ------
+    TypeError
+        ``obj`` is neither a network nor something that wraps one.
+    """
+    if isinstance(obj, Sequential):
+        return TrainedModel(obj)
+    if isinstance(obj, WrapsNetwork):
+        return obj.trained_model()
+    raise TypeError(
+        f"A {type(obj).__name__} holds no chainrule network; give a Sequential, a Trainer, a "
+        "TabularModel or a fitted MLPClassifier / MLPRegressor."
+    )
