@@ -33,9 +33,8 @@ from sklearn.utils.class_weight import compute_sample_weight
 import chainrule as cr
 from chainrule import MLPClassifier, MLPRegressor
 from chainrule.estimators._objective import HalfPoissonDeviance, SummedOverOutputs
-from chainrule.network.losses import HalfSquaredError
 from chainrule.network.gradcheck import check_loss
-from chainrule.network.losses import BinaryCrossEntropy
+from chainrule.network.losses import BinaryCrossEntropy, HalfSquaredError
 
 
 @pytest.fixture(scope="module")

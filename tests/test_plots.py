@@ -10,8 +10,8 @@ import pytest
 
 import chainrule as cr
 from chainrule import plots
-from chainrule.training.callbacks import GradientNorms
 from chainrule.cli import main
+from chainrule.training.callbacks import GradientNorms
 
 matplotlib = pytest.importorskip("matplotlib")
 pd = pytest.importorskip("pandas")

@@ -125,7 +125,7 @@ def test_unregistered_and_unsaveable_layers_get_clear_errors(
     monkeypatch.delitem(cr.network.LAYER_TYPES, "Scale")  # as in a process that never imported it
     with pytest.raises(ModelFileError, match=r"'Scale'.*not registered.*import the module"):
         cr.load(tmp_path / "s.safetensors")
-    with pytest.raises(NotImplementedError, match="no ONNX translation.*onnx\\(graph, x\\)"):
+    with pytest.raises(NotImplementedError, match=r"no ONNX translation.*onnx\(graph, x\)"):
         cr.export_onnx(cr.Sequential([Scale(2)]), tmp_path / "s.onnx")
 
 
