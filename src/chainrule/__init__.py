@@ -13,6 +13,7 @@ from .callbacks import (
     ReduceLROnPlateau,
     TerminateOnNonFinite,
 )
+from .embedding import ColumnEmbedding, Embedding
 from .explain import StepTrace, explain_step
 from .gradcheck import GradcheckReport, check_layer, check_loss, check_network
 from .io import load, save
@@ -28,6 +29,7 @@ from .losses import (
     PoissonNLL,
 )
 from .model import TabularModel
+from .normalization import BatchNorm, LayerNorm
 from .optimizers import GradientTransformation, adam, adamw, apply_updates, chain, rmsprop, sgd
 from .progress import ProgressBar
 from .training import History, Trainer, fit
@@ -39,12 +41,15 @@ __all__ = [
     "GELU",
     "MAE",
     "MSE",
+    "BatchNorm",
     "BinaryCrossEntropy",
     "Callback",
+    "ColumnEmbedding",
     "CrossEntropy",
     "Dense",
     "Dropout",
     "EarlyStopping",
+    "Embedding",
     "GradcheckReport",
     "GradientNorms",
     "GradientTransformation",
@@ -53,6 +58,7 @@ __all__ = [
     "Huber",
     "Identity",
     "Layer",
+    "LayerNorm",
     "LeakyReLU",
     "LearningRateScheduler",
     "Loss",

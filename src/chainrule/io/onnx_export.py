@@ -81,7 +81,9 @@ def _emit_layers(g: _GraphBuilder, net: Any, x: str) -> str:
 
     for layer in net.layers:
         lname = layer.name or type(layer).__name__.lower()
-        if isinstance(layer, Sequential):
+        if hasattr(layer, "onnx"):  # layers that emit their own nodes (the per-layer protocol)
+            x = layer.onnx(g, x)
+        elif isinstance(layer, Sequential):
             x = _emit_layers(g, layer, x)
         elif isinstance(layer, Dense):
             W = np.asarray(to_numpy(layer.params["W"]), dtype=np.float32)
