@@ -10,6 +10,7 @@ import torch
 from sklearn.datasets import make_moons
 
 import chainrule as cr
+from chainrule.backend import to_numpy
 from chainrule.gradcheck import check_layer
 from chainrule.io.onnx_export import build_onnx
 
@@ -197,3 +198,20 @@ def test_batchnorm_trains_a_deep_sigmoid_network_that_does_not_train_without_it(
     assert last > 0.65 and last > first - 0.05  # stuck at chance: log 2 ≈ 0.693
     first, last = _deep_moons_loss(normalize=True)
     assert last < 0.3 and last < first / 2
+
+
+@pytest.mark.parametrize("kind", [cr.BatchNorm, cr.LayerNorm])
+def test_training_on_strict_arrays_agrees_with_numpy(kind) -> None:
+    xps = pytest.importorskip("array_api_strict")
+    X, y = make_moons(60, noise=0.2, random_state=2)
+    nets = []
+    for data in (X, xps.asarray(X)):
+        gen = np.random.default_rng(0)
+        net = cr.Sequential([cr.Dense(2, 4, rng=gen), kind(4), cr.Tanh(), cr.Dense(4, 1, rng=gen)])
+        targets = y.astype(float) if data is X else xps.asarray(y.astype(float))
+        cr.Trainer(net, cr.MSE(), cr.sgd(0.1)).fit(data, targets, epochs=2, batch_size=20, rng=0)
+        nets.append(net)
+    for k, v in nets[1].params.items():
+        np.testing.assert_allclose(np.asarray(to_numpy(v)), nets[0].params[k], rtol=1e-12)
+    for k, v in getattr(nets[1][1], "buffers", {}).items():
+        np.testing.assert_allclose(np.asarray(to_numpy(v)), nets[0][1].buffers[k], rtol=1e-12)

@@ -17,15 +17,17 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import initializers
-from .backend import Array, namespace, to_numpy
+from .backend import Array, is_floating, namespace, to_numpy
 from .initializers import RandomSource
 from .layers import Layer
 
 
 def _codes(x: Array, num_embeddings: int) -> Array:
-    """Integer codes from ``x``, checked to lie in ``0 … V−1`` (negative ones would wrap round)."""
+    """Integer codes from ``x`` (rounded), checked to lie in ``0 … V−1`` (negative ones would wrap round)."""
     xp = namespace(x)
-    idx = xp.astype(x, xp.int64)
+    # Rounded, not truncated: a code that went through float32 or a finite-difference nudge
+    # (2.9999999) is still code 3.
+    idx = xp.astype(xp.round(x) if is_floating(x) else x, xp.int64)
     if idx.shape[0] and (int(xp.min(idx)) < 0 or int(xp.max(idx)) >= num_embeddings):
         raise ValueError(
             f"Category codes must be integers in 0..{num_embeddings - 1}; got values from "
@@ -141,12 +143,13 @@ class Embedding(Layer):
         }
 
     def onnx(self, graph: Any, x: str) -> str:
-        """``Cast`` to int64, ``Gather`` rows of the table, ``Reshape`` to ``(N, L·k)``."""
+        """``Round``, ``Cast`` to int64, ``Gather`` rows of the table, ``Reshape`` to ``(N, L·k)``."""
         from onnx import TensorProto
 
         lname = self.name or "embedding"
         table = np.asarray(to_numpy(self.params["W"]), dtype=np.float32)
-        idx = graph.op("Cast", [x], f"{lname}_codes", to=TensorProto.INT64)
+        rounded = graph.op("Round", [x], f"{lname}_rounded")
+        idx = graph.op("Cast", [rounded], f"{lname}_codes", to=TensorProto.INT64)
         rows = graph.op("Gather", [graph.const(f"{lname}.W", table), idx], f"{lname}_rows", axis=0)
         shape = graph.const(f"{lname}.shape", np.array([0, -1], dtype=np.int64))
         return graph.op("Reshape", [rows, shape], lname)
@@ -237,6 +240,8 @@ class ColumnEmbedding(Layer):
             raise ValueError("Every column needs num_embeddings >= 1 and embedding_dim >= 1.")
         code = set(self.columns)
         self.numeric = [j for j in range(self.in_features) if j not in code]
+        order = self.numeric + self.columns  # input column of each [x_num, x_codes] position
+        self._inverse = [order.index(j) for j in range(self.in_features)]
         gen = initializers.as_generator(rng)
         for c, v, k in zip(self.columns, self.num_embeddings, dims, strict=True):
             self.params[f"E{c}"] = gen.standard_normal((v, k)).astype(dtype)
@@ -269,10 +274,12 @@ class ColumnEmbedding(Layer):
             start += k
         if not need_input_grad:
             return None
-        dx = xp.zeros(self._x_shape, dtype=grad.dtype)  # code columns: zero
-        if self.numeric:
-            dx[:, self.numeric] = grad[:, : len(self.numeric)]  # ∂L/∂x_num = g_num
-        return dx
+        # ∂L/∂x_num = g_num and zero for the code columns, put back in the input's column order
+        # by a gather (the array API has no assignment through an index list).
+        n_num = len(self.numeric)
+        zeros = xp.zeros((grad.shape[0], len(self.columns)), dtype=grad.dtype)
+        stacked = xp.concat([grad[:, :n_num], zeros], axis=1)  # [x_num, x_codes] order
+        return xp.take(stacked, xp.asarray(self._inverse, dtype=xp.int64), axis=1)
 
     def output_dim(self, input_dim: int) -> int:
         return input_dim - len(self.columns) + sum(self.embedding_dims)
@@ -287,7 +294,7 @@ class ColumnEmbedding(Layer):
         }
 
     def onnx(self, graph: Any, x: str) -> str:
-        """``Gather`` the numeric columns; per code column ``Gather``, ``Cast``, ``Gather`` rows; ``Concat``."""
+        """``Gather`` the numeric columns; per code column ``Gather``, ``Round``, ``Cast``, ``Gather`` rows; ``Concat``."""
         from onnx import TensorProto
 
         lname = self.name or "columnembedding"
@@ -298,7 +305,8 @@ class ColumnEmbedding(Layer):
         for c in self.columns:
             col = graph.const(f"{lname}.col{c}", np.array(c, dtype=np.int64))
             codes = graph.op("Gather", [x, col], f"{lname}_x{c}", axis=1)  # (N,)
-            idx = graph.op("Cast", [codes], f"{lname}_codes{c}", to=TensorProto.INT64)
+            rounded = graph.op("Round", [codes], f"{lname}_rounded{c}")
+            idx = graph.op("Cast", [rounded], f"{lname}_codes{c}", to=TensorProto.INT64)
             table = graph.const(
                 f"{lname}.E{c}", np.asarray(to_numpy(self.params[f"E{c}"]), np.float32)
             )
