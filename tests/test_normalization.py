@@ -55,8 +55,8 @@ def _max_err(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.mark.parametrize("kind", ["batch", "layer"])
 def test_matches_torch_over_training_steps(kind: str) -> None:
-    """Forward, ∂L/∂x, every parameter gradient, the parameters and the
-    running statistics equal torch's to 1e-10 after SGD steps; then the inference forward and backward."""
+    """Forward, ∂L/∂x, every parameter gradient, the parameters and the running statistics
+    equal torch's to 1e-10 over six SGD steps; then the inference forward and backward do."""
     ours, theirs = _pair(kind, seed=3)
     norm_name = ours[1].name
     # SGD, not Adam: BatchNorm cancels the bias before it, whose gradient is then rounding noise

@@ -71,6 +71,9 @@ class Embedding(Layer):
 
     .. math:: \\frac{\\partial L}{\\partial E_v} = \\sum_{n,l:\\; i_{nl} = v} g_{n,l} \\quad (V, k)
 
+    ``backward`` returns ``None``, so an ``Embedding`` is the first layer of a network (to mix
+    codes with numeric columns, use :class:`ColumnEmbedding`, which passes their gradient on).
+
     Parameters
     ----------
     num_embeddings : int

@@ -173,6 +173,7 @@ class BatchNorm(_Normalization):
         if not 0.0 <= float(momentum) <= 1.0:
             raise ValueError(f"momentum must be in [0, 1], got {momentum!r}.")
         self.momentum = float(momentum)
+        self._training = False
         self.buffers: dict[str, Array] = {
             "running_mean": np.zeros(self.num_features, dtype=dtype),
             "running_var": np.ones(self.num_features, dtype=dtype),
