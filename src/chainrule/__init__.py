@@ -16,6 +16,7 @@ from chainrule.network.activations import (
     Tanh,
 )
 from chainrule.network.containers import Residual, Sequential
+from chainrule.network.embedding import ColumnEmbedding, Embedding
 from chainrule.network.gradcheck import GradcheckReport, check_layer, check_loss, check_network
 from chainrule.network.layers import Dense, Dropout, Layer
 from chainrule.network.losses import (
@@ -29,6 +30,7 @@ from chainrule.network.losses import (
     Loss,
     PoissonNLL,
 )
+from chainrule.network.normalization import BatchNorm, LayerNorm
 from chainrule.network.optimizers import (
     GradientTransformation,
     adam,
@@ -60,12 +62,15 @@ __all__ = [
     "GELU",
     "MAE",
     "MSE",
+    "BatchNorm",
     "BinaryCrossEntropy",
     "Callback",
+    "ColumnEmbedding",
     "CrossEntropy",
     "Dense",
     "Dropout",
     "EarlyStopping",
+    "Embedding",
     "GradcheckReport",
     "GradientNorms",
     "GradientTransformation",
@@ -75,6 +80,7 @@ __all__ = [
     "Huber",
     "Identity",
     "Layer",
+    "LayerNorm",
     "LeakyReLU",
     "LearningRateScheduler",
     "Loss",

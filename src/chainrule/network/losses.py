@@ -276,6 +276,9 @@ class BinaryCrossEntropy(Loss):
     .. math::
         \\ell = \\max(z, 0) - z y + \\log(1 + e^{-|z|}), \\qquad
         \\frac{\\partial \\ell}{\\partial z} = \\sigma(z) - y
+
+    With ``label_smoothing`` :math:`\\varepsilon` the targets are first pulled towards ½, as
+    Keras' ``BinaryCrossentropy(label_smoothing=ε)`` does: :math:`y \\leftarrow y(1-\\varepsilon) + \\varepsilon/2`.
     """
 
     name = "binary_crossentropy"
@@ -283,14 +286,21 @@ class BinaryCrossEntropy(Loss):
     torch_oracle = "(torch.nn.functional.binary_cross_entropy_with_logits if loss.from_logits else torch.nn.functional.binary_cross_entropy)(z, y, reduction=loss.reduction)"
 
     def __init__(
-        self, from_logits: bool = False, reduction: str = "mean", eps: float | None = None
+        self,
+        from_logits: bool = False,
+        reduction: str = "mean",
+        eps: float | None = None,
+        label_smoothing: float = 0.0,
     ) -> None:
         super().__init__(reduction)
         self.from_logits = bool(from_logits)
         self.eps = eps
+        self.label_smoothing = float(label_smoothing)
 
     def elementwise(self, y_pred: Array, y_true: Array) -> tuple[Array, Array]:
         xp = namespace(y_pred)
+        if self.label_smoothing:
+            y_true = y_true * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
         if self.from_logits:
             z = y_pred
             # log(1 + eᶻ) = max(z, 0) + log(1 + e^{−|z|}): the stable softplus, which never
@@ -317,7 +327,12 @@ class BinaryCrossEntropy(Loss):
         return f"−Σ [y log ŷ + (1 − y) log(1 − ŷ)]{scale}", f"(ŷ − y) / (ŷ(1 − ŷ)){scale}"
 
     def config(self) -> dict[str, Any]:
-        return {"from_logits": self.from_logits, "reduction": self.reduction, "eps": self.eps}
+        return {
+            "from_logits": self.from_logits,
+            "reduction": self.reduction,
+            "eps": self.eps,
+            "label_smoothing": self.label_smoothing,
+        }
 
 
 def _log_softmax(xp: Any, z: Array) -> Array:
@@ -337,7 +352,8 @@ class CrossEntropy(Loss):
         \\frac{\\partial \\ell_n}{\\partial z_{nk}} = \\operatorname{softmax}(z_n)_k - t_{nk}
 
     The network's last layer should be linear (no :class:`~chainrule.activations.Softmax`);
-    :meth:`link` turns logits into probabilities.
+    :meth:`link` turns logits into probabilities. ``label_smoothing`` :math:`\\varepsilon` replaces
+    :math:`t` by :math:`t (1 - \\varepsilon) + \\varepsilon / K`, as ``torch.nn.CrossEntropyLoss`` does.
     """
 
     name = "crossentropy"
@@ -347,6 +363,10 @@ class CrossEntropy(Loss):
     torch_oracle = "torch.nn.functional.cross_entropy(z, y, reduction=loss.reduction)"
     per_sample = True
 
+    def __init__(self, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
+        super().__init__(reduction)
+        self.label_smoothing = float(label_smoothing)
+
     def elementwise(self, y_pred: Array, y_true: Array) -> tuple[Array, Array]:
         xp = namespace(y_pred)
         log_p = _log_softmax(xp, y_pred)
@@ -354,6 +374,8 @@ class CrossEntropy(Loss):
         if y_true.ndim == 1:  # class indices
             classes = xp.arange(y_pred.shape[1], dtype=y_true.dtype)
             y_true = xp.astype(y_true[:, None] == classes[None, :], y_pred.dtype)
+        if self.label_smoothing:  # t ← t(1 − ε) + ε/K
+            y_true = y_true * (1 - self.label_smoothing) + self.label_smoothing / y_pred.shape[1]
         value = -xp.sum(y_true * log_p, axis=-1)  # ℓₙ = logsumexp(zₙ) − ⟨tₙ, zₙ⟩
         return value, probs - y_true  # ∂ℓ/∂z = softmax(z) − t
 
@@ -378,25 +400,34 @@ class CrossEntropy(Loss):
         With :math:`s_n = z_n - \\max_k z_{nk}` and :math:`S_n = \\sum_k e^{s_{nk}}`:
         :math:`\\ell_n = \\log S_n - s_{n, t_n}` and
         :math:`\\partial \\ell_n / \\partial z_{nk} = e^{s_{nk}} / S_n - [k = t_n]`, each
-        divided by :math:`N` for the mean, in one buffer.
+        divided by :math:`N` for the mean, in one buffer. With smoothing the target row is
+        :math:`(1-\\varepsilon)[k = t_n] + \\varepsilon/K`, so :math:`\\ell_n` loses
+        :math:`\\tfrac{\\varepsilon}{K}\\sum_k s_{nk} - \\varepsilon s_{n,t_n}` more.
         """
-        n = z.shape[0]
+        n, k = z.shape
+        eps = self.label_smoothing
         rows = np.arange(n)
         shifted = z - z.max(axis=1, keepdims=True)  # s = z − max_k z   (N, K)
         target = shifted[rows, classes]  # s_{n,tₙ}            (N,)
         grad = np.exp(shifted)  # e^{s}
         total = np.add.reduce(grad, axis=1, keepdims=True)  # S       (N, 1)
-        value = float(np.add.reduce(np.log(total[:, 0]) - target))  # Σₙ ℓₙ
+        per_sample = np.log(total[:, 0]) - (1 - eps) * target  # ℓₙ
         scale = 1.0 if self.reduction == "sum" else 1.0 / n
         grad *= scale / total  # softmax(z) (· 1/N)
-        grad[rows, classes] -= scale  # − t (· 1/N)
-        return value * scale, grad
+        grad[rows, classes] -= scale * (1 - eps)  # − t (· 1/N)
+        if eps:  # the ε/K every class gets
+            per_sample -= (eps / k) * np.add.reduce(shifted, axis=1)
+            grad -= scale * eps / k
+        return float(np.add.reduce(per_sample)) * scale, grad
 
     def link(self, y_pred: Array) -> Array:
         return namespace(y_pred).exp(_log_softmax(namespace(y_pred), y_pred))
 
     def link_onnx(self, graph: Any, x: str) -> str:
         return graph.op("Softmax", [x], "probabilities", axis=-1)
+
+    def config(self) -> dict[str, Any]:
+        return {"reduction": self.reduction, "label_smoothing": self.label_smoothing}
 
 
 class PoissonNLL(Loss):

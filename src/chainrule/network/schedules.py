@@ -62,6 +62,48 @@ def per_epoch(schedule: Schedule, steps_per_epoch: int) -> Schedule:
     return lambda t: schedule(t // steps_per_epoch)
 
 
+def linear_warmup(
+    schedule: float | Schedule, warmup_steps: int, start_factor: float = 1.0 / 3.0
+) -> Schedule:
+    """Ramp linearly up to ``schedule``'s first rate over ``warmup_steps``, then run ``schedule``.
+
+    With :math:`T` warm-up steps, start factor :math:`f_0` and :math:`\\eta_0` the schedule's
+    rate at its step 0:
+
+    .. math::
+        \\eta_t = \\begin{cases}
+            \\eta_0 \\big(f_0 + (1 - f_0)\\, t / T\\big) & t < T \\\\
+            \\text{schedule}(t - T) & t \\ge T
+        \\end{cases}
+
+    which is ``SequentialLR([LinearLR(start_factor=f₀, total_iters=T), main], milestones=[T])``
+    in PyTorch (whose ``LinearLR`` also starts at :math:`f_0 = 1/3` by default): the main
+    schedule starts its own count when the warm-up ends.
+
+    Parameters
+    ----------
+    schedule : float or schedule
+        The rate, or schedule, to warm up into.
+    warmup_steps : int
+        :math:`T \\ge 1` (optimizer updates, as every schedule counts them).
+    start_factor : float
+        :math:`f_0 \\in (0, 1]`.
+    """
+    main = as_schedule(schedule)
+    if warmup_steps < 1:
+        raise ValueError("warmup_steps must be at least 1.")
+    if not 0.0 < start_factor <= 1.0:
+        raise ValueError(f"start_factor must be in (0, 1], got {start_factor!r}.")
+    peak = float(main(0))
+
+    def warm(t: int) -> float:
+        if t < warmup_steps:
+            return peak * (start_factor + (1.0 - start_factor) * t / warmup_steps)
+        return main(t - warmup_steps)
+
+    return warm
+
+
 def as_schedule(learning_rate: float | Schedule) -> Schedule:
     """A number becomes :func:`constant`; a callable is already a schedule."""
     if callable(learning_rate):
