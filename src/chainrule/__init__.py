@@ -15,7 +15,7 @@ from chainrule.network.activations import (
     Softmax,
     Tanh,
 )
-from chainrule.network.containers import Residual, Sequential
+from chainrule.network.containers import Sequential
 from chainrule.network.embedding import ColumnEmbedding, Embedding
 from chainrule.network.gradcheck import GradcheckReport, check_layer, check_loss, check_network
 from chainrule.network.layers import Dense, Dropout, Layer
@@ -40,6 +40,7 @@ from chainrule.network.optimizers import (
     rmsprop,
     sgd,
 )
+from chainrule.network.residual import Residual
 from chainrule.onnx_export import export_onnx
 from chainrule.persist import load, save
 from chainrule.tabular.model import TabularModel

@@ -16,8 +16,9 @@ from chainrule.network.activations import (
     Softmax,
     Tanh,
 )
-from chainrule.network.containers import Container, Residual, Sequential, StateError
+from chainrule.network.containers import Container, Sequential, StateError
 from chainrule.network.layers import LAYER_TYPES, Dense, Dropout, Layer
+from chainrule.network.residual import Residual
 
 __all__ = [
     "ELU",

@@ -36,8 +36,16 @@ from chainrule.network import metrics as metrics_module
 from chainrule.network import optimizers as optimizers_module
 from chainrule.network.containers import Sequential, StateError
 from chainrule.network.layers import Dense
+from chainrule.tabular.codec import TableCodec
 from chainrule.tabular.data import DataError, require_columns
-from chainrule.tabular.preprocessing import TablePreprocessor, is_numeric_column, value_key
+from chainrule.tabular.preprocessing import TablePreprocessor
+from chainrule.tabular.targets import (
+    TASKS,
+    check_classification_target,
+    check_regression_target,
+    class_indices,
+    infer_task,
+)
 from chainrule.training.callbacks import Callback, EarlyStopping, GradientNorms
 from chainrule.training.history import History
 from chainrule.training.protocol import TrainedModel
@@ -47,50 +55,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-TASKS = ("classification", "regression")
-MAX_CLASSES_INFERRED = 20
-"""A target of integers with at most this many distinct values is taken as classes."""
-
 HIDDEN_ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid")
 _HE_FAMILY = ("relu", "leaky_relu", "elu", "gelu")
-
-
-def infer_task(target: pd.Series) -> str:
-    """Guess the task from the target column.
-
-    Text, categories and booleans are classes; integers (or whole-number floats) with at most
-    :data:`MAX_CLASSES_INFERRED` distinct values are classes; anything else is regression.
-    """
-    from pandas.api import types
-
-    values = target.dropna()
-    if types.is_bool_dtype(values) or not is_numeric_column(values):
-        return "classification"
-    numbers = values.to_numpy(dtype=np.float64)
-    whole = bool(np.all(numbers == np.round(numbers)))
-    if whole and len(np.unique(numbers)) <= MAX_CLASSES_INFERRED:
-        return "classification"
-    return "regression"
-
-
-def _python_value(value: Any) -> Any:
-    """A JSON-able Python scalar for a class label (numpy scalars unwrapped)."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value == int(value):
-        return int(value)  # 1.0 read from a CSV is the class 1
-    if isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
-def _class_list(target: pd.Series) -> list[Any]:
-    values = {value_key(v): _python_value(v) for v in target.dropna().unique()}
-    labels = list(values.values())
-    try:
-        return sorted(labels)
-    except TypeError:  # mixed types: order by text
-        return sorted(labels, key=value_key)
 
 
 class TabularModel:
@@ -201,12 +167,12 @@ class TabularModel:
         init_rng, fit_rng = gen.spawn(2)
         classes, mean, scale = None, 0.0, 1.0
         if task == "classification":
-            classes = _check_classification_target(y_column, target, source)
-            y = _class_indices(y_column, classes, target, source)
+            classes = check_classification_target(y_column, target, source)
+            y = class_indices(y_column, classes, target, source)
             n_out, loss = len(classes), losses_module.CrossEntropy()
             metrics: list[Any] = ["accuracy"]
         else:
-            numbers = _check_regression_target(y_column, target, source)
+            numbers = check_regression_target(y_column, target, source)
             mean = float(np.mean(numbers))
             scale = float(np.std(numbers)) or 1.0
             y = (numbers - mean) / scale
@@ -293,8 +259,8 @@ class TabularModel:
                 f"Target column {self.target!r} in '{source}' has missing values; remove those rows."
             )
         if self.task == "classification":
-            return _class_indices(column, self.classes, self.target, source)
-        return _check_regression_target(column, self.target, source)
+            return class_indices(column, self.classes, self.target, source)
+        return check_regression_target(column, self.target, source)
 
     # -- the protocol of trained models (chainrule.training.protocol) -----------------------
     def trained_model(self) -> TrainedModel:
@@ -355,61 +321,6 @@ class TabularModel:
         )
 
 
-class TableCodec:
-    """A :class:`TabularModel`'s input encoding and output units, as ONNX nodes too.
-
-    It is the model's ``preprocessing`` in the sense of :mod:`chainrule.training.protocol`:
-    numbers are imputed and standardized, :math:`x' = (x - \\mu) / s`, categories arrive as
-    their indicator columns, and a regression output is mapped back,
-    :math:`\\hat y = \\mu_y + s_y \\hat t`.
-    """
-
-    def __init__(
-        self, preprocessor: TablePreprocessor, task: str, target_mean: float, target_scale: float
-    ) -> None:
-        self.preprocessor, self.task = preprocessor, task
-        self.target_mean, self.target_scale = target_mean, target_scale
-        self.feature_names = preprocessor.feature_names
-
-    def raw_input(self, frame: pd.DataFrame, source: str = "the data") -> np.ndarray:
-        """The ONNX graph's ``input`` (float32) for a table: raw numbers, indicator columns.
-
-        Numeric columns are the table's raw numbers (NaN where missing, which the graph
-        imputes if the model was trained with imputation); categorical columns become their
-        indicators.
-        """
-        pre = self.preprocessor
-        raw = pre.transform(frame, source)  # validates columns, types and missing values
-        j = 0
-        for c in pre.columns_:
-            if c["kind"] == "numeric":
-                raw[:, j] = pre._numbers(frame[c["name"]], c["name"], source)
-                j += 1
-            else:
-                j += len(c["categories"])
-        return raw.astype(np.float32)
-
-    def onnx_input(self, graph: Any, x: str) -> str:
-        fill, mean, scale = self.preprocessor.affine()
-        if any(
-            c["kind"] == "numeric" and c["fill"] is not None for c in self.preprocessor.columns_
-        ):
-            # NaN in an imputed column becomes its training fill; elsewhere NaN stays NaN.
-            isnan = graph.op("IsNaN", [x], "isnan")
-            filled = np.where(np.isnan(fill), np.float32(np.nan), fill).astype(np.float32)
-            x = graph.op("Where", [isnan, graph.const("fill", filled), x], "imputed")
-        x = graph.op("Sub", [x, graph.const("mean", mean.astype(np.float32))], "centered")
-        return graph.op("Div", [x, graph.const("scale", scale.astype(np.float32))], "standardized")
-
-    def onnx_output(self, graph: Any, y: str) -> str:
-        if self.task != "regression":
-            return y
-        scale = np.array(self.target_scale, dtype=np.float32)
-        mean = np.array(self.target_mean, dtype=np.float32)
-        scaled = graph.op("Mul", [y, graph.const("target_scale", scale)], "scaled")
-        return graph.op("Add", [scaled, graph.const("target_mean", mean)], "unscaled")
-
-
 def build_network(
     n_in: int, hidden: Sequence[int], n_out: int, activation: str, rng: np.random.Generator
 ) -> Sequential:
@@ -436,49 +347,6 @@ def _rmse_in_target_units(scale: float) -> Any:
         return scale * metrics_module.rmse(y_true, y_pred)  # s_y · RMSE(t, t̂) = RMSE(y, ŷ)
 
     return rmse
-
-
-def _check_classification_target(column: pd.Series, name: str, source: str) -> list[Any]:
-    classes = _class_list(column)
-    if len(classes) < 2:
-        raise DataError(
-            f"Target column {name!r} in '{source}' has a single class ({classes[0]!r}); "
-            "classification needs at least two."
-        )
-    if is_numeric_column(column) and len(classes) > max(50, 0.5 * len(column)):
-        raise DataError(
-            f"Target column {name!r} in '{source}' has {len(classes)} distinct numeric values, "
-            "too many to be classes; use --task regression."
-        )
-    return classes
-
-
-def _class_indices(column: pd.Series, classes: Sequence[Any], name: str, source: str) -> np.ndarray:
-    index = {value_key(c): i for i, c in enumerate(classes)}
-    keys = [value_key(v) for v in column.to_numpy(dtype=object)]
-    unknown = [k for k in keys if k not in index]
-    if unknown:
-        shown = ", ".join(repr(c) for c in list(classes)[:10])
-        raise DataError(
-            f"Target column {name!r} in '{source}' has the value {unknown[0]!r}, which is not one "
-            f"of the model's classes ({shown})."
-        )
-    return np.array([index[k] for k in keys], dtype=np.int64)
-
-
-def _check_regression_target(column: pd.Series, name: str, source: str) -> np.ndarray:
-    from pandas.api import types
-
-    if types.is_bool_dtype(column) or not is_numeric_column(column):
-        sample = column.dropna().iloc[0] if column.notna().any() else None
-        raise DataError(
-            f"Target column {name!r} in '{source}' holds non-numeric values such as {sample!r}; "
-            "regression needs numbers, so use --task classification."
-        )
-    numbers = column.to_numpy(dtype=np.float64)
-    if not np.all(np.isfinite(numbers)):
-        raise DataError(f"Target column {name!r} in '{source}' has infinite values; remove them.")
-    return numbers
 
 
 def saved_epoch(history: History) -> int | None:

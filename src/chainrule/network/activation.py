@@ -1,0 +1,104 @@
+"""The activation contract, and the overflow-free logistic function the layers and losses share.
+
+An activation is a layer applied element-wise (Softmax: row-wise) that caches what its
+derivative needs. The concrete activations live in :mod:`chainrule.network.activations`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+
+from chainrule.backend import Array, namespace
+from chainrule.network.layers import Layer
+
+_EXP_LIMIT: dict[Any, float] = {}
+
+
+def _exp_limit(xp: Any, dtype: Any) -> float:
+    """Largest ``t`` with ``exp(t)`` finite in ``dtype`` (709 for float64, 88 for float32)."""
+    # The namespace's name comes first, so a dtype is only ever compared with dtypes of its own
+    # namespace (array_api_strict warns when its dtypes meet NumPy's); str(dtype) would be safe
+    # too but costs as much as the sigmoid itself.
+    key = (xp.__name__, dtype)
+    try:
+        return _EXP_LIMIT[key]
+    except KeyError:
+        limit = math.floor(math.log(float(xp.finfo(dtype).max)))
+        _EXP_LIMIT[key] = limit
+        return limit
+
+
+class Activation(Layer):
+    """An activation caches its output ``y`` (and whatever else its derivative needs).
+
+    Each activation also carries every fact the rest of chainrule needs about it, so adding
+    one is one class in this file:
+
+    ``symbol``
+        its name in formulas (``σ``);
+    ``formula``
+        :math:`f(z)` in the lecture's notation, for ``explain``.
+    ``derivative(z, a)``
+        :math:`f'(z)` written with what the layer caches (``a`` is its output), for ``explain``.
+    ``onnx(graph, x)``
+        its ONNX operators.
+    ``sklearn_name``
+        its name in the estimators' ``activation=`` (scikit-learn's name where it has one).
+    ``torch_oracle``
+        a PyTorch expression of ``z`` (and ``layer``) that the tests compare against.
+    """
+
+    symbol: ClassVar[str] = ""
+    """Its name in formulas (``σ`` for the sigmoid)."""
+    formula: ClassVar[str] = ""
+    sklearn_name: ClassVar[str | None] = None
+    torch_oracle: ClassVar[str] = ""
+    onnx_op: ClassVar[str | None] = None
+    """A single ONNX operator that computes the activation, when one does."""
+
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__(name)
+        self._y: Array | None = None
+
+    def derivative(self, z: str, a: str) -> str:
+        """:math:`f'(z)` as text, written with the quantity the layer caches."""
+        return f"{type(self).__name__.lower()}′({z})"
+
+    def onnx(self, graph: Any, x: str) -> str:
+        if self.onnx_op is None:
+            return super().onnx(graph, x)
+        return graph.op(self.onnx_op, [x], self.name or self.onnx_op, **self.onnx_attributes())
+
+    def onnx_attributes(self) -> dict[str, Any]:
+        """Attributes of :attr:`onnx_op` (``alpha`` for LeakyRelu and Elu)."""
+        return {}
+
+
+def sigmoid(x: Array) -> Array:
+    """:math:`\\sigma(z) = 1 / (1 + e^{-z})` for any array, without overflow, as a new array.
+
+    ``z`` is floored at :math:`-\\log(\\text{max float})` before the exponential, which changes
+    nothing above the floor, where this is the lecture's ``1 / (1 + np.exp(-z))`` operation for
+    operation; below it the result is the correctly tiny :math:`\\sigma` of the floor. The
+    losses on logits use it too.
+    """
+    if type(x) is np.ndarray and x.dtype.kind == "f":
+        # The same operations in one buffer: −z, floored exponent, e^{−z}, 1 + e^{−z},
+        # reciprocal. -max(z, -c) == min(-z, c) and 1 + t == t + 1 exactly, so this is the
+        # lecture's 1 / (1 + np.exp(-z)) bit for bit above the floor.
+        y = np.negative(x)
+        np.minimum(y, _exp_limit(np, x.dtype), out=y)
+        np.exp(y, out=y)
+        y += 1
+        np.divide(1, y, out=y)
+        return y
+    xp = namespace(x)
+    z = xp.maximum(x, -_exp_limit(xp, x.dtype))
+    return 1 / (1 + xp.exp(-z))
+
+
+def _f32(value: float) -> np.ndarray:
+    return np.array(value, dtype=np.float32)

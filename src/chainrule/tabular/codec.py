@@ -1,0 +1,67 @@
+"""A table model's encoding as the trained-model protocol's ``preprocessing``, ONNX included."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from chainrule.tabular.preprocessing import TablePreprocessor
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class TableCodec:
+    """A :class:`TabularModel`'s input encoding and output units, as ONNX nodes too.
+
+    It is the model's ``preprocessing`` in the sense of :mod:`chainrule.training.protocol`:
+    numbers are imputed and standardized, :math:`x' = (x - \\mu) / s`, categories arrive as
+    their indicator columns, and a regression output is mapped back,
+    :math:`\\hat y = \\mu_y + s_y \\hat t`.
+    """
+
+    def __init__(
+        self, preprocessor: TablePreprocessor, task: str, target_mean: float, target_scale: float
+    ) -> None:
+        self.preprocessor, self.task = preprocessor, task
+        self.target_mean, self.target_scale = target_mean, target_scale
+        self.feature_names = preprocessor.feature_names
+
+    def raw_input(self, frame: pd.DataFrame, source: str = "the data") -> np.ndarray:
+        """The ONNX graph's ``input`` (float32) for a table: raw numbers, indicator columns.
+
+        Numeric columns are the table's raw numbers (NaN where missing, which the graph
+        imputes if the model was trained with imputation); categorical columns become their
+        indicators.
+        """
+        pre = self.preprocessor
+        raw = pre.transform(frame, source)  # validates columns, types and missing values
+        j = 0
+        for c in pre.columns_:
+            if c["kind"] == "numeric":
+                raw[:, j] = pre._numbers(frame[c["name"]], c["name"], source)
+                j += 1
+            else:
+                j += len(c["categories"])
+        return raw.astype(np.float32)
+
+    def onnx_input(self, graph: Any, x: str) -> str:
+        fill, mean, scale = self.preprocessor.affine()
+        if any(
+            c["kind"] == "numeric" and c["fill"] is not None for c in self.preprocessor.columns_
+        ):
+            # NaN in an imputed column becomes its training fill; elsewhere NaN stays NaN.
+            isnan = graph.op("IsNaN", [x], "isnan")
+            filled = np.where(np.isnan(fill), np.float32(np.nan), fill).astype(np.float32)
+            x = graph.op("Where", [isnan, graph.const("fill", filled), x], "imputed")
+        x = graph.op("Sub", [x, graph.const("mean", mean.astype(np.float32))], "centered")
+        return graph.op("Div", [x, graph.const("scale", scale.astype(np.float32))], "standardized")
+
+    def onnx_output(self, graph: Any, y: str) -> str:
+        if self.task != "regression":
+            return y
+        scale = np.array(self.target_scale, dtype=np.float32)
+        mean = np.array(self.target_mean, dtype=np.float32)
+        scaled = graph.op("Mul", [y, graph.const("target_scale", scale)], "scaled")
+        return graph.op("Add", [scaled, graph.const("target_mean", mean)], "unscaled")
