@@ -31,6 +31,11 @@ def _exp_limit(xp: Any, dtype: Any) -> float:
         return limit
 
 
+ACTIVATIONS: dict[str, type[Activation]] = {}
+"""Every activation by each of its names (``"sigmoid"`` and ``"logistic"``…), filled as the
+classes are defined: an activation registers itself through its ``names``."""
+
+
 class Activation(Layer):
     """An activation caches its output ``y`` (and whatever else its derivative needs).
 
@@ -51,6 +56,8 @@ class Activation(Layer):
         a PyTorch expression of ``z`` (and ``layer``) that the tests compare against.
     """
 
+    names: ClassVar[tuple[str, ...]] = ()
+    """The names ``activation="…"`` accepts for it (registered in :data:`ACTIVATIONS`)."""
     symbol: ClassVar[str] = ""
     """Its name in formulas (``σ`` for the sigmoid)."""
     formula: ClassVar[str] = ""
@@ -58,6 +65,11 @@ class Activation(Layer):
     torch_oracle: ClassVar[str] = ""
     onnx_op: ClassVar[str | None] = None
     """A single ONNX operator that computes the activation, when one does."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for alias in cls.__dict__.get("names", ()):
+            ACTIVATIONS[alias] = cls
 
     def __init__(self, name: str | None = None) -> None:
         super().__init__(name)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.backend import Array, namespace
-from chainrule.network.activation import Activation, _f32, sigmoid
+from chainrule.network.activation import ACTIVATIONS, Activation, _f32, sigmoid
 
 __all__ = [
     "ACTIVATIONS",
@@ -44,6 +44,7 @@ class Sigmoid(Activation):
     floor, where the lecture's formula is evaluated operation for operation.
     """
 
+    names = ("sigmoid", "logistic")
     symbol = "σ"
     formula = "σ(z) = 1 / (1 + e^−z)"
     sklearn_name = "logistic"
@@ -71,6 +72,7 @@ class Sigmoid(Activation):
 class Tanh(Activation):
     """Hyperbolic tangent, :math:`y = \\tanh z`, :math:`\\partial y/\\partial z = 1 - y^2`."""
 
+    names = ("tanh",)
     symbol = "tanh"
     formula = "tanh(z)"
     sklearn_name = "tanh"
@@ -97,6 +99,7 @@ class ReLU(Activation):
     The derivative at exactly 0 is taken as 0, as in PyTorch.
     """
 
+    names = ("relu",)
     symbol = "ReLU"
     formula = "max(z, 0)"
     sklearn_name = "relu"
@@ -131,6 +134,7 @@ class LeakyReLU(Activation):
         :math:`\\alpha`, the slope for negative inputs (0.01 as in PyTorch).
     """
 
+    names = ("leaky_relu",)
     symbol = "LeakyReLU"
     formula = "z if z > 0 else α·z"
     sklearn_name = "leaky_relu"
@@ -172,6 +176,7 @@ class ELU(Activation):
     The exponential is taken of :math:`\\min(z, 0)` so large positive inputs cannot overflow.
     """
 
+    names = ("elu",)
     symbol = "ELU"
     formula = "z if z > 0 else α(e^z − 1)"
     sklearn_name = "elu"
@@ -222,6 +227,7 @@ class GELU(Activation):
     does not have; the two differ by less than 5e-4.
     """
 
+    names = ("gelu",)
     symbol = "GELU"
     formula = "½ z (1 + tanh(√(2/π) (z + 0.044715 z³)))"
     sklearn_name = "gelu"
@@ -265,11 +271,15 @@ class Softmax(Activation):
     softmax with the loss (its gradient is simply :math:`y - t`).
     """
 
+    names = ("softmax",)
     symbol = "softmax"
     formula = "e^(z_k − max z) / Σⱼ e^(z_j − max z)"
     sklearn_name = None
     torch_oracle = "torch.softmax(z, dim=-1)"
     onnx_op = "Softmax"
+
+    def derivative(self, z: str, a: str) -> str:
+        return f"{a}ₖ([k = j] − {a}ⱼ)"
 
     def forward(self, x: Array, training: bool = False) -> Array:
         xp = namespace(x)
@@ -291,6 +301,7 @@ class Softmax(Activation):
 class Identity(Activation):
     """:math:`y = z`, derivative 1: the linear output of a regression network."""
 
+    names = ("identity", "linear")
     symbol = "id"
     formula = "z"
     sklearn_name = "identity"
@@ -311,18 +322,8 @@ class Identity(Activation):
         return x  # y = z
 
 
-ACTIVATIONS: dict[str, type[Activation]] = {
-    "sigmoid": Sigmoid,
-    "logistic": Sigmoid,
-    "tanh": Tanh,
-    "relu": ReLU,
-    "leaky_relu": LeakyReLU,
-    "elu": ELU,
-    "gelu": GELU,
-    "softmax": Softmax,
-    "identity": Identity,
-    "linear": Identity,
-}
+HIDDEN = ("relu", "leaky_relu", "elu", "gelu", "tanh", "logistic", "identity")
+"""Names an activation between layers may have (every registered one but softmax)."""
 
 
 def get(name: str) -> Activation:
