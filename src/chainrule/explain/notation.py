@@ -36,9 +36,11 @@ def describe_layer(layer: Layer) -> str:
         inner = ", ".join(describe_layer(child) for child in layer.layers)
         return f"{layer.name} Residual(x + f(x); {inner})"
     if isinstance(layer, Container):
-        return f"{layer.name} {type(layer).__name__}(" + ", ".join(
-            describe_layer(child) for child in layer.layers
-        ) + ")"
+        return (
+            f"{layer.name} {type(layer).__name__}("
+            + ", ".join(describe_layer(child) for child in layer.layers)
+            + ")"
+        )
     return f"{layer.name} {type(layer).__name__}"
 
 

@@ -47,9 +47,12 @@ def explain_step(
 ) -> StepTrace:
     """Run one forward pass, backward pass and update, and record every quantity.
 
-    The network's own layers compute everything (``forward`` with dropout off, then each
-    layer's hand-derived ``backward``), so the trace shows what training computes. The
-    network is left as it was: its parameters are not updated and its gradients are put back.
+    The network's own layers compute everything (``forward`` as in training — BatchNorm on
+    the batch's statistics — but with dropout off, then each layer's hand-derived
+    ``backward``), so the trace shows what training computes. One sample alone runs in
+    inference mode (a batch statistic needs two rows). The network is left as it was: its
+    parameters are not updated, and its gradients and buffers (running statistics) are put
+    back.
 
     Parameters
     ----------
@@ -92,8 +95,10 @@ def explain_step(
     if not leaves:
         raise ValueError("The network has no layers to explain.")
     trace = StepTrace(architecture=[describe_layer(layer) for layer in network.layers])
-    walker = Walker(trace, Notation(leaves))
+    training = x.shape[0] >= 2
+    walker = Walker(trace, Notation(leaves), training)
     saved_grads = [dict(layer.grads) for _, layer in leaves]
+    saved_buffers = [dict(layer.buffers) for _, layer in leaves]
     try:
         record_parameters(walker, leaves)
         walker.add("forward", "x", "the input", x)
@@ -102,10 +107,14 @@ def explain_step(
         walker.backward(network, grad, grad_sym, need_input=False)
         record_update(walker, network, leaves, optimizer, learning_rate, opt_state)
     finally:
-        for (_, layer), grads_before in zip(leaves, saved_grads, strict=True):
-            layer.grads = grads_before
+        for (_, layer), grads, buffers in zip(leaves, saved_grads, saved_buffers, strict=True):
+            layer.grads = grads
+            layer.buffers.clear()
+            layer.buffers.update(buffers)
     if any(isinstance(layer, Dropout) for _, layer in leaves):
         trace.notes.append("Dropout is switched off when explaining, so the step is deterministic.")
+    if not training and any(layer.buffers for _, layer in leaves):
+        trace.notes.append("One sample: layers with batch statistics ran in inference mode.")
     return trace
 
 

@@ -246,5 +246,3 @@ def _format_array(value: np.ndarray, precision: int) -> str:
         edgeitems=4,
         max_line_width=100,
     )
-
-

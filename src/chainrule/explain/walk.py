@@ -12,8 +12,8 @@ Each kind of layer is explained by one pair of methods of :class:`Walker`:
 - any other layer (BatchNorm, LayerNorm, Dropout, Embedding, a user's layer) as one forward
   and one backward quantity, named by the layer, with its ``formula``/``derivative`` text.
 
-The values are the library's own: each layer's ``forward`` (training off) and its
-hand-derived ``backward``; the walker only names them.
+The values are the library's own: each layer's ``forward`` (in training mode, but dropout
+off) and its hand-derived ``backward``; the walker only names them.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from chainrule.explain.notation import Notation, derivative_text, layer_symbol
 from chainrule.explain.trace import Quantity, StepTrace
 from chainrule.network.activations import Activation, Softmax
 from chainrule.network.containers import Residual, Sequential
-from chainrule.network.layers import Dense, Layer
+from chainrule.network.layers import Dense, Dropout, Layer
 
 
 @dataclass
@@ -51,14 +51,19 @@ class Walker:
         Where the quantities go.
     notation : Notation
         Hands out the symbols.
+    training : bool
+        Run the layers as training does (BatchNorm on the batch's statistics); dropout stays
+        off regardless, so the step is deterministic.
     """
 
-    def __init__(self, trace: StepTrace, notation: Notation) -> None:
+    def __init__(self, trace: StepTrace, notation: Notation, training: bool = True) -> None:
         self.trace = trace
         self.notation = notation
+        self.training = training
         self.seen: dict[int, _Seen] = {}
         self._last_dense: int | None = None  # k of the most recent Dense layer
         self._signal_is_z = False  # whether the current signal is that layer's zk
+        self._branch: dict[str, str] = {}  # input symbol -> the Residual branch being walked
 
     def add(
         self,
@@ -84,7 +89,7 @@ class Walker:
         if isinstance(layer, Residual):
             return self._forward_residual(layer, a, a_sym, full, is_output)
         after_dense = self._last_dense if self._signal_is_z else None
-        out = layer.forward(a, training=False)
+        out = layer.forward(a, training=self.training and not isinstance(layer, Dropout))
         if isinstance(layer, Dense):
             sym = self._forward_dense(layer, out, a_sym, is_output)
         elif isinstance(layer, Activation):
@@ -114,7 +119,7 @@ class Walker:
             )
         y = skip + fx  # the Residual's own sum, y = s(x) + f(x)
         formula = f"{skip_sym} + {fx_sym}  (y = x + f(x))"
-        symbol = "ŷ" if is_output else f"{block.name}({x_sym})"
+        symbol = "ŷ" if is_output else str(block.name)
         aliases = ("output",) if is_output else ()
         sym = self.add("forward", symbol, formula, y, block, aliases)
         self._signal_is_z = False
@@ -138,8 +143,11 @@ class Walker:
         formula = f"{layer_symbol(layer)}({a_sym})"
         if layer.formula:
             formula += f": {layer.formula}"
-        symbol = "ŷ" if is_output else f"{layer_symbol(layer)}({a_sym})"
-        return self.add("forward", symbol, formula, y, layer, ("output",) if is_output else ())
+        if is_output:
+            return self.add("forward", "ŷ", formula, y, layer, ("output",))
+        # named by the layer: drop(h) for a layer with a symbol, else batchnorm1
+        symbol = f"{layer.symbol}({a_sym})" if layer.symbol else str(layer.name)
+        return self.add("forward", symbol, formula, y, layer)
 
     # -- backward --------------------------------------------------------------------------------
     def backward(self, layer: Layer, g: Any, g_sym: str, need_input: bool) -> tuple:
@@ -159,19 +167,33 @@ class Walker:
             return self._backward_activation(layer, g, g_sym)
         return self._backward_other(layer, g, g_sym, need_input)
 
+    def input_grad(self, input_symbol: str) -> str:
+        """``∂L/∂x``, or ``∂L/∂x via f`` for one branch's share inside a Residual block."""
+        branch = self._branch.get(input_symbol)
+        return f"∂L/∂{input_symbol}" + (f" via {branch}" if branch else "")
+
     def _backward_residual(self, block: Residual, g: Any, g_sym: str, need_input: bool) -> tuple:
         seen = self.seen[id(block)]
+        outer = self._branch.get(seen.input_symbol)
+        self._branch[seen.input_symbol] = "f"
         through_block, block_sym = self.backward(block.block, g, g_sym, need_input)
         through_skip, skip_sym = g, g_sym  # ∂(x)/∂x = I: the skip passes g on unchanged
         if block.projection is not None:
+            self._branch[seen.input_symbol] = "skip"
             through_skip, skip_sym = self.backward(block.projection, g, g_sym, need_input)
+        if outer is None:
+            del self._branch[seen.input_symbol]
+        else:
+            self._branch[seen.input_symbol] = outer
         if not need_input:
             return None, ""
         total = through_skip + through_block
         formula = f"{skip_sym} + {block_sym}  (skip + block: the gradient of a sum)"
-        return total, self.add("backward", f"∂L/∂{seen.input_symbol}", formula, total, block)
+        return total, self.add(
+            "backward", self.input_grad(seen.input_symbol), formula, total, block
+        )
 
-    def _record_param_grads(self, layer: Layer, formulas: dict[str, str]) -> None:
+    def _record_param_grads(self, layer: Layer, formulas: dict[str, str], text: str = "") -> None:
         """``∂L/∂θ`` of every unfrozen parameter, into the trace's gradients and quantities."""
         full = self.seen[id(layer)].full
         for p in layer.params:
@@ -180,7 +202,7 @@ class Walker:
             name = f"{full}.{p}"
             self.trace.gradients[name] = np.array(to_numpy(layer.grads[p]), copy=True)
             symbol = "∂L/∂" + self.notation.param(layer, full, p)
-            formula = formulas.get(p, f"{type(layer).__name__}.backward: {layer.derivative}")
+            formula = formulas.get(p, f"{type(layer).__name__}.backward{text}")
             self.add("backward", symbol, formula, layer.grads[p], layer, (f"grad {name}",))
 
     def _backward_dense(self, layer: Dense, g: Any, g_sym: str, need_input: bool) -> tuple:
@@ -193,7 +215,8 @@ class Walker:
         self._record_param_grads(layer, {"W": f"{seen.input_symbol}ᵀ·{g_sym}", "b": f"Σₙ {g_sym}"})
         if not need_input:
             return None, ""
-        return g_in, self.add("backward", f"∂L/∂{seen.input_symbol}", f"{g_sym}·W{k}ᵀ", g_in, layer)
+        symbol = self.input_grad(seen.input_symbol)
+        return g_in, self.add("backward", symbol, f"{g_sym}·W{k}ᵀ", g_in, layer)
 
     def _backward_activation(self, layer: Activation, g: Any, g_sym: str) -> tuple:
         seen = self.seen[id(layer)]
@@ -207,21 +230,21 @@ class Walker:
             self.add("backward", f"{fname}′({z})", derivative_text(layer, z, a), slope, layer)
             formula = f"{g_sym} ⊙ {fname}′({z})"
         g = layer.backward(g)
-        if seen.after_dense is not None:
+        if seen.after_dense is not None and z not in self._branch:  # a branch holds a share
             sym, aliases = self.notation.delta(seen.after_dense)
             return g, self.add("backward", sym, formula, g, layer, aliases)
-        return g, self.add("backward", f"∂L/∂{z}", formula, g, layer)
+        return g, self.add("backward", self.input_grad(z), formula, g, layer)
 
     def _backward_other(self, layer: Layer, g: Any, g_sym: str, need_input: bool) -> tuple:
         seen = self.seen[id(layer)]
         g_in = layer.backward(g, need_input_grad=need_input)
-        self._record_param_grads(layer, {})
-        if not need_input or g_in is None:
+        text = f": {layer.derivative}" if layer.derivative else ""
+        # the layer's derivative text goes with ∂L/∂(input), or with ∂L/∂θ when there is none
+        self._record_param_grads(layer, {}, "" if g_in is not None else text)
+        if g_in is None:
             return None, ""
-        formula = f"{g_sym} through {layer_symbol(layer)}"
-        if layer.derivative:
-            formula += f": {layer.derivative}"
-        return g_in, self.add("backward", f"∂L/∂{seen.input_symbol}", formula, g_in, layer)
+        formula = f"{g_sym} through {layer_symbol(layer)}{text}"
+        return g_in, self.add("backward", self.input_grad(seen.input_symbol), formula, g_in, layer)
 
 
 def _join(prefix: str, layer: Layer) -> str:
