@@ -190,18 +190,16 @@ def _grid_predictor(
     model: Any, loss: Loss | None
 ) -> tuple[Callable[[np.ndarray], np.ndarray], list[str] | None, list[Any] | None]:
     """``(probabilities of a grid (M, 2) -> (M, K), feature names, class labels)``."""
-    parts = model_parts(model)
-    source = parts.source
-    classes = getattr(source, "classes", None) or getattr(source, "classes_", None)
-    classes = list(classes) if classes is not None else None
-    preprocessor = getattr(source, "preprocessor", None)
-    if preprocessor is not None and hasattr(source, "predict_proba"):  # a TabularModel
-        if getattr(source, "task", "classification") != "classification":
+    trained = trained_model(model)
+    classes = list(trained.classes) if trained.classes is not None else None
+    codec = trained.preprocessing
+    if codec is not None:  # a model that takes tables: the grid is two raw columns
+        if trained.predict_proba is None:
             raise ValueError(
                 "A decision boundary needs a classifier; this model does regression. "
                 "Try --kind loss, gradients or weights."
             )
-        columns = list(preprocessor.input_columns)
+        columns = list(codec.input_columns)
         if len(columns) != 2:
             raise ValueError(
                 f"A decision boundary is drawn over two input columns; this model takes "
@@ -209,13 +207,16 @@ def _grid_predictor(
             )
         import pandas as pd
 
+        proba = trained.predict_proba
         return (
-            lambda grid: np.asarray(source.predict_proba(pd.DataFrame(grid, columns=columns))),
+            lambda grid: np.asarray(proba(pd.DataFrame(grid, columns=columns))),
             columns,
             classes,
         )
-    if not isinstance(source, Sequential) and hasattr(source, "predict_proba"):  # an estimator
-        return lambda grid: np.asarray(source.predict_proba(grid)), None, classes
+    if trained.predict_proba is not None:  # an estimator: its own probabilities
+        proba = trained.predict_proba
+        return lambda grid: np.asarray(proba(grid)), None, classes
+    parts = model_parts(model)
     network = parts.network
     link = (loss or parts.loss).link if (loss or parts.loss) is not None else (lambda out: out)
     if network.in_features not in (None, 2):
