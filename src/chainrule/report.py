@@ -20,6 +20,7 @@ import numpy as np
 from chainrule import __version__
 from chainrule.explain import StepTrace, explain_step
 from chainrule.io import atomic_write_text
+from chainrule.lecture import LEARNING_RATE
 from chainrule.network.containers import Sequential
 from chainrule.network.layers import Dense
 from chainrule.network.losses import CrossEntropy, Loss
@@ -146,6 +147,30 @@ def explain_sample(
     )
 
 
+def _explain_section(
+    trained: TrainedModel, X: Any, y: Any, learning_rate: float | None, precision: int
+) -> str:
+    """One gradient-descent step on the first row (or a synthetic one), as HTML."""
+    esc = html.escape
+    try:
+        x, t, loss, origin = explain_sample(trained, X, y, rng_seed=0)
+        rate = learning_rate
+        if rate is None:
+            recorded = trained.settings.get("learning_rate")
+            rate = float(recorded) if isinstance(recorded, int | float) else None
+        rate = LEARNING_RATE if rate is None else rate
+        trace: StepTrace = explain_step(trained.network, x, t, loss, learning_rate=rate)
+    except (ValueError, KeyError, TypeError) as exc:
+        return f"<p class='note'>No explain trace: {esc(str(exc))}</p>"
+    intro = (
+        f"<p>One gradient-descent step (η = {rate:g}) on {esc(origin)}, in the "
+        "lecture's notation: every value of the forward pass, the backward pass (the "
+        "chain rule, layer by layer) and the update, computed by the network's own layers."
+        "</p>"
+    )
+    return intro + trace.html(precision)
+
+
 def build_report(
     model: Any,
     X: Any = None,
@@ -266,24 +291,7 @@ def build_report(
     sections.append('<section id="plots"><h2>Plots</h2>' + "".join(blocks) + "</section>")
 
     # -- one step, explained ------------------------------------------------------------------
-    seed = 0
-    try:
-        x, t, loss, origin = explain_sample(trained, X, y, seed)
-        rate = learning_rate
-        if rate is None and isinstance(training, dict):
-            recorded = training.get("learning_rate")
-            rate = float(recorded) if isinstance(recorded, int | float) else None
-        rate = 0.1 if rate is None else rate
-        trace: StepTrace | None = explain_step(network, x, t, loss, learning_rate=rate)
-        intro = (
-            f"<p>One gradient-descent step (η = {rate:g}) on {esc(origin)}, in the "
-            "lecture's notation: every value of the forward pass, the backward pass (the "
-            "chain rule, layer by layer) and the update, computed by the network's own layers."
-            "</p>"
-        )
-        explain_html = intro + trace.html(precision)
-    except (ValueError, KeyError, TypeError) as exc:
-        explain_html = f"<p class='note'>No explain trace: {esc(str(exc))}</p>"
+    explain_html = _explain_section(trained, X, y, learning_rate, precision)
     sections.append(
         f'<section id="explain"><h2>One training step, explained</h2>{explain_html}</section>'
     )

@@ -55,9 +55,9 @@ def run(args: argparse.Namespace) -> int:
     if net is not None:
         print("\nNetwork:")
         print("\n".join("  " + line for line in net.summary().splitlines()))
-    if isinstance(obj, TabularModel):
+    if trained.preprocessing is not None:
         print("\nPreprocessing (fitted on the training table, applied again at prediction):")
-        print("\n".join("  " + line for line in obj.preprocessor.describe().splitlines()))
+        print("\n".join("  " + line for line in trained.preprocessing.describe().splitlines()))
     history = trained.history
     if history is not None and len(history):
         print("\nTraining history:")

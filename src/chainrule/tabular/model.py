@@ -395,6 +395,10 @@ class TableCodec:
         """The encoded matrix ``(N, d)`` the network takes (imputed, standardized, indicators)."""
         return self.preprocessor.transform(frame, source)
 
+    def describe(self) -> str:
+        """The fitted encoding in words (the preprocessor's description)."""
+        return self.preprocessor.describe()
+
     def network_target(self, column: Any, source: str = "the data") -> np.ndarray:
         r"""Class indices ``(N,)``, or regression values scaled as in training, :math:`(y - \mu_y)/s_y`."""
         if self._encode_target is None:

@@ -30,7 +30,7 @@ and two optional parts, so consumers need nothing else from the wrapper:
 
 A model that takes tables describes its raw input through :class:`Preprocessing`:
 ``input_columns`` (the raw columns), ``target`` (the label column), ``task``, and
-``network_input`` / ``network_target``, which turn a raw table and its label column into the
+``describe()`` (the encoding in words), and ``network_input`` / ``network_target``, which turn a raw table and its label column into the
 network's ``x`` and the loss's ``y``.
 
 It is a method returning a record, not five attributes, because scikit-learn owns the
@@ -72,6 +72,10 @@ class Preprocessing(Protocol):
 
     def network_input(self, frame: Any, source: str = "the data") -> Any:
         """The network's input ``(N, d)`` for a raw table."""
+        ...
+
+    def describe(self) -> str:
+        """The encoding in words, one line per input column."""
         ...
 
     def network_target(self, column: Any, source: str = "the data") -> Any:
