@@ -13,19 +13,25 @@ from conftest import SEED_FILE, SHARED_SEED
 from lecture_code import code_cells, run_cells
 
 import chainrule as cr
-from chainrule.lecture import lecture_in_chainrule, snippet
+from chainrule.lecture import (
+    LEARNING_RATE,
+    SEED,
+    lecture_data,
+    lecture_in_chainrule,
+    lecture_loss,
+    lecture_network,
+    snippet,
+)
 
 PARAMS = {"W1": "dense1.W", "b1": "dense1.b", "W2": "dense2.W", "b2": "dense2.b"}
 
 
 def lecture_setup() -> tuple[cr.Sequential, np.ndarray, np.ndarray]:
-    """The lecture's data and 2-4-1 network, drawn from the lecture's stream, in chainrule."""
-    rng = np.random.RandomState(42)
-    X = rng.randn(500, 2)
-    y = (X[:, 0] + X[:, 1]) > 0
-    layers = [cr.Dense(2, 4, weight_init="normal", rng=rng), cr.Sigmoid()]
-    layers += [cr.Dense(4, 1, weight_init="normal", rng=rng), cr.Sigmoid()]
-    return cr.Sequential(layers), X, y
+    """The lecture's data and 2-4-1 network as chainrule.lecture defines them (checked below
+    against the lecture's own draws)."""
+    rng = np.random.RandomState(SEED)
+    X, y = lecture_data(rng)
+    return lecture_network(rng), X, y
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +79,7 @@ def test_weights_match_the_lecture_epoch_by_epoch(cells: list[str]) -> None:
     for lecture_name, ours in PARAMS.items():  # same initial draws from the same stream
         np.testing.assert_array_equal(net.params[ours], ns[lecture_name])
     record = Record()
-    cr.Trainer(net, cr.MSE(reduction="sum"), cr.sgd(0.05), metrics=["mse"]).fit(
+    cr.Trainer(net, lecture_loss(), cr.sgd(LEARNING_RATE), metrics=["mse"]).fit(
         X, y, epochs=1000, callbacks=[record]
     )
     for epoch in range(1000):
@@ -84,6 +90,7 @@ def test_weights_match_the_lecture_epoch_by_epoch(cells: list[str]) -> None:
             np.testing.assert_allclose(
                 record.weights[epoch][ours], ns[lecture_name], rtol=1e-9, atol=0
             )
+    assert LEARNING_RATE == ns["learning_rate"]  # the lecture's rate, with its own gradient
     for lecture_name, ours in PARAMS.items():  # in fact bit for bit
         np.testing.assert_array_equal(net.params[ours], ns[lecture_name])
 
@@ -101,7 +108,8 @@ def test_mean_mse_at_scaled_rate_is_the_same_update(cells: list[str]) -> None:
 
 def test_snippet_is_the_code_that_ran() -> None:
     code = snippet()
-    assert 'cr.Trainer(net, cr.MSE(reduction="sum"), cr.sgd(0.05)' in code
+    assert "Trainer(net, lecture_loss(), sgd(LEARNING_RATE)" in code
+    assert "def lecture_network(rng" in code and "LEARNING_RATE = 0.1" in code
     out, ns = run_cells([code])
     assert out.strip().endswith("Test predictions: [0 0 1 0]")
     assert isinstance(ns["net"], cr.Sequential)

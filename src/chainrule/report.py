@@ -20,6 +20,7 @@ import numpy as np
 from chainrule import __version__
 from chainrule.explain import StepTrace, explain_step
 from chainrule.io import atomic_write_text
+from chainrule.lecture import LEARNING_RATE
 from chainrule.network.containers import Sequential
 from chainrule.network.layers import Dense
 from chainrule.network.losses import CrossEntropy, Loss
@@ -32,6 +33,7 @@ from chainrule.plots import (
     png_bytes,
 )
 from chainrule.training.history import History
+from chainrule.training.protocol import TrainedModel, trained_model
 
 CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 """Nothing may load except the embedded images and the inline style sheet."""
@@ -107,24 +109,21 @@ def _history_rows(history: History) -> list[list[str]]:
 
 
 def explain_sample(
-    parts: Any, X: Any, y: Any, rng_seed: int = 0, rows: int = 1
+    trained: TrainedModel, X: Any, y: Any, rng_seed: int = 0, rows: int = 1
 ) -> tuple[np.ndarray, np.ndarray, Loss | None, str]:
     """The network-space input and target of an explained step, and where they came from.
 
-    With data, the first ``rows`` rows (through a model bundle's preprocessing); without, one
-    standard-normal input drawn with ``rng_seed`` and a zero (or class 0) target.
+    With data, the first ``rows`` rows (through the model's preprocessing, when it has one);
+    without, one standard-normal input drawn with ``rng_seed`` and a zero (or class 0) target.
     """
-    source, network, loss = parts.source, parts.network, parts.loss
+    network, loss, codec = trained.network, trained.loss, trained.preprocessing
     if X is not None and y is not None:
-        if hasattr(source, "preprocessor") and hasattr(source, "transform"):  # TabularModel
+        if codec is not None:  # a model that takes tables
             import pandas as pd
 
             frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
-            x = source.transform(frame.iloc[:rows])
-            target_value = pd.Series(np.asarray(y).reshape(-1)[:rows])
-            t = np.asarray(source.encode_target(target_value))
-            if getattr(source, "task", None) == "regression":
-                t = (t.astype(np.float64) - source.target_mean) / source.target_scale
+            x = codec.network_input(frame.iloc[:rows])
+            t = codec.network_target(np.asarray(y).reshape(-1)[:rows])
             where = "the first row" if rows == 1 else f"the first {rows} rows"
             return x, t, loss, f"{where} of the data, after the model's preprocessing"
         x = np.asarray(X, dtype=np.float64)[:rows]
@@ -146,6 +145,30 @@ def explain_sample(
         loss,
         f"a synthetic input drawn from N(0, 1) (seed {rng_seed}) with target {what}, as no data was given",
     )
+
+
+def _explain_section(
+    trained: TrainedModel, X: Any, y: Any, learning_rate: float | None, precision: int
+) -> str:
+    """One gradient-descent step on the first row (or a synthetic one), as HTML."""
+    esc = html.escape
+    try:
+        x, t, loss, origin = explain_sample(trained, X, y, rng_seed=0)
+        rate = learning_rate
+        if rate is None:
+            recorded = trained.settings.get("learning_rate")
+            rate = float(recorded) if isinstance(recorded, int | float) else None
+        rate = LEARNING_RATE if rate is None else rate
+        trace: StepTrace = explain_step(trained.network, x, t, loss, learning_rate=rate)
+    except (ValueError, KeyError, TypeError) as exc:
+        return f"<p class='note'>No explain trace: {esc(str(exc))}</p>"
+    intro = (
+        f"<p>One gradient-descent step (η = {rate:g}) on {esc(origin)}, in the "
+        "lecture's notation: every value of the forward pass, the backward pass (the "
+        "chain rule, layer by layer) and the update, computed by the network's own layers."
+        "</p>"
+    )
+    return intro + trace.html(precision)
 
 
 def build_report(
@@ -179,6 +202,7 @@ def build_report(
         Significant digits in the explain trace.
     """
     parts = model_parts(model)
+    trained = trained_model(model)
     network, history = parts.network, parts.history
     esc = html.escape
     name = title or f"chainrule model report — {type(parts.source).__name__}"
@@ -186,11 +210,10 @@ def build_report(
 
     # -- architecture -------------------------------------------------------------------------
     info_rows = [["parameters", f"{network.n_params:,}"], ["dtype", network.dtype]]
-    for attr in ("task", "target"):
-        value = getattr(parts.source, attr, None)
-        if isinstance(value, str):
-            info_rows.append([attr, value])
-    classes = getattr(parts.source, "classes", None)
+    if trained.preprocessing is not None:
+        info_rows += [["task", trained.preprocessing.task]]
+        info_rows += [["target", trained.preprocessing.target]]
+    classes = trained.classes
     if classes:
         info_rows.append(["classes", ", ".join(str(c) for c in classes)])
     if parts.loss is not None:
@@ -203,7 +226,7 @@ def build_report(
     )
 
     # -- training -----------------------------------------------------------------------------
-    training = getattr(parts.source, "training", None)
+    training = trained.settings
     if history is not None and len(history):
         summary = [
             ["epochs run", str(len(history))],
@@ -211,8 +234,7 @@ def build_report(
         ]
         if history.best_epoch is not None:
             summary.append(["best epoch", str(history.best_epoch + 1)])
-        if isinstance(training, dict):
-            summary += [[str(k), str(v)] for k, v in training.items()]
+        summary += [[str(k), str(v)] for k, v in training.items()]
         body = _table(None, summary) + _table(
             ["quantity", "last", "at best epoch", "min", "max"], _history_rows(history)
         )
@@ -248,9 +270,9 @@ def build_report(
     if X is not None and y is not None:
         try:
             boundary_X = X
-            columns = getattr(getattr(parts.source, "preprocessor", None), "input_columns", None)
-            if columns is not None and hasattr(X, "loc"):
-                boundary_X = X[list(columns)].to_numpy(dtype=np.float64)
+            if trained.preprocessing is not None:  # the raw columns the model reads
+                columns = list(trained.preprocessing.input_columns)
+                boundary_X = X[columns].to_numpy(dtype=np.float64)
             fig = plot_decision_boundary(model, boundary_X, np.asarray(y).reshape(-1))
             figures.append(
                 _render(fig, "Decision boundary", "The classifier's regions and the data.", dpi)
@@ -269,24 +291,7 @@ def build_report(
     sections.append('<section id="plots"><h2>Plots</h2>' + "".join(blocks) + "</section>")
 
     # -- one step, explained ------------------------------------------------------------------
-    seed = 0
-    try:
-        x, t, loss, origin = explain_sample(parts, X, y, seed)
-        rate = learning_rate
-        if rate is None and isinstance(training, dict):
-            recorded = training.get("learning_rate")
-            rate = float(recorded) if isinstance(recorded, int | float) else None
-        rate = 0.1 if rate is None else rate
-        trace: StepTrace | None = explain_step(network, x, t, loss, learning_rate=rate)
-        intro = (
-            f"<p>One gradient-descent step (η = {rate:g}) on {esc(origin)}, in the "
-            "lecture's notation: every value of the forward pass, the backward pass (the "
-            "chain rule, layer by layer) and the update, computed by the network's own layers."
-            "</p>"
-        )
-        explain_html = intro + trace.html(precision)
-    except (ValueError, KeyError, TypeError) as exc:
-        explain_html = f"<p class='note'>No explain trace: {esc(str(exc))}</p>"
+    explain_html = _explain_section(trained, X, y, learning_rate, precision)
     sections.append(
         f'<section id="explain"><h2>One training step, explained</h2>{explain_html}</section>'
     )

@@ -14,6 +14,7 @@ from typing import Any
 from chainrule.persist import load
 from chainrule.tabular.data import read_table, require_columns
 from chainrule.tabular.model import TabularModel
+from chainrule.training.protocol import trained_model
 
 
 class UsageError(Exception):
@@ -152,12 +153,13 @@ def read_data(model: Any, data: str | None, target: str | None) -> tuple[Any, An
         return None, None
 
     frame = read_table(data)
-    target = target or getattr(model, "target", None)
+    codec = trained_model(model).preprocessing
+    target = target or (codec.target if codec is not None else None)
     if not isinstance(target, str):
         raise UsageError("Name the label column of --data with --target COL.")
     require_columns(frame, [target], data, "the --target")
     features = frame.drop(columns=[target])
-    if not hasattr(model, "preprocessor"):  # a bare network or estimator takes numbers
+    if codec is None:  # a bare network or estimator takes numbers
         numeric = features.select_dtypes("number")
         if numeric.shape[1] != features.shape[1]:
             raise UsageError(

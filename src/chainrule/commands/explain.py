@@ -10,8 +10,8 @@ import numpy as np
 from chainrule.commands._shared import UsageError, load_model, read_data
 from chainrule.explain import HalfSumSquaredError, explain_step, lecture_example, mazur_example
 from chainrule.network import losses
-from chainrule.plots import model_parts
 from chainrule.report import explain_sample
+from chainrule.training.protocol import trained_model
 
 NAME = "explain"
 HELP = "show every value of one training step (forward, backward, update) in the lecture's notation"
@@ -108,15 +108,15 @@ def run(args: argparse.Namespace) -> int:
         x, y = X[: args.rows], Y[: args.rows]
     else:
         model = load_model(args.model)
-        parts = model_parts(model)
-        network, loss_default = parts.network, parts.loss
-        recorded = (getattr(model, "training", None) or {}).get("learning_rate")
+        trained = trained_model(model)
+        network, loss_default = trained.network, trained.loss
+        recorded = trained.settings.get("learning_rate")
         if isinstance(recorded, int | float):
             lr_default = float(recorded)
         x = y = None
         if args.data is not None:
             features, labels = read_data(model, args.data, None)
-            x, y, _, _ = explain_sample(parts, features, labels, rows=args.rows)
+            x, y, _, _ = explain_sample(trained, features, labels, rows=args.rows)
         elif args.input is None:
             raise UsageError("With a MODEL, give --input and --target, or --data FILE.")
     if args.input is not None:

@@ -40,12 +40,12 @@ def run(args: argparse.Namespace) -> int:
         rows.append(("loss", repr(obj.loss)))
         for key, value in obj.training.items():
             rows.append((key.replace("_", " "), str(value)))
-    elif hasattr(obj, "get_params"):  # a scikit-learn estimator
-        if getattr(obj, "classes_", None) is not None:
-            rows.append(("classes", ", ".join(value_key(c) for c in obj.classes_)))
-        for key, value in obj.get_params(deep=False).items():
-            rows.append((key, repr(value)))
     trained = trained_model(obj)
+    if not isinstance(obj, TabularModel):  # an estimator's classes and parameters, if any
+        if trained.classes is not None:
+            rows.append(("classes", ", ".join(value_key(c) for c in trained.classes)))
+        for key, value in trained.settings.items():
+            rows.append((key, repr(value)))
     net = trained.network
     if net is not None:
         rows.append(("parameters", str(net.n_params)))
@@ -55,9 +55,9 @@ def run(args: argparse.Namespace) -> int:
     if net is not None:
         print("\nNetwork:")
         print("\n".join("  " + line for line in net.summary().splitlines()))
-    if isinstance(obj, TabularModel):
+    if trained.preprocessing is not None:
         print("\nPreprocessing (fitted on the training table, applied again at prediction):")
-        print("\n".join("  " + line for line in obj.preprocessor.describe().splitlines()))
+        print("\n".join("  " + line for line in trained.preprocessing.describe().splitlines()))
     history = trained.history
     if history is not None and len(history):
         print("\nTraining history:")

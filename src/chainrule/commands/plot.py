@@ -7,6 +7,7 @@ import argparse
 from chainrule import plots
 from chainrule.commands._shared import UsageError, add_data_arguments, load_model, read_data
 from chainrule.plots import KINDS
+from chainrule.training.protocol import trained_model
 
 NAME = "plot"
 HELP = "draw a model's loss curves, decision boundary, gradient norms or weight histograms"
@@ -49,9 +50,9 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(
                 "--kind boundary draws the data points: give --data FILE (and --target COL)."
             )
-        columns = getattr(getattr(model, "preprocessor", None), "input_columns", None)
-        if columns is not None:
-            X = X[list(columns)].to_numpy(dtype=float)
+        codec = trained_model(model).preprocessing
+        if codec is not None:  # the raw columns the model reads
+            X = X[list(codec.input_columns)].to_numpy(dtype=float)
         fig = plots.plot_decision_boundary(model, X, y, figsize=size)
     path = plots.save(fig, args.out, dpi=args.dpi)
     print(f"wrote {path} ({round(args.width * args.dpi)}×{round(args.height * args.dpi)} pixels)")

@@ -15,6 +15,7 @@ import copy
 import math
 import sys
 import warnings
+from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -481,11 +482,21 @@ class BaseMLP(BaseEstimator):
         """The network, loss, history and classes (see :mod:`chainrule.training.protocol`)."""
         check_is_fitted(self, "network_")
         return TrainedModel(
-            self.network_, self._data_loss(self.n_outputs_), self.history_, None, self._classes()
+            self.network_,
+            self._data_loss(self.n_outputs_),
+            self.history_,
+            None,
+            self._classes(),
+            self._probabilities(),
+            self.get_params(deep=False),
         )
 
     def _classes(self) -> list[Any] | None:
         """Class labels in output order for single-label classifiers, else None."""
+        return None
+
+    def _probabilities(self) -> Callable[[Any], np.ndarray] | None:
+        """``predict_proba`` for classifiers, else None (the protocol's ``predict_proba``)."""
         return None
 
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

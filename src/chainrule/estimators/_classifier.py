@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -281,6 +281,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         if self._label_binarizer.y_type_ == "multiclass":
             return CrossEntropy()
         return SummedOverOutputs(BinaryCrossEntropy(from_logits=True))
+
+    def _probabilities(self) -> Callable[[Any], np.ndarray] | None:
+        return self.predict_proba
 
     def _classes(self) -> list[Any] | None:
         if self._label_binarizer.y_type_ not in ("binary", "multiclass"):

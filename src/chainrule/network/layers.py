@@ -51,6 +51,13 @@ class Layer:
     """
 
     has_params: ClassVar[bool] = False
+    symbol: ClassVar[str] = ""
+    """Its short name in formulas (``σ``, ``drop``); ``explain`` uses the layer's name if empty."""
+    formula: ClassVar[str] = ""
+    """Its forward formula as text, for ``explain`` (empty: unknown)."""
+    derivative: ClassVar[str] = ""
+    """Its backward formula as text, for ``explain`` (empty: unknown). Activations refine this
+    into a method ``derivative(z, a)`` that writes :math:`f'(z)` with the given symbols."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -184,6 +191,8 @@ class Dense(Layer):
     """
 
     has_params = True
+    formula: ClassVar[str] = "z = x·W + b"
+    derivative: ClassVar[str] = "∂L/∂W = xᵀ·g,  ∂L/∂b = Σₙ g,  ∂L/∂x = g·Wᵀ"
 
     def __init__(
         self,
@@ -283,6 +292,10 @@ class Dropout(Layer):
     rng : Generator, int or None
         Source of the masks.
     """
+
+    symbol: ClassVar[str] = "drop"
+    formula: ClassVar[str] = "y = x ⊙ m/(1 − p) in training, y = x at inference"
+    derivative: ClassVar[str] = "∂L/∂x = g ⊙ m/(1 − p) in training, g at inference"
 
     def __init__(
         self, rate: float = 0.5, *, rng: RandomSource | int | None = None, name: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,11 +23,40 @@ class TableCodec:
     """
 
     def __init__(
-        self, preprocessor: TablePreprocessor, task: str, target_mean: float, target_scale: float
+        self,
+        preprocessor: TablePreprocessor,
+        task: str,
+        target_mean: float,
+        target_scale: float,
+        *,
+        target: str = "",
+        encode_target: Callable[[pd.Series, str], np.ndarray] | None = None,
     ) -> None:
         self.preprocessor, self.task = preprocessor, task
         self.target_mean, self.target_scale = target_mean, target_scale
         self.feature_names = preprocessor.feature_names
+        self.input_columns = list(preprocessor.input_columns)
+        self.target = target
+        self._encode_target = encode_target
+
+    def network_input(self, frame: pd.DataFrame, source: str = "the data") -> np.ndarray:
+        """The encoded matrix ``(N, d)`` the network takes (imputed, standardized, indicators)."""
+        return self.preprocessor.transform(frame, source)
+
+    def describe(self) -> str:
+        """The fitted encoding in words (the preprocessor's description)."""
+        return self.preprocessor.describe()
+
+    def network_target(self, column: Any, source: str = "the data") -> np.ndarray:
+        r"""Class indices ``(N,)``, or regression values scaled as in training, :math:`(y - \mu_y)/s_y`."""
+        if self._encode_target is None:
+            raise ValueError("This codec was built without its model's target encoding.")
+        import pandas as pd
+
+        t = np.asarray(self._encode_target(pd.Series(np.asarray(column).reshape(-1)), source))
+        if self.task == "regression":
+            t = (t.astype(np.float64) - self.target_mean) / self.target_scale
+        return t
 
     def raw_input(self, frame: pd.DataFrame, source: str = "the data") -> np.ndarray:
         """The ONNX graph's ``input`` (float32) for a table: raw numbers, indicator columns.

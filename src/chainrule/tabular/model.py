@@ -265,8 +265,18 @@ class TabularModel:
     # -- the protocol of trained models (chainrule.training.protocol) -----------------------
     def trained_model(self) -> TrainedModel:
         """The five parts of :mod:`chainrule.training.protocol`; preprocessing is a :class:`TableCodec`."""
-        codec = TableCodec(self.preprocessor, self.task, self.target_mean, self.target_scale)
-        return TrainedModel(self.network, self.loss, self.history, codec, self.classes)
+        codec = TableCodec(
+            self.preprocessor,
+            self.task,
+            self.target_mean,
+            self.target_scale,
+            target=self.target,
+            encode_target=self.encode_target,
+        )
+        proba = self.predict_proba if self.task == "classification" else None
+        return TrainedModel(
+            self.network, self.loss, self.history, codec, self.classes, proba, dict(self.training)
+        )
 
     # -- the model as data --------------------------------------------------------------------
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

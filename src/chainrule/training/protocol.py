@@ -16,7 +16,22 @@ attributes:
     what turns the user's rows into the network's input (and the output back into the
     target's units), or ``None`` when the network takes the features as they are;
 ``classes``
-    the class labels in output order, or ``None`` for regression and raw networks.
+    the class labels in output order, or ``None`` for regression and raw networks;
+
+and two optional parts, so consumers need nothing else from the wrapper:
+
+``predict_proba``
+    a callable from the user's raw rows (a table for a tabular model, a matrix for an
+    estimator) to class probabilities ``(N, K)`` in the order of ``classes``, or ``None``
+    (regression, raw networks: use ``loss.link(network.predict(x))``);
+``settings``
+    how it was trained, as a flat ``dict`` for display (``learning_rate``, ``epochs``… for a
+    tabular model; the constructor parameters of an estimator); empty when unknown.
+
+A model that takes tables describes its raw input through :class:`Preprocessing`:
+``input_columns`` (the raw columns), ``target`` (the label column), ``task``, and
+``describe()`` (the encoding in words), and ``network_input`` / ``network_target``, which turn a raw table and its label column into the
+network's ``x`` and the loss's ``y``.
 
 It is a method returning a record, not five attributes, because scikit-learn owns the
 estimators' attribute names: ``MLPRegressor(loss="squared_error")`` is a constructor
@@ -25,7 +40,8 @@ parameter, and fitted state must end in ``_``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from chainrule.network.containers import Sequential
@@ -41,9 +57,30 @@ class Preprocessing(Protocol):
     ----------
     feature_names : list of str
         The network's input columns, in order (``"age"``, ``"color=red"``…).
+    input_columns : list of str
+        The raw table's columns the model reads, in order (``"age"``, ``"color"``…).
+    target : str
+        The label column it was trained on.
+    task : str
+        ``"classification"`` or ``"regression"``.
     """
 
     feature_names: list[str]
+    input_columns: list[str]
+    target: str
+    task: str
+
+    def network_input(self, frame: Any, source: str = "the data") -> Any:
+        """The network's input ``(N, d)`` for a raw table."""
+        ...
+
+    def describe(self) -> str:
+        """The encoding in words, one line per input column."""
+        ...
+
+    def network_target(self, column: Any, source: str = "the data") -> Any:
+        """The loss's target for a raw label column: class indices ``(N,)`` or scaled values."""
+        ...
 
     def raw_input(self, frame: Any, source: str = "the data") -> Any:
         """The exported graph's ``input`` matrix for a raw table."""
@@ -60,13 +97,15 @@ class Preprocessing(Protocol):
 
 @dataclass(frozen=True)
 class TrainedModel:
-    """The five parts of a trained model (see the module docstring)."""
+    """The parts of a trained model (see the module docstring)."""
 
     network: Sequential
     loss: Loss | None = None
     history: History | None = None
     preprocessing: Preprocessing | None = None
     classes: list[Any] | None = None
+    predict_proba: Callable[[Any], Any] | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable
