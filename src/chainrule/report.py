@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import __version__
+from chainrule._version import __version__
 from chainrule.explain import StepTrace, explain_step
 from chainrule.io import atomic_write_text
 from chainrule.lecture import LEARNING_RATE
