@@ -13,7 +13,6 @@ counting samples, the early-stopping validation score — live in one callback,
 from __future__ import annotations
 
 import copy
-import math
 import warnings
 from numbers import Integral, Real
 from typing import Any, ClassVar
@@ -22,39 +21,26 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_regressor
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from chainrule.backend import to_numpy
+from chainrule.estimators._network import HIDDEN_ACTIVATIONS, build_network, make_optimizer
 from chainrule.estimators._objective import L2Penalized, PenaltyGradient
-from chainrule.estimators._rules import EpochRules
+from chainrule.estimators._rules import EpochRules, split_validation
+from chainrule.estimators._state import estimator_from_state, estimator_state
 from chainrule.network import initializers
-from chainrule.network import optimizers as optimizers_module
-from chainrule.network.activations import ACTIVATIONS
-from chainrule.network.containers import Sequential, StateError
-from chainrule.network.layers import Dense, Dropout, Layer
+from chainrule.network.containers import Sequential
+from chainrule.network.layers import Dense
 from chainrule.network.losses import Loss
 from chainrule.training.callbacks import Callback
-from chainrule.training.history import History
 from chainrule.training.progress import ProgressBar
 from chainrule.training.protocol import TrainedModel
 from chainrule.training.solvers import lbfgs
 from chainrule.training.trainer import Trainer
 
 STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "rmsprop")
-
-HIDDEN_ACTIVATIONS: dict[str, type[Layer]] = {
-    name: ACTIVATIONS[name]
-    for name in ("identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu")
-}
-"""scikit-learn's four hidden activations by their scikit-learn names, and three more."""
-
-
-def _seed_from(rng: np.random.Generator | np.random.RandomState) -> int:
-    """An integer seed drawn from ``rng``, for helpers that want one (``train_test_split``)."""
-    return int(rng.integers(2**31 - 1) if hasattr(rng, "integers") else rng.randint(2**31 - 1))
 
 
 class BaseMLP(BaseEstimator):
@@ -196,7 +182,7 @@ class BaseMLP(BaseEstimator):
 
         if first_pass:
             rng = initializers.as_generator(self.random_state)
-            net = self._build_network(X.shape[1], hidden, n_outputs, dropout, rng)
+            net = build_network(self, X.shape[1], hidden, n_outputs, dropout, rng)
         else:
             rng = self._rng
             if self.network_.output_dim(X.shape[1]) != n_outputs:
@@ -220,50 +206,6 @@ class BaseMLP(BaseEstimator):
         self.n_layers_ = len(hidden) + 2
         self.out_activation_ = self._output_activation(n_outputs)
 
-    def _build_network(
-        self, n_in: int, hidden: list[int], n_out: int, dropout: list[float], rng: Any
-    ) -> Sequential:
-        sizes = [n_in, *hidden, n_out]
-        layers: list[Layer] = []
-        sklearn_init = self.weight_init == "auto"
-        for i in range(len(sizes) - 1):
-            fan_in, fan_out = sizes[i], sizes[i + 1]
-            init = "zeros" if sklearn_init else self.weight_init
-            dense = Dense(fan_in, fan_out, weight_init=init, rng=rng)
-            if sklearn_init:
-                # scikit-learn's Glorot uniform, biases included: U(-a, a) with
-                # a = √(6 / (fan_in + fan_out)), or √(2 / …) for logistic units.
-                factor = 2.0 if self.activation == "logistic" else 6.0
-                bound = math.sqrt(factor / (fan_in + fan_out))
-                dense.params["W"][...] = rng.uniform(-bound, bound, (fan_in, fan_out))
-                dense.params["b"][...] = rng.uniform(-bound, bound, fan_out)
-            layers.append(dense)
-            if i < len(hidden):
-                layers.append(HIDDEN_ACTIVATIONS[self.activation]())
-                if dropout[i] > 0:
-                    layers.append(Dropout(dropout[i], rng=rng))
-        return Sequential(layers)
-
-    def _optimizer(self) -> optimizers_module.GradientTransformation:
-        lr = float(self.learning_rate_init)
-        if self.solver == "sgd":
-            # scikit-learn's velocity holds the rate, v ← μ v − η g, so a rate changed by
-            # invscaling / adaptive applies to new gradients only: scale first, then momentum.
-            step = optimizers_module.scale_by_learning_rate(lr)
-            if not self.momentum:
-                return optimizers_module.chain(step)
-            nesterov = bool(self.nesterovs_momentum)
-            return optimizers_module.chain(
-                step, optimizers_module.trace(float(self.momentum), nesterov)
-            )
-        if self.solver == "adam":
-            return optimizers_module.adam(lr, self.beta_1, self.beta_2, self.epsilon)
-        if self.solver == "adamw":
-            return optimizers_module.adamw(
-                lr, self.beta_1, self.beta_2, self.epsilon, weight_decay=float(self.alpha)
-            )
-        return optimizers_module.rmsprop(lr, eps=self.epsilon)
-
     def _fit_stochastic(
         self,
         net: Sequential,
@@ -276,22 +218,7 @@ class BaseMLP(BaseEstimator):
     ) -> dict[str, Any]:
         validation = None
         if self.early_stopping:
-            stratify = Y.argmax(1) if self._stratify() else None
-            arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
-            parts = train_test_split(
-                *arrays,
-                random_state=_seed_from(rng),
-                test_size=self.validation_fraction,
-                stratify=stratify,
-            )
-            X, Y = parts[0], parts[2]
-            validation = (parts[1], parts[3], None if sample_weight is None else parts[5])
-            sample_weight = None if sample_weight is None else parts[4]
-            if validation[0].shape[0] < 2:
-                raise ValueError(
-                    "The validation set is too small. Increase 'validation_fraction' "
-                    "or the size of your dataset."
-                )
+            X, Y, sample_weight, validation = split_validation(self, X, Y, sample_weight, rng)
         n_train = X.shape[0]
         if self.batch_size == "auto":
             batch_size = min(200, n_train)
@@ -308,7 +235,7 @@ class BaseMLP(BaseEstimator):
         # AdamW's decay is decoupled (in the optimizer), so the loss carries no penalty then.
         alpha = 0.0 if self.solver == "adamw" else float(self.alpha)
         objective = L2Penalized(base, net, alpha)
-        trainer = Trainer(net, objective, self._optimizer())
+        trainer = Trainer(net, objective, make_optimizer(self))
         continuing = not first_pass
         if continuing:
             trainer.history = copy.deepcopy(self.history_)
@@ -418,22 +345,7 @@ class BaseMLP(BaseEstimator):
             X = X.toarray()
         return net.predict(np.asarray(X, dtype=net.dtype))
 
-    # -- chainrule model files (safetensors + JSON, no pickle) ---------------------------------
-    _FITTED_NUMBERS = ("n_iter_", "t_", "loss_", "best_loss_", "best_validation_score_")
-    _FITTED_LISTS = ("loss_curve_", "validation_scores_", "validation_loss_curve_")
-
-    def _json_params(self) -> dict[str, Any]:
-        params = {}
-        for key, value in self.get_params(deep=False).items():
-            if key == "callbacks":
-                continue  # code, not data: callbacks are not saved
-            if key == "random_state" and not isinstance(value, Integral | None):
-                value = None  # a generator's state is not saved
-            if isinstance(value, tuple | list | np.ndarray):
-                value = [v.item() if isinstance(v, np.generic) else v for v in value]
-            params[key] = value.item() if isinstance(value, np.generic) else value
-        return params
-
+    # -- the trained-model protocol and model files (see ._state) ----------------------------
     def trained_model(self) -> TrainedModel:
         """The network, loss, history and classes (see :mod:`chainrule.training.protocol`)."""
         check_is_fitted(self, "network_")
@@ -447,75 +359,18 @@ class BaseMLP(BaseEstimator):
 
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Arrays (the network's weights) and JSON (everything else), for :func:`chainrule.save`."""
-        check_is_fitted(self, "network_")
-        tensors, network = self.network_.state()
-        names = getattr(self, "feature_names_in_", None)
-        fitted: dict[str, Any] = {
-            "n_features_in_": int(self.n_features_in_),
-            "feature_names_in_": None if names is None else [str(n) for n in names],
-            "n_outputs_": int(self.n_outputs_),
-            "n_layers_": int(self.n_layers_),
-            "out_activation_": self.out_activation_,
-            "learning_rate": float(getattr(self, "_learning_rate", self.learning_rate_init)),
-            "no_improvement_count": int(getattr(self, "_no_improvement_count", 0)),
-        }
-        for key in self._FITTED_NUMBERS:
-            value = getattr(self, key)
-            fitted[key] = None if value is None else float(value)
-        for key in self._FITTED_LISTS:
-            value = getattr(self, key)
-            fitted[key] = None if value is None else [float(v) for v in value]
-        meta = {
-            "params": self._json_params(),
-            "network": network,
-            "fitted": fitted,
-            "history": self.history_.to_dict(),
-            **self._targets_state(),
-        }
-        return tensors, meta
+        return estimator_state(self)
+
+    @classmethod
+    def from_state(cls, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> BaseMLP:
+        """Rebuild a fitted estimator from :meth:`state`'s output."""
+        return estimator_from_state(cls, tensors, meta)
 
     def _targets_state(self) -> dict[str, Any]:
         return {}
 
     def _restore_targets(self, meta: dict[str, Any]) -> None:
         pass
-
-    @classmethod
-    def from_state(cls, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> BaseMLP:
-        """Rebuild a fitted estimator from :meth:`state`'s output."""
-        params = dict(meta["params"])
-        for key in ("hidden_layer_sizes", "dropout"):  # JSON has lists only; sklearn uses tuples
-            if isinstance(params.get(key), list):
-                params[key] = tuple(params[key])
-        est = cls(**params)
-        net = Sequential.from_state(tensors, meta["network"])
-        fitted = meta["fitted"]
-        n_in, n_out = int(fitted["n_features_in_"]), int(fitted["n_outputs_"])
-        if net.in_features != n_in or net.output_dim(n_in) != n_out:
-            raise StateError(
-                f"has a network that maps {net.in_features} inputs to {net.output_dim(n_in)} outputs, "
-                f"but the estimator expects {n_in} features and {n_out} outputs"
-            )
-        est.network_ = net
-        est.n_features_in_ = n_in
-        if fitted.get("feature_names_in_") is not None:
-            est.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
-        est.n_outputs_, est.n_layers_ = n_out, int(fitted["n_layers_"])
-        est.out_activation_ = str(fitted["out_activation_"])
-        for key in cls._FITTED_NUMBERS:
-            value = fitted.get(key)
-            setattr(est, key, None if value is None else float(value))
-        est.n_iter_, est.t_ = int(est.n_iter_), int(est.t_)
-        for key in cls._FITTED_LISTS:
-            value = fitted.get(key)
-            setattr(est, key, None if value is None else [float(v) for v in value])
-        est.history_ = History.from_dict(meta["history"])
-        est._learning_rate = float(fitted.get("learning_rate", est.learning_rate_init))
-        est._no_improvement_count = int(fitted.get("no_improvement_count", 0))
-        est._opt_state = None  # optimizer moments are not saved: partial_fit restarts them
-        est._rng = initializers.as_generator(est.random_state)
-        est._restore_targets(meta)
-        return est
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

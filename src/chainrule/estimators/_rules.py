@@ -14,6 +14,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from sklearn.model_selection import train_test_split
 
 from chainrule.network import optimizers as optimizers_module
 from chainrule.network.losses import Loss
@@ -24,6 +25,33 @@ if TYPE_CHECKING:
     from chainrule.estimators._base import BaseMLP
 
 Validation = tuple[np.ndarray, np.ndarray, np.ndarray | None]
+
+
+def split_validation(
+    est: BaseMLP, X: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None, rng: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, Validation]:
+    """Hold out ``validation_fraction`` of the rows (stratified for single-label classifiers).
+
+    Returns the training ``X, Y, sample_weight`` and the held-out ``(X_val, Y_val, w_val)``,
+    split as scikit-learn splits them (``train_test_split`` seeded from ``rng``).
+    """
+    stratify = Y.argmax(1) if est._stratify() else None
+    arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
+    parts = train_test_split(
+        *arrays, random_state=_seed_from(rng), test_size=est.validation_fraction, stratify=stratify
+    )
+    validation = (parts[1], parts[3], None if sample_weight is None else parts[5])
+    if validation[0].shape[0] < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' "
+            "or the size of your dataset."
+        )
+    return parts[0], parts[2], None if sample_weight is None else parts[4], validation
+
+
+def _seed_from(rng: np.random.Generator | np.random.RandomState) -> int:
+    """An integer seed drawn from ``rng``, for helpers that want one (``train_test_split``)."""
+    return int(rng.integers(2**31 - 1) if hasattr(rng, "integers") else rng.randint(2**31 - 1))
 
 
 class ValidationScore(Monitor):
