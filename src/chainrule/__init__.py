@@ -55,6 +55,7 @@ from chainrule.training.callbacks import (
 from chainrule.training.history import History
 from chainrule.training.progress import ProgressBar
 from chainrule.training.protocol import TrainedModel, trained_model
+from chainrule.training.solvers import lbfgs
 from chainrule.training.trainer import Trainer, fit
 
 __all__ = [
@@ -112,6 +113,7 @@ __all__ = [
     "explain_step",
     "export_onnx",
     "fit",
+    "lbfgs",
     "load",
     "rmsprop",
     "save",
