@@ -199,7 +199,7 @@ def _grid_predictor(
         if getattr(source, "task", "classification") != "classification":
             raise ValueError(
                 "A decision boundary needs a classifier; this model does regression. "
-                "Try --kind loss, gradients or weights."
+                "Try plot_loss, plot_gradient_norms or plot_weight_histograms."
             )
         columns = list(preprocessor.input_columns)
         if len(columns) != 2:
