@@ -240,7 +240,7 @@ def test_preprocessing_matches_scikit_learn() -> None:
 def test_imputation_uses_training_statistics() -> None:
     train = pd.DataFrame({"a": [1.0, 2.0, np.nan, 10.0], "c": ["p", None, "q", "p"]})
     with pytest.raises(
-        ValueError, match=r"'a' .* 1 missing values \(first in data row 3\).*--impute"
+        ValueError, match=r"'a' .* 1 missing values \(first in data row 3\).*impute='mean'"
     ):
         TablePreprocessor().fit(train, ["a", "c"])
     pre = TablePreprocessor("median").fit(train, ["a", "c"])

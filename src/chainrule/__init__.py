@@ -56,6 +56,7 @@ from chainrule.training.callbacks import (
 from chainrule.training.history import History
 from chainrule.training.progress import ProgressBar
 from chainrule.training.protocol import TrainedModel, trained_model
+from chainrule.training.solvers import lbfgs
 from chainrule.training.trainer import Trainer, fit
 
 __all__ = [
@@ -113,6 +114,7 @@ __all__ = [
     "explain_step",
     "export_onnx",
     "fit",
+    "lbfgs",
     "load",
     "rmsprop",
     "save",

@@ -25,7 +25,7 @@ from chainrule.commands import (
     report,
     train,
 )
-from chainrule.commands._shared import UsageError
+from chainrule.commands._shared import UsageError, in_flags
 
 COMMANDS = [train, predict, evaluate, info, export, gradcheck, explain, plot, report, demo]
 """Sub-command modules in :mod:`chainrule.commands`, in the order ``--help`` lists them."""
@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("CHAINRULE_DEBUG"):
             raise
         message = (
-            str(exc)
+            in_flags(str(exc))  # the library names arguments; the user typed flags
             if isinstance(exc, UsageError | ValueError | OSError)
             else (f"{type(exc).__name__}: {exc}")
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,27 @@ from chainrule.training.protocol import trained_model
 
 class UsageError(Exception):
     """A mistake by the user: the message says what is wrong and how to fix it."""
+
+
+# The library's errors name Python arguments (``task='regression'``, ``drop=['id']``); on the
+# command line the user typed flags, so the CLI says those instead.
+_FLAG_WORDS: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"\b(task|impute)='([\w-]+)'"), r"--\1 \2"),
+    (re.compile(r"\bdrop=\[(['\"])(.*?)\1\]"), r"--drop \2"),
+    (re.compile(r"\bhidden=\(([\d, ]+)\)"), lambda m: "--hidden " + m[1].replace(" ", "")),
+    (re.compile(r"\b(target|drop)=(?=[\s),.;]|$)"), r"--\1"),
+    (
+        re.compile(r"plot_loss, plot_gradient_norms or plot_weight_histograms"),
+        "--kind loss, gradients or weights",
+    ),
+]
+
+
+def in_flags(message: str) -> str:
+    """``message`` with the library's argument names (``task='regression'``) as CLI flags."""
+    for pattern, replacement in _FLAG_WORDS:
+        message = pattern.sub(replacement, message)
+    return message
 
 
 def int_list(text: str) -> list[int]:

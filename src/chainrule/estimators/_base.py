@@ -1,67 +1,47 @@
 """What :class:`MLPClassifier` and :class:`MLPRegressor` share: checks, the network, the solvers.
 
 The estimators are a thin adapter: they validate input the way scikit-learn does, build a
-:class:`~chainrule.layers.Sequential`, and hand the epochs to
-:class:`~chainrule.training.Trainer` (stochastic solvers) or the network's own forward and
-backward passes to :func:`scipy.optimize.minimize` (``solver="lbfgs"``). scikit-learn's rules
-that make results comparable — the L2 penalty scaled by the batch, ``batch_size="auto"``,
-the ``tol`` / ``n_iter_no_change`` stopping rule, ``adaptive`` and ``invscaling`` learning
-rates, ``t_`` counting samples — live in :class:`_EpochBookkeeping`, a callback.
+:class:`~chainrule.network.containers.Sequential`, and hand the training to
+:class:`~chainrule.training.trainer.Trainer` — its mini-batch solver for ``sgd``, ``adam``…,
+its L-BFGS solver for ``solver="lbfgs"``. scikit-learn's rules that make results comparable —
+the L2 penalty scaled by the batch (:mod:`._objective`), ``batch_size="auto"``, the ``tol`` /
+``n_iter_no_change`` stopping rule, ``adaptive`` and ``invscaling`` learning rates, ``t_``
+counting samples, the early-stopping validation score — live in one callback,
+:class:`~chainrule.estimators._rules.EpochRules`.
 """
 
 from __future__ import annotations
 
 import copy
-import math
-import sys
 import warnings
 from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
-import scipy.optimize
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_regressor
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from chainrule.backend import to_numpy
-from chainrule.estimators._objective import L2Penalized, PenaltyGradient, add_penalty_gradient
+from chainrule.estimators._network import HIDDEN_ACTIVATIONS, build_network, make_optimizer
+from chainrule.estimators._objective import L2Penalized, PenaltyGradient
+from chainrule.estimators._rules import EpochRules, split_validation
+from chainrule.estimators._state import estimator_from_state, estimator_state
 from chainrule.network import initializers
-from chainrule.network import optimizers as optimizers_module
-from chainrule.network.activations import ACTIVATIONS
-from chainrule.network.containers import Sequential, StateError
-from chainrule.network.layers import Dense, Dropout, Layer
+from chainrule.network.containers import Sequential
+from chainrule.network.layers import Dense
 from chainrule.network.losses import Loss
 from chainrule.training.callbacks import Callback
-from chainrule.training.history import History
 from chainrule.training.progress import ProgressBar
 from chainrule.training.protocol import TrainedModel
+from chainrule.training.solvers import lbfgs
 from chainrule.training.trainer import Trainer
 
 STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "rmsprop")
-
-HIDDEN_ACTIVATIONS: dict[str, type[Layer]] = {
-    name: ACTIVATIONS[name]
-    for name in ("identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu")
-}
-"""scikit-learn's four hidden activations by their scikit-learn names, and three more."""
-
-
-def _generator(random_state: Any) -> np.random.Generator | np.random.RandomState:
-    """``random_state`` as a random source: an int seeds a fresh Generator, None draws entropy."""
-    if isinstance(random_state, np.random.Generator | np.random.RandomState):
-        return random_state
-    return np.random.default_rng(None if random_state is None else int(random_state))
-
-
-def _seed_from(rng: np.random.Generator | np.random.RandomState) -> int:
-    """An integer seed drawn from ``rng``, for helpers that want one (``train_test_split``)."""
-    return int(rng.integers(2**31 - 1) if hasattr(rng, "integers") else rng.randint(2**31 - 1))
 
 
 class BaseMLP(BaseEstimator):
@@ -202,8 +182,8 @@ class BaseMLP(BaseEstimator):
         n_outputs = Y.shape[1]
 
         if first_pass:
-            rng = _generator(self.random_state)
-            net = self._build_network(X.shape[1], hidden, n_outputs, dropout, rng)
+            rng = initializers.as_generator(self.random_state)
+            net = build_network(self, X.shape[1], hidden, n_outputs, dropout, rng)
         else:
             rng = self._rng
             if self.network_.output_dim(X.shape[1]) != n_outputs:
@@ -215,7 +195,7 @@ class BaseMLP(BaseEstimator):
             net = copy.deepcopy(self.network_)
 
         if self.solver == "lbfgs":
-            record = self._fit_lbfgs(net, X, Y, sample_weight, first_pass)
+            record = self._fit_lbfgs(net, X, Y, sample_weight, rng)
         else:
             record = self._fit_stochastic(net, X, Y, sample_weight, rng, first_pass, incremental)
 
@@ -226,50 +206,6 @@ class BaseMLP(BaseEstimator):
         self.n_outputs_ = n_outputs
         self.n_layers_ = len(hidden) + 2
         self.out_activation_ = self._output_activation(n_outputs)
-
-    def _build_network(
-        self, n_in: int, hidden: list[int], n_out: int, dropout: list[float], rng: Any
-    ) -> Sequential:
-        sizes = [n_in, *hidden, n_out]
-        layers: list[Layer] = []
-        sklearn_init = self.weight_init == "auto"
-        for i in range(len(sizes) - 1):
-            fan_in, fan_out = sizes[i], sizes[i + 1]
-            init = "zeros" if sklearn_init else self.weight_init
-            dense = Dense(fan_in, fan_out, weight_init=init, rng=rng)
-            if sklearn_init:
-                # scikit-learn's Glorot uniform, biases included: U(-a, a) with
-                # a = √(6 / (fan_in + fan_out)), or √(2 / …) for logistic units.
-                factor = 2.0 if self.activation == "logistic" else 6.0
-                bound = math.sqrt(factor / (fan_in + fan_out))
-                dense.params["W"][...] = rng.uniform(-bound, bound, (fan_in, fan_out))
-                dense.params["b"][...] = rng.uniform(-bound, bound, fan_out)
-            layers.append(dense)
-            if i < len(hidden):
-                layers.append(HIDDEN_ACTIVATIONS[self.activation]())
-                if dropout[i] > 0:
-                    layers.append(Dropout(dropout[i], rng=rng))
-        return Sequential(layers)
-
-    def _optimizer(self) -> optimizers_module.GradientTransformation:
-        lr = float(self.learning_rate_init)
-        if self.solver == "sgd":
-            # scikit-learn's velocity holds the rate, v ← μ v − η g, so a rate changed by
-            # invscaling / adaptive applies to new gradients only: scale first, then momentum.
-            step = optimizers_module.scale_by_learning_rate(lr)
-            if not self.momentum:
-                return optimizers_module.chain(step)
-            nesterov = bool(self.nesterovs_momentum)
-            return optimizers_module.chain(
-                step, optimizers_module.trace(float(self.momentum), nesterov)
-            )
-        if self.solver == "adam":
-            return optimizers_module.adam(lr, self.beta_1, self.beta_2, self.epsilon)
-        if self.solver == "adamw":
-            return optimizers_module.adamw(
-                lr, self.beta_1, self.beta_2, self.epsilon, weight_decay=float(self.alpha)
-            )
-        return optimizers_module.rmsprop(lr, eps=self.epsilon)
 
     def _fit_stochastic(
         self,
@@ -283,22 +219,7 @@ class BaseMLP(BaseEstimator):
     ) -> dict[str, Any]:
         validation = None
         if self.early_stopping:
-            stratify = Y.argmax(1) if self._stratify() else None
-            arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
-            parts = train_test_split(
-                *arrays,
-                random_state=_seed_from(rng),
-                test_size=self.validation_fraction,
-                stratify=stratify,
-            )
-            X, Y = parts[0], parts[2]
-            validation = (parts[1], parts[3], None if sample_weight is None else parts[5])
-            sample_weight = None if sample_weight is None else parts[4]
-            if validation[0].shape[0] < 2:
-                raise ValueError(
-                    "The validation set is too small. Increase 'validation_fraction' "
-                    "or the size of your dataset."
-                )
+            X, Y, sample_weight, validation = split_validation(self, X, Y, sample_weight, rng)
         n_train = X.shape[0]
         if self.batch_size == "auto":
             batch_size = min(200, n_train)
@@ -315,19 +236,46 @@ class BaseMLP(BaseEstimator):
         # AdamW's decay is decoupled (in the optimizer), so the loss carries no penalty then.
         alpha = 0.0 if self.solver == "adamw" else float(self.alpha)
         objective = L2Penalized(base, net, alpha)
-        trainer = Trainer(net, objective, self._optimizer())
+        trainer = Trainer(net, objective, make_optimizer(self))
         continuing = not first_pass
         if continuing:
             trainer.history = copy.deepcopy(self.history_)
         restored = incremental and continuing and getattr(self, "_opt_state", None) is not None
         if restored:
             trainer.opt_state = copy.deepcopy(self._opt_state)
-        book = _EpochBookkeeping(self, base, n_train, validation, continuing, restored)
-        callbacks: list[Callback] = [PenaltyGradient(objective), book]
-        if self.verbose:
-            callbacks.append(ProgressBar(epochs=None if incremental else self.max_iter))
-        callbacks += list(self.callbacks or ())
+        rules = EpochRules(self, base, n_train, validation, continuing, restored)
+        if rules.monitor is not None:
+            trainer.monitor = rules.monitor  # the Trainer keeps the best validation score's weights
         epochs = 1 if incremental else self.max_iter
+        self._train(trainer, X, Y, sample_weight, rng, epochs, batch_size, [rules], incremental)
+        if self.early_stopping and trainer.best_params is not None:
+            trainer.restore(trainer.best_params)
+        if not incremental and trainer.stop_reason is None and rules.n_iter == self.max_iter:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
+                "optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        return {"history_": trainer.history, "_opt_state": trainer.opt_state, **rules.fitted()}
+
+    def _train(
+        self,
+        trainer: Trainer,
+        X: np.ndarray,
+        Y: np.ndarray,
+        sample_weight: np.ndarray | None,
+        rng: Any,
+        epochs: int,
+        batch_size: int | None,
+        rules: list[Callback],
+        incremental: bool,
+    ) -> None:
+        """``trainer.fit`` with the penalty's gradient, the rules, progress and user callbacks."""
+        callbacks: list[Callback] = [PenaltyGradient(trainer.loss), *rules]
+        if self.verbose:
+            callbacks.append(ProgressBar(epochs=None if incremental else epochs))
+        callbacks += list(self.callbacks or ())
         trainer.fit(
             X,
             Y,
@@ -338,36 +286,13 @@ class BaseMLP(BaseEstimator):
             sample_weight=sample_weight,
             callbacks=callbacks,
         )
-        if trainer.stop_reason == "non_finite" or not _finite(net):
+        if trainer.stop_reason == "non_finite" or not _finite(trainer.network):
             raise ValueError(
                 "Training diverged: the loss became NaN or infinite. Standardize the features "
                 "(e.g. with StandardScaler) or lower learning_rate_init."
             )
         if trainer.stop_reason == "interrupted":
-            warnings.warn("Training interrupted by user.", stacklevel=4)
-        if book.best_params is not None:
-            net.set_params(book.best_params)  # early stopping keeps the best validation score
-        if not incremental and trainer.stop_reason is None and book.n_iter == self.max_iter:
-            warnings.warn(
-                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the "
-                "optimization hasn't converged yet.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
-        return {
-            "history_": trainer.history,
-            "_opt_state": trainer.opt_state,
-            "_learning_rate": book.learning_rate,
-            "_no_improvement_count": book.no_improvement_count,
-            "n_iter_": book.n_iter,
-            "t_": book.t,
-            "loss_": book.loss_curve[-1],
-            "loss_curve_": book.loss_curve,
-            "best_loss_": book.best_loss,
-            "validation_scores_": book.validation_scores,
-            "validation_loss_curve_": book.validation_loss_curve,
-            "best_validation_score_": book.best_validation_score,
-        }
+            warnings.warn("Training interrupted by user.", stacklevel=5)
 
     def _stratify(self) -> bool:
         return False
@@ -378,54 +303,15 @@ class BaseMLP(BaseEstimator):
         X: np.ndarray,
         Y: np.ndarray,
         sample_weight: np.ndarray | None,
-        first_pass: bool,
+        rng: Any,
     ) -> dict[str, Any]:
-        """Minimise the full-batch objective with L-BFGS-B over the flattened parameters.
-
-        The objective and its gradient come from the network's own forward and backward
-        passes, exactly those the stochastic solvers use.
-        """
-        dtype = X.dtype.name
-        net.astype(dtype)
-        shapes = {k: tuple(v.shape) for k, v in net.params.items()}
-        bounds, start = {}, 0
-        for k, shape in shapes.items():
-            size = int(np.prod(shape))
-            bounds[k] = (start, start + size)
-            start += size
+        """Minimise the full-batch objective with the Trainer's L-BFGS solver."""
         objective = L2Penalized(self._data_loss(Y.shape[1]), net, float(self.alpha))
-
-        def value_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            net.set_params({k: theta[a:b].reshape(shapes[k]) for k, (a, b) in bounds.items()})
-            value, grad = objective(net.forward(X, training=True), Y, sample_weight)
-            net.backward(grad, need_input_grad=False)
-            grads = net.grads
-            add_penalty_gradient(objective, grads)
-            return value, np.concatenate([grads[k].ravel() for k in shapes]).astype(np.float64)
-
-        theta0 = np.concatenate([np.asarray(v, np.float64).ravel() for v in net.params.values()])
-        losses: list[float] = []
-
-        def record(intermediate_result: scipy.optimize.OptimizeResult) -> None:
-            losses.append(float(intermediate_result.fun))
-            if self.verbose:
-                print(f"Iteration {len(losses)}, loss = {losses[-1]:.8f}", file=sys.stderr)
-
-        result = scipy.optimize.minimize(
-            value_and_grad,
-            theta0,
-            method="L-BFGS-B",
-            jac=True,
-            callback=record,
-            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
-        )
-        net.set_params({k: result.x[a:b].reshape(shapes[k]) for k, (a, b) in bounds.items()})
-        if not math.isfinite(result.fun) or not _finite(net):
-            raise ValueError(
-                "Training diverged: the loss became NaN or infinite. Standardize the features "
-                "(e.g. with StandardScaler)."
-            )
-        if result.status != 0:
+        solver = lbfgs(max_fun=self.max_fun, tol=self.tol)
+        trainer = Trainer(net, objective, solver)
+        self._train(trainer, X, Y, sample_weight, rng, self.max_iter, None, [], False)
+        result = solver.result
+        if result.status not in (0, 99):  # 99: a callback (or Ctrl-C) stopped it on purpose
             message = (
                 result.message.decode() if isinstance(result.message, bytes) else result.message
             )
@@ -436,11 +322,9 @@ class BaseMLP(BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=4,
             )
-        history = History()
-        for i, value in enumerate(losses):
-            history.append(i, {"loss": value})
+        losses = list(trainer.history.history.get("loss", []))
         return {
-            "history_": history,
+            "history_": trainer.history,
             "_opt_state": None,
             "n_iter_": int(result.nit),
             "t_": 0,
@@ -462,22 +346,7 @@ class BaseMLP(BaseEstimator):
             X = X.toarray()
         return net.predict(np.asarray(X, dtype=net.dtype))
 
-    # -- chainrule model files (safetensors + JSON, no pickle) ---------------------------------
-    _FITTED_NUMBERS = ("n_iter_", "t_", "loss_", "best_loss_", "best_validation_score_")
-    _FITTED_LISTS = ("loss_curve_", "validation_scores_", "validation_loss_curve_")
-
-    def _json_params(self) -> dict[str, Any]:
-        params = {}
-        for key, value in self.get_params(deep=False).items():
-            if key == "callbacks":
-                continue  # code, not data: callbacks are not saved
-            if key == "random_state" and not isinstance(value, Integral | None):
-                value = None  # a generator's state is not saved
-            if isinstance(value, tuple | list | np.ndarray):
-                value = [v.item() if isinstance(v, np.generic) else v for v in value]
-            params[key] = value.item() if isinstance(value, np.generic) else value
-        return params
-
+    # -- the trained-model protocol and model files (see ._state) ----------------------------
     def trained_model(self) -> TrainedModel:
         """The network, loss, history and classes (see :mod:`chainrule.training.protocol`)."""
         check_is_fitted(self, "network_")
@@ -501,75 +370,18 @@ class BaseMLP(BaseEstimator):
 
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Arrays (the network's weights) and JSON (everything else), for :func:`chainrule.save`."""
-        check_is_fitted(self, "network_")
-        tensors, network = self.network_.state()
-        names = getattr(self, "feature_names_in_", None)
-        fitted: dict[str, Any] = {
-            "n_features_in_": int(self.n_features_in_),
-            "feature_names_in_": None if names is None else [str(n) for n in names],
-            "n_outputs_": int(self.n_outputs_),
-            "n_layers_": int(self.n_layers_),
-            "out_activation_": self.out_activation_,
-            "learning_rate": float(getattr(self, "_learning_rate", self.learning_rate_init)),
-            "no_improvement_count": int(getattr(self, "_no_improvement_count", 0)),
-        }
-        for key in self._FITTED_NUMBERS:
-            value = getattr(self, key)
-            fitted[key] = None if value is None else float(value)
-        for key in self._FITTED_LISTS:
-            value = getattr(self, key)
-            fitted[key] = None if value is None else [float(v) for v in value]
-        meta = {
-            "params": self._json_params(),
-            "network": network,
-            "fitted": fitted,
-            "history": self.history_.to_dict(),
-            **self._targets_state(),
-        }
-        return tensors, meta
+        return estimator_state(self)
+
+    @classmethod
+    def from_state(cls, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> BaseMLP:
+        """Rebuild a fitted estimator from :meth:`state`'s output."""
+        return estimator_from_state(cls, tensors, meta)
 
     def _targets_state(self) -> dict[str, Any]:
         return {}
 
     def _restore_targets(self, meta: dict[str, Any]) -> None:
         pass
-
-    @classmethod
-    def from_state(cls, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> BaseMLP:
-        """Rebuild a fitted estimator from :meth:`state`'s output."""
-        params = dict(meta["params"])
-        for key in ("hidden_layer_sizes", "dropout"):  # JSON has lists only; sklearn uses tuples
-            if isinstance(params.get(key), list):
-                params[key] = tuple(params[key])
-        est = cls(**params)
-        net = Sequential.from_state(tensors, meta["network"])
-        fitted = meta["fitted"]
-        n_in, n_out = int(fitted["n_features_in_"]), int(fitted["n_outputs_"])
-        if net.in_features != n_in or net.output_dim(n_in) != n_out:
-            raise StateError(
-                f"has a network that maps {net.in_features} inputs to {net.output_dim(n_in)} outputs, "
-                f"but the estimator expects {n_in} features and {n_out} outputs"
-            )
-        est.network_ = net
-        est.n_features_in_ = n_in
-        if fitted.get("feature_names_in_") is not None:
-            est.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
-        est.n_outputs_, est.n_layers_ = n_out, int(fitted["n_layers_"])
-        est.out_activation_ = str(fitted["out_activation_"])
-        for key in cls._FITTED_NUMBERS:
-            value = fitted.get(key)
-            setattr(est, key, None if value is None else float(value))
-        est.n_iter_, est.t_ = int(est.n_iter_), int(est.t_)
-        for key in cls._FITTED_LISTS:
-            value = fitted.get(key)
-            setattr(est, key, None if value is None else [float(v) for v in value])
-        est.history_ = History.from_dict(meta["history"])
-        est._learning_rate = float(fitted.get("learning_rate", est.learning_rate_init))
-        est._no_improvement_count = int(fitted.get("no_improvement_count", 0))
-        est._opt_state = None  # optimizer moments are not saved: partial_fit restarts them
-        est._rng = _generator(est.random_state)
-        est._restore_targets(meta)
-        return est
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -579,107 +391,3 @@ class BaseMLP(BaseEstimator):
 
 def _finite(net: Sequential) -> bool:
     return all(bool(np.isfinite(to_numpy(v)).all()) for v in net.params.values())
-
-
-class _EpochBookkeeping(Callback):
-    """scikit-learn's end-of-epoch rules, run by the Trainer after every epoch.
-
-    Records ``loss_curve_`` (the epoch's mean penalised loss), ``t_`` (samples seen) and, with
-    early stopping, the validation loss and score; then applies scikit-learn's stopping rule:
-    an epoch counts as *no improvement* when the training loss is above ``best_loss_ - tol``
-    (or the validation score below ``best_validation_score_ + tol``), and after more than
-    ``n_iter_no_change`` such epochs in a row training stops — except with ``solver="sgd"``
-    and ``learning_rate="adaptive"``, where the rate is divided by 5 instead (until it is
-    below 1e-6). ``invscaling`` sets :math:`\\eta = \\eta_0 / (t + 1)^{p}` after each epoch.
-    """
-
-    def __init__(
-        self,
-        est: BaseMLP,
-        data_loss: Loss,
-        n_train: int,
-        validation: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None,
-        continuing: bool,
-        restored_state: bool,
-    ) -> None:
-        self.est, self.data_loss, self.n_train, self.validation = (
-            est,
-            data_loss,
-            n_train,
-            validation,
-        )
-        self.n_iter = 0
-        self.best_params: dict[str, np.ndarray] | None = None
-        # The rate the optimizer state runs at: a fresh state starts at learning_rate_init
-        # (as scikit-learn's warm start does); partial_fit's restored state keeps its own.
-        self.learning_rate = float(est.learning_rate_init)
-        if restored_state:
-            self.learning_rate = getattr(est, "_learning_rate", self.learning_rate)
-        if continuing:
-            self.t = est.t_
-            self.loss_curve = list(est.loss_curve_)
-            self.best_loss = est.best_loss_
-            self.no_improvement_count = getattr(est, "_no_improvement_count", 0)
-            scores = est.validation_scores_
-            self.validation_scores = None if scores is None else list(scores)
-            losses = est.validation_loss_curve_
-            self.validation_loss_curve = None if losses is None else list(losses)
-            self.best_validation_score = est.best_validation_score_
-        else:
-            self.t, self.loss_curve, self.no_improvement_count = 0, [], 0
-            self.best_loss = math.inf
-            self.validation_scores = self.validation_loss_curve = None
-            self.best_validation_score = None
-        if validation is not None:
-            self.best_loss = None
-            if self.validation_scores is None:
-                self.validation_scores, self.validation_loss_curve = [], []
-                self.best_validation_score = -math.inf
-
-    def _set_rate(self, trainer: Trainer, rate: float) -> None:
-        """Rescale the optimizer's rate from :attr:`learning_rate` to ``rate``."""
-        if rate != self.learning_rate:
-            factor = rate / self.learning_rate
-            trainer.opt_state = optimizers_module.scale_learning_rate(trainer.opt_state, factor)
-            self.learning_rate = rate
-
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
-        est = self.est
-        self.n_iter += 1
-        self.t += self.n_train
-        loss = logs["loss"]
-        self.loss_curve.append(loss)
-        if self.validation is not None:
-            Xv, Yv, wv = self.validation
-            raw = trainer.network.predict(Xv)
-            val_loss = self.data_loss(raw, Yv, wv)[0]
-            score = est._score_raw(raw, Yv, wv)
-            self.validation_loss_curve.append(val_loss)
-            self.validation_scores.append(score)
-            history = trainer.history.history
-            history.setdefault("val_loss", []).append(val_loss)
-            history.setdefault("val_score", []).append(score)
-            logs["val_loss"], logs["val_score"] = val_loss, score  # for the progress bar
-            if score < self.best_validation_score + est.tol:
-                self.no_improvement_count += 1
-            else:
-                self.no_improvement_count = 0
-            if score > self.best_validation_score:
-                self.best_validation_score = score
-                self.best_params = {k: v.copy() for k, v in trainer.network.params.items()}
-        else:
-            if loss > self.best_loss - est.tol:
-                self.no_improvement_count += 1
-            else:
-                self.no_improvement_count = 0
-            self.best_loss = min(self.best_loss, loss)
-
-        sgd = est.solver == "sgd"
-        if sgd and est.learning_rate == "invscaling":
-            self._set_rate(trainer, est.learning_rate_init / (self.t + 1) ** est.power_t)
-        if self.no_improvement_count > est.n_iter_no_change:
-            if sgd and est.learning_rate == "adaptive" and self.learning_rate > 1e-6:
-                self._set_rate(trainer, self.learning_rate / 5.0)
-                self.no_improvement_count = 0
-            else:
-                trainer.stop_reason = "converged"

@@ -26,7 +26,7 @@ def _grid_predictor(
         if trained.predict_proba is None:
             raise ValueError(
                 "A decision boundary needs a classifier; this model does regression. "
-                "Try --kind loss, gradients or weights."
+                "Try plot_loss, plot_gradient_norms or plot_weight_histograms."
             )
         columns = list(codec.input_columns)
         if len(columns) != 2:

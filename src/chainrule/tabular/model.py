@@ -141,14 +141,14 @@ class TabularModel:
             The target or a dropped column is missing, the target does not fit the task, or
             the features cannot be encoded.
         """
-        require_columns(frame, [target], source, "the --target")
-        require_columns(frame, list(drop), source, "given to --drop")
+        require_columns(frame, [target], source, "given as target=")
+        require_columns(frame, list(drop), source, "given to drop=")
         if activation not in HIDDEN_ACTIVATIONS:
             raise DataError(
                 f"Unknown activation {activation!r}; choose one of {', '.join(HIDDEN_ACTIVATIONS)}."
             )
         if any(int(h) < 1 for h in hidden):
-            raise DataError("Hidden layer widths must be positive integers, e.g. --hidden 64,32.")
+            raise DataError("Hidden layer widths must be positive integers, e.g. hidden=(64, 32).")
         y_column = frame[target]
         if y_column.isna().any():
             row = int(np.flatnonzero(y_column.isna().to_numpy())[0]) + 1
@@ -229,7 +229,9 @@ class TabularModel:
     def predict_proba_matrix(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities ``(N, K)`` for an encoded matrix (classification only)."""
         if self.task != "classification":
-            raise DataError("Probabilities exist only for classification models; drop --proba.")
+            raise DataError(
+                "Probabilities exist only for classification models; this one does regression."
+            )
         X = np.asarray(X, dtype=self.network.dtype)
         return np.asarray(self.loss.link(self.network.predict(X)))
 

@@ -95,7 +95,8 @@ class TablePreprocessor:
             missing = series.isna().to_numpy()
             if missing.all():
                 raise DataError(
-                    f"Column {name!r} in '{source}' has no values at all; drop it with --drop {name}."
+                    f"Column {name!r} in '{source}' has no values at all; drop it with "
+                    f"drop=[{name!r}]."
                 )
             if is_numeric_column(series):
                 values = series.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -103,7 +104,7 @@ class TablePreprocessor:
                     raise DataError(
                         f"Column {name!r} in '{source}' has {int(missing.sum())} missing values "
                         f"(first in data row {_first_missing_row(missing)}); fill them, or pass "
-                        "--impute mean or --impute median."
+                        "impute='mean' or impute='median'."
                     )
                 present = values[~missing]
                 fill = None
@@ -128,14 +129,14 @@ class TablePreprocessor:
                     raise DataError(
                         f"Column {name!r} in '{source}' has {int(missing.sum())} missing values "
                         f"(first in data row {_first_missing_row(missing)}); fill them, or pass "
-                        "--impute mean (missing categories then encode as all zeros)."
+                        "impute='mean' (missing categories then encode as all zeros)."
                     )
                 keys = sorted({value_key(v) for v in series[~missing]})
                 if len(keys) > MAX_CATEGORIES:
                     raise DataError(
                         f"Column {name!r} in '{source}' has {len(keys)} distinct text values, too "
                         f"many to one-hot encode (limit {MAX_CATEGORIES}); it looks like an "
-                        f"identifier, so drop it with --drop {name}."
+                        f"identifier, so drop it with drop=[{name!r}]."
                     )
                 specs.append({"name": name, "kind": "categorical", "categories": keys})
         self.columns_ = specs
@@ -186,7 +187,7 @@ class TablePreprocessor:
                             f"Column {c['name']!r} in '{source}' has {int(missing.sum())} missing "
                             f"values (first in data row {_first_missing_row(missing)}) and the "
                             "model was trained without imputation; fill them, or retrain with "
-                            "--impute mean."
+                            "impute='mean'."
                         )
                     values = np.where(missing, c["fill"], values)
                 blocks.append(((values - c["mean"]) / c["scale"])[:, None])
@@ -195,7 +196,7 @@ class TablePreprocessor:
                     raise DataError(
                         f"Column {c['name']!r} in '{source}' has {int(missing.sum())} missing "
                         f"values (first in data row {_first_missing_row(missing)}) and the model "
-                        "was trained without imputation; fill them, or retrain with --impute mean."
+                        "was trained without imputation; fill them, or retrain with impute='mean'."
                     )
                 index = {k: i for i, k in enumerate(c["categories"])}
                 onehot = np.zeros((len(series), len(index)))

@@ -66,7 +66,7 @@ def check_classification_target(column: pd.Series, name: str, source: str) -> li
     if is_numeric_column(column) and len(classes) > max(50, 0.5 * len(column)):
         raise DataError(
             f"Target column {name!r} in '{source}' has {len(classes)} distinct numeric values, "
-            "too many to be classes; use --task regression."
+            "too many to be classes; use task='regression'."
         )
     return classes
 
@@ -91,7 +91,7 @@ def check_regression_target(column: pd.Series, name: str, source: str) -> np.nda
         sample = column.dropna().iloc[0] if column.notna().any() else None
         raise DataError(
             f"Target column {name!r} in '{source}' holds non-numeric values such as {sample!r}; "
-            "regression needs numbers, so use --task classification."
+            "regression needs numbers, so use task='classification'."
         )
     numbers = column.to_numpy(dtype=np.float64)
     if not np.all(np.isfinite(numbers)):

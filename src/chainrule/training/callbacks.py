@@ -80,8 +80,18 @@ class PrintEvery(Callback):
             print(self.fmt.format(epoch=epoch, **logs), file=self.stream or sys.stdout)
 
 
-class _Monitor:
-    """Tracks the best value of a logged quantity (lower is better unless ``mode="max"``)."""
+class Monitor:
+    """Tracks the best value of a logged quantity (lower is better unless ``mode="max"``).
+
+    Parameters
+    ----------
+    monitor : str
+        A key of the epoch's logs; a missing ``"val_<name>"`` falls back to ``"<name>"``.
+    mode : {"min", "max"}
+        Whether lower or higher is better.
+    min_delta : float
+        Smallest change that counts as an improvement.
+    """
 
     def __init__(self, monitor: str, mode: str, min_delta: float) -> None:
         if mode not in ("min", "max"):
@@ -94,6 +104,14 @@ class _Monitor:
         if self.monitor not in logs and self.monitor.startswith("val_"):
             return self.monitor[4:]
         return self.monitor
+
+    def measure(self, trainer: Trainer, logs: dict[str, float]) -> float:
+        """The epoch's monitored value, read from ``logs``.
+
+        A subclass may compute it instead (e.g. a score on held-out data) and add it to
+        ``logs``; the Trainer calls this before recording the epoch and running the callbacks.
+        """
+        return logs.get(self.key(logs), math.nan)
 
     def improved(self, value: float) -> bool:
         if not math.isfinite(value):
@@ -128,7 +146,7 @@ class EarlyStopping(Callback):
         mode: str = "min",
         restore_best_weights: bool = True,
     ) -> None:
-        self._watch = _Monitor(monitor, mode, min_delta)
+        self._watch = Monitor(monitor, mode, min_delta)
         self.patience, self.restore_best_weights = int(patience), restore_best_weights
         self.wait = 0
         self.best_epoch: int | None = None
@@ -189,7 +207,7 @@ class ReduceLROnPlateau(Callback):
     ) -> None:
         if not 0 < factor < 1:
             raise ValueError("factor must be between 0 and 1.")
-        self._watch = _Monitor(monitor, mode, min_delta)
+        self._watch = Monitor(monitor, mode, min_delta)
         self.factor, self.patience, self.cooldown, self.min_lr = factor, patience, cooldown, min_lr
         self.wait = self._cooling = 0
 

@@ -18,7 +18,20 @@ class History:
         ``"loss"``, ``"val_loss"`` (with validation data), each metric and ``"val_<metric>"``,
         and ``"lr"``, one value per epoch.
     stop_reason : str or None
-        ``None`` (ran all epochs), ``"early_stopping"``, ``"non_finite"`` or ``"interrupted"``.
+        Why the last ``fit`` ended:
+
+        - ``None``: it ran every epoch (every L-BFGS iteration) asked for;
+        - ``"early_stopping"``: :class:`~chainrule.training.callbacks.EarlyStopping` saw no
+          improvement for ``patience`` epochs;
+        - ``"converged"``: the solver's convergence test passed — L-BFGS's gradient (``tol``)
+          or relative-decrease test, or the estimators' scikit-learn rule (no ``tol``
+          improvement for more than ``n_iter_no_change`` epochs);
+        - ``"max_fun"``: L-BFGS spent its ``max_fun`` objective evaluations;
+        - ``"abnormal"``: L-BFGS's line search failed (typically a loss flat to rounding);
+        - ``"non_finite"``: the loss became NaN or infinite (the bad update is not applied);
+        - ``"interrupted"``: Ctrl-C; the best weights are put back.
+
+        A callback may set any other string on ``trainer.stop_reason`` to stop training.
     best_epoch : int or None
         Epoch with the lowest monitored loss (``val_loss``, else ``loss``).
     """

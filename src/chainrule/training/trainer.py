@@ -1,22 +1,27 @@
-"""The one training loop: epochs of forward, loss, backward and update — the lecture's loop, grown up.
+"""The one training driver: :class:`Trainer` prepares a run, a solver runs its epochs.
 
-Every epoch, for each batch :math:`(X_b, y_b)` (the whole set when ``batch_size=None``, as in
-the lecture)::
+``Trainer.fit`` does what every way of training shares — bring the data into the network's
+namespace and dtype, hold out the validation rows, gather the callbacks, catch Ctrl-C and
+NumPy's overflow warnings — then hands the epochs to its solver
+(:mod:`chainrule.training.solvers`):
 
-    ŷ = network.forward(X_b)                   # forward pass
-    L, ∂L/∂ŷ = loss(ŷ, y_b)                    # value and gradient, from one call
-    network.backward(∂L/∂ŷ)                    # chain rule, layer by layer
-    updates, state = optimizer.update(grads, state, params)
-    params += updates                          # gradient step
+* :class:`~chainrule.training.solvers.MiniBatch` (any optimizer: ``sgd``, ``adam``…) runs the
+  lecture's loop, forward, loss, backward and update per batch (``batch_size=None`` is the
+  lecture's full batch);
+* :class:`~chainrule.training.solvers.LBFGS` (``optimizer="lbfgs"`` or ``lbfgs(...)``) runs
+  SciPy's L-BFGS-B over the flattened parameters, one iteration per epoch, on the same
+  forward, loss, backward and gradient hooks; its ``objective=`` lets a distributed engine
+  supply ``θ ↦ (J(θ), ∇J(θ))`` itself.
 
-and then the validation loss, metrics, the :class:`History` and the callbacks. The loop also
-stops cleanly on Ctrl-C (at the end of the current batch) and on a non-finite loss, keeping
-the best weights seen.
+Every solver closes each epoch with :meth:`Trainer.end_epoch`: validation loss and metrics,
+one :class:`History` entry, the ``on_epoch_end`` callbacks, then the one best-weights snapshot
+(by :attr:`Trainer.monitor`, ``val_loss`` else ``loss`` unless a caller asks otherwise). The
+run stops cleanly on Ctrl-C (at the next batch or iteration) and on a non-finite loss, keeping
+the best weights seen; every ``stop_reason`` is listed in :class:`History`.
 """
 
 from __future__ import annotations
 
-import math
 import signal
 import threading
 from collections.abc import Iterable, Sequence
@@ -32,7 +37,8 @@ from chainrule.network.containers import Sequential
 from chainrule.network.initializers import RandomSource, as_generator
 from chainrule.network.losses import CrossEntropy, Loss
 from chainrule.network.optimizers import GradientTransformation
-from chainrule.training.callbacks import Callback, overrides
+from chainrule.training import solvers
+from chainrule.training.callbacks import Callback, Monitor
 from chainrule.training.history import History
 from chainrule.training.protocol import TrainedModel
 
@@ -74,12 +80,18 @@ class Trainer:
         The network (``trainer.network``).
     loss : Loss or str
         E.g. ``MSE()``, ``CrossEntropy()``, ``"mse"``.
-    optimizer : GradientTransformation or str
-        E.g. ``sgd(0.1)``, ``adam()``, ``"adam"``.
+    optimizer : GradientTransformation, solver or str
+        E.g. ``sgd(0.1)``, ``adam()``, ``"adam"`` (run by the mini-batch solver), or
+        ``"lbfgs"`` / ``lbfgs(max_fun=..., tol=...)`` for full-batch L-BFGS
+        (:mod:`chainrule.training.solvers`).
     metrics : sequence of str or callable
         Recorded per epoch on the training batches (and on validation data).
     callbacks : sequence of Callback
         Run at every ``fit``.
+    monitor : str or Monitor
+        The logged quantity whose best epoch the trainer snapshots (``"val_loss"``, falling
+        back to ``"loss"`` without validation data; lower is better). A callback that logs its
+        own score passes e.g. ``Monitor("val_score", "max")``.
 
     Examples
     --------
@@ -97,23 +109,29 @@ class Trainer:
         self,
         network: Sequential,
         loss: Loss | str = "mse",
-        optimizer: GradientTransformation | str = "sgd",
+        optimizer: GradientTransformation | solvers.LBFGS | str = "sgd",
         *,
         metrics: Sequence[Any] = (),
         callbacks: Sequence[Callback] = (),
+        monitor: str | Monitor = "val_loss",
     ) -> None:
         self.network = network
         self.loss = losses_module.get(loss)
-        self.optimizer = optimizers_module.get(optimizer)
+        self.solver = solvers.get(optimizer)
         self.metrics = [metrics_module.get(m) for m in metrics]
         self.callbacks = list(callbacks)
+        self.monitor = Monitor(monitor, "min", 0.0) if isinstance(monitor, str) else monitor
         self.opt_state: Any = None
         self.history = History()
         self.stop_reason: str | None = None
         self.first_epoch: int = 0
         self.last_epoch: int | None = None
-        self._best_value = math.inf
-        self._best_params: dict[str, Array] | None = None
+        self.best_params: dict[str, Array] | None = None
+
+    @property
+    def optimizer(self) -> GradientTransformation | None:
+        """The mini-batch solver's update rule (``None`` for L-BFGS)."""
+        return self.solver.optimizer
 
     def trained_model(self) -> TrainedModel:
         """The network, loss and history (see :mod:`chainrule.training.protocol`)."""
@@ -168,31 +186,6 @@ class Trainer:
     def restore(self, saved: dict[str, Array]) -> None:
         """Put back parameters saved by :meth:`snapshot`."""
         self.network.set_params(saved)
-
-    # -- one step ----------------------------------------------------------------------------
-    def train_step(
-        self, xb: Array, yb: Array, wb: Array | None = None, params: dict[str, Array] | None = None
-    ) -> tuple[float, Array]:
-        """Forward, loss, backward and update on one batch; returns the loss and the output.
-
-        The update is skipped when the loss is not finite (the caller then stops).
-        """
-        network = self.network
-        out = network.forward(xb, training=True)
-        value, grad = self.loss(out, yb, wb)
-        if not math.isfinite(value):
-            return value, out
-        network.backward(grad, need_input_grad=False)
-        grads = network.grads
-        for cb in self._gradient_hooks:
-            cb.on_gradients(self, grads)
-        if self.opt_state is None:
-            self.opt_state = self.optimizer.init(network.params)
-        updates, self.opt_state = self.optimizer.update(
-            grads, self.opt_state, params or network.params
-        )
-        optimizers_module.apply_updates(params or network.params, updates)
-        return value, out
 
     # -- the loop ----------------------------------------------------------------------------
     def fit(
@@ -273,100 +266,51 @@ class Trainer:
             w = None if w is None else xp.take(w, idx, axis=0)
             train_idx = None
 
-        callbacks = self.callbacks + list(callbacks)
-        self._gradient_hooks = [cb for cb in callbacks if overrides(cb, "on_gradients")]
-        batch_hooks = [cb for cb in callbacks if overrides(cb, "on_batch_end")]
-        epoch_begin_hooks = [cb for cb in callbacks if overrides(cb, "on_epoch_begin")]
-        epoch_end_hooks = [cb for cb in callbacks if overrides(cb, "on_epoch_end")]
-        mean_reduction = self.loss.reduction == "mean"
-        params = self.network.params
-        if self.opt_state is None:
-            self.opt_state = self.optimizer.init(params)
+        first = self.history.epoch[-1] + 1 if self.history.epoch else 0
+        self.first_epoch, self.last_epoch = first, first + epochs - 1
         self.stop_reason = None
-        first_epoch = self.history.epoch[-1] + 1 if self.history.epoch else 0
-        self.first_epoch, self.last_epoch = first_epoch, first_epoch + epochs - 1
-        for cb in callbacks:
-            cb.on_train_begin(self)
-
         # Divergence is reported as stop_reason="non_finite", not as a stream of NumPy overflow
         # warnings; one errstate for the whole run keeps the per-batch path free of it.
         with _InterruptFlag() as interrupt, np.errstate(over="ignore", invalid="ignore"):
-            for epoch in range(first_epoch, first_epoch + epochs):
-                for cb in epoch_begin_hooks:
-                    cb.on_epoch_begin(self, epoch)
-                total, seen = 0.0, 0
-                metric_sums = [0.0] * len(self.metrics)
-                if full_batch:
-                    batches: Iterable[tuple[Array, Array, Array | None]] = ((X, y, w),)
-                else:
-                    batches = self._batches(X, y, w, train_idx, batch_size, shuffle, gen)
-                for b, (xb, yb, wb) in enumerate(batches):
-                    value, out = self.train_step(xb, yb, wb, params)
-                    size = xb.shape[0]
-                    if not math.isfinite(value):
-                        self.stop_reason = "non_finite"
-                        break
-                    total += value * size if mean_reduction else value
-                    seen += size
-                    if self.metrics:
-                        pred = self.loss.link(out)
-                        for i, (_, fn) in enumerate(self.metrics):
-                            metric_sums[i] += fn(yb, pred) * size
-                    for cb in batch_hooks:
-                        cb.on_batch_end(self, b, {"loss": value, "size": size})
-                    if interrupt.raised:
-                        self.stop_reason = "interrupted"
-                        break
-                if self.stop_reason in ("non_finite", "interrupted") and seen < n_train:
-                    break  # an unfinished epoch is not recorded
-                logs = {"loss": total / seen if mean_reduction else total}
-                for (name, _), s in zip(self.metrics, metric_sums, strict=True):
-                    logs[name] = s / seen
-                if val is not None:
-                    for k, v in self.evaluate(*val, prepared=True).items():
-                        logs[f"val_{k}"] = v
-                logs["lr"] = optimizers_module.current_learning_rate(self.opt_state) or 0.0
-                self.history.append(epoch, logs)
-                self._track_best(epoch, logs, params)
-                for cb in epoch_end_hooks:
-                    cb.on_epoch_end(self, epoch, logs)
-                if interrupt.raised and self.stop_reason is None:
-                    self.stop_reason = "interrupted"
-                if self.stop_reason is not None:
-                    break
+            job = solvers.FitJob(
+                X, y, w, train_idx, None if full_batch else batch_size, shuffle, gen,
+                range(first, first + epochs), val, self.callbacks + list(callbacks), interrupt,
+            )  # fmt: skip
+            for cb in job.callbacks:
+                cb.on_train_begin(self)
+            self.solver.run(self, job)
 
-        if self.stop_reason in ("non_finite", "interrupted") and self._best_params is not None:
+        if self.stop_reason in ("non_finite", "interrupted") and self.best_params is not None:
             if self.stop_reason == "interrupted" or not self._params_finite():
-                self.restore(self._best_params)
+                self.restore(self.best_params)
         self.history.stop_reason = self.stop_reason
-        for cb in callbacks:
+        for cb in job.callbacks:
             cb.on_train_end(self)
         return self.history
 
-    def _batches(
-        self,
-        X: Array,
-        y: Array,
-        w: Array | None,
-        train_idx: np.ndarray | None,
-        batch_size: int,
-        shuffle: bool,
-        gen: RandomSource,
-    ) -> Iterable[tuple[Array, Array, Array | None]]:
-        """Yield mini-batches by index: only one batch of rows is ever copied."""
-        xp = namespace(X)
-        order = np.arange(X.shape[0]) if train_idx is None else train_idx
-        if shuffle:
-            order = gen.permutation(order)
-        order = from_numpy(order, xp, like=X)
-        n = order.shape[0]
-        for start in range(0, n, batch_size):
-            idx = order[start : min(start + batch_size, n)]  # the array API forbids overshooting
-            yield (
-                xp.take(X, idx, axis=0),
-                xp.take(y, idx, axis=0),
-                None if w is None else xp.take(w, idx, axis=0),
-            )
+    def end_epoch(self, epoch: int, logs: dict[str, float], job: solvers.FitJob) -> None:
+        """What every solver does after an epoch: validation, history, best weights, callbacks.
+
+        ``logs`` holds the solver's ``loss`` (and training metrics); this adds ``val_<name>``
+        for the validation data and ``lr`` for optimizers that have a rate, asks
+        :attr:`monitor` for the epoch's value (a monitor may log more, e.g. a score), records
+        the epoch, snapshots the weights if the monitor improved — the run's one best-weights
+        copy — and runs ``on_epoch_end``.
+        """
+        if job.validation is not None:
+            for k, v in self.evaluate(*job.validation, prepared=True).items():
+                logs[f"val_{k}"] = v
+        if self.opt_state is not None:
+            logs["lr"] = optimizers_module.current_learning_rate(self.opt_state) or 0.0
+        watch = self.monitor
+        value = watch.measure(self, logs)
+        self.history.append(epoch, logs)
+        if watch.improved(value):
+            watch.best = value
+            self.best_params = self.snapshot(self.best_params)
+            self.history.best_epoch = epoch
+        for cb in job.epoch_end_hooks:
+            cb.on_epoch_end(self, epoch, logs)
 
     def _prepare_validation(self, data: Any) -> tuple[Array, Array, Array | None] | None:
         if data is None:
@@ -379,13 +323,6 @@ class Trainer:
             xp = namespace(Xv)
             wv = xp.astype(from_numpy(np.asarray(to_numpy(wv)), xp, like=Xv), Xv.dtype)
         return Xv, yv, wv
-
-    def _track_best(self, epoch: int, logs: dict[str, float], params: dict[str, Array]) -> None:
-        value = logs.get("val_loss", logs["loss"])
-        if math.isfinite(value) and value < self._best_value:
-            self._best_value = value
-            self._best_params = self.snapshot(self._best_params, params)
-            self.history.best_epoch = epoch
 
     def _params_finite(self) -> bool:
         for v in self.network.params.values():

@@ -1,0 +1,66 @@
+"""The estimator's parameters as a chainrule network and update rule."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from chainrule.network import optimizers as optimizers_module
+from chainrule.network.activations import ACTIVATIONS
+from chainrule.network.containers import Sequential
+from chainrule.network.layers import Dense, Dropout, Layer
+
+if TYPE_CHECKING:
+    from chainrule.estimators._base import BaseMLP
+
+HIDDEN_ACTIVATIONS: dict[str, type[Layer]] = {
+    name: ACTIVATIONS[name]
+    for name in ("identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu")
+}
+"""scikit-learn's four hidden activations by their scikit-learn names, and three more."""
+
+
+def build_network(
+    est: BaseMLP, n_in: int, hidden: list[int], n_out: int, dropout: list[float], rng: Any
+) -> Sequential:
+    """``Dense → activation [→ Dropout] → … → Dense`` with ``n_out`` linear outputs."""
+    sizes = [n_in, *hidden, n_out]
+    layers: list[Layer] = []
+    sklearn_init = est.weight_init == "auto"
+    for i in range(len(sizes) - 1):
+        fan_in, fan_out = sizes[i], sizes[i + 1]
+        init = "zeros" if sklearn_init else est.weight_init
+        dense = Dense(fan_in, fan_out, weight_init=init, rng=rng)
+        if sklearn_init:
+            # scikit-learn's Glorot uniform, biases included: U(-a, a) with
+            # a = √(6 / (fan_in + fan_out)), or √(2 / …) for logistic units.
+            factor = 2.0 if est.activation == "logistic" else 6.0
+            bound = math.sqrt(factor / (fan_in + fan_out))
+            dense.params["W"][...] = rng.uniform(-bound, bound, (fan_in, fan_out))
+            dense.params["b"][...] = rng.uniform(-bound, bound, fan_out)
+        layers.append(dense)
+        if i < len(hidden):
+            layers.append(HIDDEN_ACTIVATIONS[est.activation]())
+            if dropout[i] > 0:
+                layers.append(Dropout(dropout[i], rng=rng))
+    return Sequential(layers)
+
+
+def make_optimizer(est: BaseMLP) -> optimizers_module.GradientTransformation:
+    """The update rule ``solver`` names, with the estimator's rates and moments."""
+    lr = float(est.learning_rate_init)
+    if est.solver == "sgd":
+        # scikit-learn's velocity holds the rate, v ← μ v − η g, so a rate changed by
+        # invscaling / adaptive applies to new gradients only: scale first, then momentum.
+        step = optimizers_module.scale_by_learning_rate(lr)
+        if not est.momentum:
+            return optimizers_module.chain(step)
+        nesterov = bool(est.nesterovs_momentum)
+        return optimizers_module.chain(step, optimizers_module.trace(float(est.momentum), nesterov))
+    if est.solver == "adam":
+        return optimizers_module.adam(lr, est.beta_1, est.beta_2, est.epsilon)
+    if est.solver == "adamw":
+        return optimizers_module.adamw(
+            lr, est.beta_1, est.beta_2, est.epsilon, weight_decay=float(est.alpha)
+        )
+    return optimizers_module.rmsprop(lr, eps=est.epsilon)

@@ -1,0 +1,187 @@
+"""scikit-learn's end-of-epoch rules as one callback, and the validation score as a monitor.
+
+:class:`EpochRules` is everything scikit-learn's ``MLPClassifier`` / ``MLPRegressor`` do after
+an epoch of a stochastic solver: ``loss_curve_``, ``t_``, the ``tol`` / ``n_iter_no_change``
+stopping rule and the ``adaptive`` / ``invscaling`` rates. With ``early_stopping`` its
+:attr:`EpochRules.monitor` (a :class:`ValidationScore`) is handed to the
+:class:`~chainrule.training.trainer.Trainer`, which scores the held-out rows before the
+callbacks run and keeps the weights of the best score — the run's one best-weights snapshot.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from chainrule.network import optimizers as optimizers_module
+from chainrule.network.losses import Loss
+from chainrule.training.callbacks import Callback, Monitor
+from chainrule.training.trainer import Trainer
+
+if TYPE_CHECKING:
+    from chainrule.estimators._base import BaseMLP
+
+Validation = tuple[np.ndarray, np.ndarray, np.ndarray | None]
+
+
+def split_validation(
+    est: BaseMLP, X: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None, rng: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, Validation]:
+    """Hold out ``validation_fraction`` of the rows (stratified for single-label classifiers).
+
+    Returns the training ``X, Y, sample_weight`` and the held-out ``(X_val, Y_val, w_val)``,
+    split as scikit-learn splits them (``train_test_split`` seeded from ``rng``).
+    """
+    stratify = Y.argmax(1) if est._stratify() else None
+    arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
+    parts = train_test_split(
+        *arrays, random_state=_seed_from(rng), test_size=est.validation_fraction, stratify=stratify
+    )
+    validation = (parts[1], parts[3], None if sample_weight is None else parts[5])
+    if validation[0].shape[0] < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' "
+            "or the size of your dataset."
+        )
+    return parts[0], parts[2], None if sample_weight is None else parts[4], validation
+
+
+def _seed_from(rng: np.random.Generator | np.random.RandomState) -> int:
+    """An integer seed drawn from ``rng``, for helpers that want one (``train_test_split``)."""
+    return int(rng.integers(2**31 - 1) if hasattr(rng, "integers") else rng.randint(2**31 - 1))
+
+
+class ValidationScore(Monitor):
+    """The estimator's validation score (accuracy or :math:`R^2`), higher is better.
+
+    :meth:`measure` predicts the held-out rows once and logs ``val_loss`` (the data loss, no
+    penalty) and ``val_score`` (``est._score_raw``) for the history, the callbacks and the
+    progress bar.
+    """
+
+    def __init__(self, est: BaseMLP, data_loss: Loss, validation: Validation, best: float) -> None:
+        super().__init__("val_score", "max", 0.0)
+        self.est, self.data_loss, self.validation = est, data_loss, validation
+        self.best = best
+
+    def measure(self, trainer: Trainer, logs: dict[str, float]) -> float:
+        Xv, Yv, wv = self.validation
+        raw = trainer.network.predict(Xv)
+        logs["val_loss"] = self.data_loss(raw, Yv, wv)[0]
+        logs["val_score"] = self.est._score_raw(raw, Yv, wv)
+        return logs["val_score"]
+
+
+class EpochRules(Callback):
+    """scikit-learn's end-of-epoch rules, run by the Trainer after every epoch.
+
+    Records ``loss_curve_`` (the epoch's mean penalised loss), ``t_`` (samples seen) and, with
+    early stopping, the validation loss and score measured by :attr:`monitor`; then applies
+    scikit-learn's stopping rule: an epoch counts as *no improvement* when the training loss is
+    above ``best_loss_ - tol`` (or the validation score below ``best_validation_score_ + tol``),
+    and after more than ``n_iter_no_change`` such epochs in a row training stops with
+    ``stop_reason="converged"`` — except with ``solver="sgd"`` and ``learning_rate="adaptive"``,
+    where the rate is divided by 5 instead (until it is below 1e-6). ``invscaling`` sets
+    :math:`\\eta = \\eta_0 / (t + 1)^{p}` after each epoch.
+    """
+
+    def __init__(
+        self,
+        est: BaseMLP,
+        data_loss: Loss,
+        n_train: int,
+        validation: Validation | None,
+        continuing: bool,
+        restored_state: bool,
+    ) -> None:
+        self.est, self.n_train = est, n_train
+        self.n_iter = 0
+        # The rate the optimizer state runs at: a fresh state starts at learning_rate_init
+        # (as scikit-learn's warm start does); partial_fit's restored state keeps its own.
+        self.learning_rate = float(est.learning_rate_init)
+        if restored_state:
+            self.learning_rate = getattr(est, "_learning_rate", self.learning_rate)
+        if continuing:
+            self._continue(est)
+        else:
+            self.t, self.loss_curve, self.no_improvement_count = 0, [], 0
+            self.best_loss: float | None = math.inf
+            self.validation_scores: list[float] | None = None
+            self.validation_loss_curve: list[float] | None = None
+            self.best_validation_score: float | None = None
+        self.monitor: ValidationScore | None = None
+        if validation is not None:
+            self.best_loss = None
+            if self.validation_scores is None:
+                self.validation_scores, self.validation_loss_curve = [], []
+                self.best_validation_score = -math.inf
+            self.monitor = ValidationScore(est, data_loss, validation, self.best_validation_score)
+
+    def _continue(self, est: BaseMLP) -> None:
+        """Pick up the curves and counters of the previous fit (warm start, partial_fit)."""
+        self.t = est.t_
+        self.loss_curve = list(est.loss_curve_)
+        self.best_loss = est.best_loss_
+        self.no_improvement_count = getattr(est, "_no_improvement_count", 0)
+        scores = est.validation_scores_
+        self.validation_scores = None if scores is None else list(scores)
+        losses = est.validation_loss_curve_
+        self.validation_loss_curve = None if losses is None else list(losses)
+        self.best_validation_score = est.best_validation_score_
+
+    def _set_rate(self, trainer: Trainer, rate: float) -> None:
+        """Rescale the optimizer's rate from :attr:`learning_rate` to ``rate``."""
+        if rate != self.learning_rate:
+            factor = rate / self.learning_rate
+            trainer.opt_state = optimizers_module.scale_learning_rate(trainer.opt_state, factor)
+            self.learning_rate = rate
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        est = self.est
+        self.n_iter += 1
+        self.t += self.n_train
+        loss = logs["loss"]
+        self.loss_curve.append(loss)
+        if self.monitor is not None:
+            score = logs["val_score"]
+            self.validation_loss_curve.append(logs["val_loss"])
+            self.validation_scores.append(score)
+            if score < self.best_validation_score + est.tol:
+                self.no_improvement_count += 1
+            else:
+                self.no_improvement_count = 0
+            self.best_validation_score = max(self.best_validation_score, score)
+        else:
+            if loss > self.best_loss - est.tol:
+                self.no_improvement_count += 1
+            else:
+                self.no_improvement_count = 0
+            self.best_loss = min(self.best_loss, loss)
+
+        sgd = est.solver == "sgd"
+        if sgd and est.learning_rate == "invscaling":
+            self._set_rate(trainer, est.learning_rate_init / (self.t + 1) ** est.power_t)
+        if self.no_improvement_count > est.n_iter_no_change:
+            if sgd and est.learning_rate == "adaptive" and self.learning_rate > 1e-6:
+                self._set_rate(trainer, self.learning_rate / 5.0)
+                self.no_improvement_count = 0
+            else:
+                trainer.stop_reason = "converged"
+
+    def fitted(self) -> dict[str, Any]:
+        """The fitted attributes these rules keep, by name."""
+        return {
+            "_learning_rate": self.learning_rate,
+            "_no_improvement_count": self.no_improvement_count,
+            "n_iter_": self.n_iter,
+            "t_": self.t,
+            "loss_": self.loss_curve[-1],
+            "loss_curve_": self.loss_curve,
+            "best_loss_": self.best_loss,
+            "validation_scores_": self.validation_scores,
+            "validation_loss_curve_": self.validation_loss_curve,
+            "best_validation_score_": self.best_validation_score,
+        }
