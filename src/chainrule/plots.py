@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chainrule.extras import require
 from chainrule.io import atomic_write_bytes
 from chainrule.network.containers import Sequential
 from chainrule.network.layers import Dense
@@ -89,12 +90,9 @@ def _history_of(obj: Any) -> History:
 
 # -- figures and files ---------------------------------------------------------------------------
 def _figure(figsize: tuple[float, float]) -> Figure:
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:  # pragma: no cover - matplotlib is the 'plot' extra
-        raise ImportError(
-            "Plots need matplotlib; install it with: pip install 'chainrule[plot]'."
-        ) from None
+    require("matplotlib", purpose="Plots")
+    from matplotlib.figure import Figure
+
     return Figure(figsize=figsize, layout="constrained")
 
 

@@ -13,6 +13,8 @@ from chainrule.training.protocol import trained_model
 NAME = "info"
 HELP = "show a model file's architecture, parameter count, preprocessing and training history"
 EXAMPLE = "chainrule info iris.safetensors"
+REQUIRES: tuple[str, ...] = ("safetensors",)
+"""Optional packages (keys of chainrule.extras.EXTRAS) checked before the command runs."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
