@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         print(_shared.table(rows, indent="  "))
     if net is not None:
         print("\nNetwork:")
-        print("\n".join("  " + line for line in net.summary().splitlines()))
+        print("\n".join("  " + line for line in net.summary_text().splitlines()))
     if isinstance(obj, TabularModel):
         print("\nPreprocessing (fitted on the training table, applied again at prediction):")
         print("\n".join("  " + line for line in obj.preprocessor.describe().splitlines()))
