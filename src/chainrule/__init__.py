@@ -5,6 +5,7 @@ Public names only; each concept lives in its own module.
 
 from chainrule._version import __version__
 from chainrule.explain import StepTrace, explain_step
+from chainrule.extras import require
 from chainrule.network.activations import (
     ELU,
     GELU,
@@ -126,6 +127,7 @@ __all__ = [
 def __getattr__(name: str) -> object:
     # The scikit-learn estimators import scikit-learn, an optional dependency: load on first use.
     if name in ("MLPClassifier", "MLPRegressor"):
+        require("sklearn", "scipy", purpose=f"chainrule.{name}")
         from chainrule import estimators
 
         return getattr(estimators, name)

@@ -26,6 +26,7 @@ from chainrule.commands import (
     train,
 )
 from chainrule.commands._shared import UsageError, in_flags
+from chainrule.extras import MissingExtraError, require
 
 COMMANDS = [train, predict, evaluate, info, export, gradcheck, explain, plot, report, demo]
 """Sub-command modules in :mod:`chainrule.commands`, in the order ``--help`` lists them."""
@@ -55,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         module.add_arguments(sub)
-        sub.set_defaults(_run=module.run)
+        sub.set_defaults(_run=module.run, _requires=module.REQUIRES)
     return parser
 
 
@@ -67,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        # Optional packages first, before any work: one line naming the extra to install.
+        needs = args._requires + (("pandas",) if getattr(args, "data", None) else ())
+        require(*needs, purpose=f"chainrule {args.command}")
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)
@@ -78,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         message = (
             in_flags(str(exc))  # the library names arguments; the user typed flags
-            if isinstance(exc, UsageError | ValueError | OSError)
+            if isinstance(exc, UsageError | ValueError | OSError | MissingExtraError)
             else (f"{type(exc).__name__}: {exc}")
         )
         print(f"chainrule: error: {message}", file=sys.stderr)

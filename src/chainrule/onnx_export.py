@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from chainrule._version import __version__
+from chainrule.extras import require
 from chainrule.io.atomic import atomic_write_bytes
 from chainrule.tabular.preprocessing import value_key
 from chainrule.training.protocol import TrainedModel, trained_model
@@ -135,6 +136,7 @@ def build_onnx(obj: Any, opset: int = MIN_OPSET) -> Any:
     opset : int
         ONNX opset, 13 or newer.
     """
+    require("onnx", purpose="ONNX export")
     import onnx
     from onnx import TensorProto, helper
 
@@ -184,5 +186,6 @@ def export_onnx(obj: Any, path: str | os.PathLike[str], *, opset: int = MIN_OPSE
     opset : int
         ONNX opset, 13 or newer.
     """
+    require("onnx", purpose="ONNX export")
     model = build_onnx(obj, opset)
     return atomic_write_bytes(path, model.SerializeToString())

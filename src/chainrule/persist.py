@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.extras import require
 from chainrule.io.container import ModelFileError, file_info, read_state, write_state
 from chainrule.network.containers import Sequential, StateError
 from chainrule.tabular.model import TabularModel
@@ -49,17 +50,19 @@ def _kind_of(obj: Any) -> str:
     )
 
 
+def kind_article(kind: str) -> str:
+    """``"an MLPClassifier"``, ``"a TabularModel"``."""
+    return ("an " if kind.startswith("MLP") else "a ") + kind
+
+
 def _class_of(kind: str, where: str) -> Any:
     if kind in _LOCAL_KINDS:
         return _LOCAL_KINDS[kind]
     if kind in _ESTIMATOR_KINDS:
-        try:
-            # The estimators need scikit-learn, an optional extra: import them for their files only.
-            from chainrule import estimators
-        except ImportError:
-            raise ModelFileError(
-                f"{where} holds a {kind}, which needs scikit-learn; install chainrule[sklearn]."
-            ) from None
+        require("sklearn", "scipy", purpose=f"Loading {where} (it holds {kind_article(kind)})")
+        # The estimators need scikit-learn, an optional extra: import them for their files only.
+        from chainrule import estimators
+
         return getattr(estimators, kind)
     raise ModelFileError(
         f"{where} holds a {kind!r}, which this chainrule does not know; upgrade chainrule."
@@ -113,6 +116,7 @@ def save(obj: Any, path: str | os.PathLike[str]) -> Path:
     Path
         The path written.
     """
+    require("safetensors", purpose="Saving a model")
     tensors, meta = state_of(obj)
     return write_state(path, tensors, meta)
 
@@ -126,5 +130,6 @@ def load(path: str | os.PathLike[str]) -> Any:
         A one-line reason when the file is missing, not a model file, truncated, corrupted,
         modified, written by a newer chainrule, or inconsistent with its architecture.
     """
+    require("safetensors", purpose="Loading a model")
     tensors, meta = read_state(path)
     return from_state(tensors, meta, where=f"'{path}'")

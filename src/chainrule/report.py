@@ -19,6 +19,7 @@ import numpy as np
 
 from chainrule._version import __version__
 from chainrule.explain import StepTrace, explain_step
+from chainrule.extras import require
 from chainrule.io import atomic_write_text
 from chainrule.lecture import LEARNING_RATE
 from chainrule.network.containers import Sequential
@@ -323,6 +324,7 @@ def write_report(
         The ``.html`` file to write.
     """
 
+    require("matplotlib", purpose="The report")
     if Path(path).suffix.lower() not in (".html", ".htm"):
         raise ValueError(
             f"The report is an HTML page; give a file name ending in .html, not '{path}'."

@@ -17,6 +17,8 @@ HELP = (
     "score a model on a labelled table: accuracy, F1, log-loss, confusion matrix, or RMSE, MAE, R²"
 )
 EXAMPLE = "chainrule evaluate iris.safetensors iris_test.csv --target species"
+REQUIRES: tuple[str, ...] = ("pandas", "safetensors")
+"""Optional packages (keys of chainrule.extras.EXTRAS) checked before the command runs."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -16,6 +16,8 @@ from chainrule.training.protocol import trained_model
 NAME = "explain"
 HELP = "show every value of one training step (forward, backward, update) in the lecture's notation"
 EXAMPLE = "chainrule explain --rows 2 --format markdown"
+REQUIRES: tuple[str, ...] = ()  # a MODEL argument needs safetensors: load() checks
+"""Optional packages (keys of chainrule.extras.EXTRAS) checked before the command runs."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

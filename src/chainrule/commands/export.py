@@ -13,6 +13,8 @@ from chainrule.persist import load
 NAME = "export"
 HELP = "export a model file to ONNX (opset 13 or newer), for onnxruntime and other servers"
 EXAMPLE = "chainrule export iris.safetensors --onnx iris.onnx"
+REQUIRES: tuple[str, ...] = ("safetensors", "onnx")
+"""Optional packages (keys of chainrule.extras.EXTRAS) checked before the command runs."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

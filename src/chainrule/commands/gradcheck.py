@@ -23,6 +23,8 @@ EXAMPLE = (
     "chainrule gradcheck --layers 2,4,1 --activation sigmoid --output-activation sigmoid "
     "--loss mse   (the lecture's network)"
 )
+REQUIRES: tuple[str, ...] = ()  # a MODEL argument needs safetensors: load() checks
+"""Optional packages (keys of chainrule.extras.EXTRAS) checked before the command runs."""
 
 LOSS_CHOICES = ("mse", "mae", "huber", "bce", "crossentropy", "poisson")
 

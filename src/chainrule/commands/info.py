@@ -13,6 +13,8 @@ from chainrule.training.protocol import trained_model
 NAME = "info"
 HELP = "show a model file's architecture, parameter count, preprocessing and training history"
 EXAMPLE = "chainrule info iris.safetensors"
+REQUIRES: tuple[str, ...] = ("safetensors",)
+"""Optional packages (keys of chainrule.extras.EXTRAS) checked before the command runs."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         print(_shared.table(rows, indent="  "))
     if net is not None:
         print("\nNetwork:")
-        print("\n".join("  " + line for line in net.summary().splitlines()))
+        print("\n".join("  " + line for line in net.summary_text().splitlines()))
     if trained.preprocessing is not None:
         print("\nPreprocessing (fitted on the training table, applied again at prediction):")
         print("\n".join("  " + line for line in trained.preprocessing.describe().splitlines()))

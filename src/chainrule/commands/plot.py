@@ -14,6 +14,8 @@ HELP = "draw a model's loss curves, decision boundary, gradient norms or weight 
 EXAMPLE = (
     "chainrule plot model.crm --kind boundary --data train.csv --target label --out boundary.png"
 )
+REQUIRES: tuple[str, ...] = ("safetensors", "matplotlib")
+"""Optional packages (keys of chainrule.extras.EXTRAS) checked before the command runs."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

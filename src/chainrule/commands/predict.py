@@ -14,6 +14,8 @@ from chainrule.tabular.preprocessing import value_key
 NAME = "predict"
 HELP = "predict the target for every row of a CSV or Parquet table, writing CSV"
 EXAMPLE = "chainrule predict iris.safetensors new_flowers.csv --proba --out predictions.csv"
+REQUIRES: tuple[str, ...] = ("pandas", "safetensors")
+"""Optional packages (keys of chainrule.extras.EXTRAS) checked before the command runs."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -10,6 +10,8 @@ from chainrule.report import write_report
 NAME = "report"
 HELP = "write a self-contained HTML report: architecture, training plots, metrics, an explain trace"
 EXAMPLE = "chainrule report model.crm --data train.csv --target label --out report.html"
+REQUIRES: tuple[str, ...] = ("safetensors", "matplotlib")
+"""Optional packages (keys of chainrule.extras.EXTRAS) checked before the command runs."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -20,6 +20,8 @@ HELP = "train a network on a CSV or Parquet table and save it to one model file"
 EXAMPLE = (
     "chainrule train iris.csv --target species --hidden 16,8 --epochs 200 --out iris.safetensors"
 )
+REQUIRES: tuple[str, ...] = ("pandas", "safetensors")
+"""Optional packages (keys of chainrule.extras.EXTRAS) checked before the command runs."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

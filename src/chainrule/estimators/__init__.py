@@ -5,7 +5,11 @@ defaults, same fitted attributes), adding dropout, class weights, more solvers, 
 initializations, a validation loss curve, a progress bar and chainrule callbacks.
 """
 
-from chainrule.estimators._classifier import MLPClassifier
-from chainrule.estimators._regressor import MLPRegressor
+from chainrule.extras import require
+
+require("sklearn", "scipy", purpose="chainrule.estimators")
+
+from chainrule.estimators._classifier import MLPClassifier  # noqa: E402
+from chainrule.estimators._regressor import MLPRegressor  # noqa: E402
 
 __all__ = ["MLPClassifier", "MLPRegressor"]

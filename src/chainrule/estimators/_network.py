@@ -38,6 +38,9 @@ def build_network(
             bound = math.sqrt(factor / (fan_in + fan_out))
             dense.params["W"][...] = rng.uniform(-bound, bound, (fan_in, fan_out))
             dense.params["b"][...] = rng.uniform(-bound, bound, fan_out)
+            # the config (repr, model file) names the scheme drawn here, not the "zeros" above
+            scheme = "sklearn_glorot_uniform" + ("_logistic" if factor == 2.0 else "")
+            dense.weight_init = dense.bias_init = scheme
         layers.append(dense)
         if i < len(hidden):
             layers.append(HIDDEN_ACTIVATIONS[est.activation]())

@@ -7,12 +7,14 @@ plain data and back — :meth:`Sequential.state` gives arrays plus a JSON-able a
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
 from chainrule.backend import Array, dtype_name, from_numpy, namespace, to_numpy
+from chainrule.network import display
 from chainrule.network.layers import LAYER_TYPES, Layer, check_saveable
 
 
@@ -246,19 +248,23 @@ class Container(Layer):
         rebuilt = type(self).from_state(data["tensors"], data["meta"])
         self.__dict__.update(rebuilt.__dict__)
 
-    def summary(self) -> str:
-        """A table of layers, output widths and parameter counts."""
-        rows = [("layer", "type", "output", "params")]
-        width = self.in_features
-        for layer in self.layers:
-            width = layer.output_dim(width) if width is not None else None
-            count = sum(int(np.prod(v.shape)) for v in layer.params.values())
-            rows.append((layer.name or "", type(layer).__name__, f"(N, {width})", str(count)))
-        rows.append(("total", "", "", str(self.n_params)))
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        return "\n".join(
-            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows
-        )
+    def summary(self, file: TextIO | None = None) -> None:
+        """Print a Keras-style table of layers, output shapes and parameter counts.
+
+        Parameters
+        ----------
+        file : text stream, optional
+            Where to print (standard output by default). :meth:`summary_text` returns the
+            same table as a string.
+        """
+        print(display.summary_text(self), file=file if file is not None else sys.stdout)
+
+    def summary_text(self) -> str:
+        """The table :meth:`summary` prints, as a string."""
+        return display.summary_text(self)
+
+    def _repr_html_(self) -> str:  # Jupyter shows this instead of the repr
+        return display.summary_html(self)
 
     def onnx(self, graph: Any, x: str) -> str:
         for layer in self.layers:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chainrule.extras import require
 from chainrule.io import atomic_write_bytes
 from chainrule.network.containers import Sequential
 from chainrule.network.losses import Loss
@@ -73,12 +74,9 @@ def history_of(obj: Any) -> History:
 
 # -- figures and files ---------------------------------------------------------------------------
 def figure(figsize: tuple[float, float]) -> Figure:
-    try:
-        from matplotlib.figure import Figure
-    except ImportError:  # pragma: no cover - matplotlib is the 'plot' extra
-        raise ImportError(
-            "Plots need matplotlib; install it with: pip install 'chainrule[plot]'."
-        ) from None
+    require("matplotlib", purpose="Plots")
+    from matplotlib.figure import Figure
+
     return Figure(figsize=figsize, layout="constrained")
 
 

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from chainrule.extras import require
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -24,12 +26,9 @@ class DataError(ValueError):
 
 
 def _pandas():
-    try:
-        import pandas
-    except ImportError:  # pragma: no cover - pandas is in the 'data' extra
-        raise DataError(
-            "Reading tables needs pandas; install it with: pip install 'chainrule[data]'."
-        ) from None
+    require("pandas", purpose="Reading tables")
+    import pandas
+
     return pandas
 
 
@@ -66,6 +65,7 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         )
     try:
         if kind == "parquet":
+            require("pyarrow", purpose="Reading Parquet files")
             frame = pd.read_parquet(p)
         else:
             frame = pd.read_csv(p, sep="\t" if kind == "tsv" else ",")

@@ -311,21 +311,32 @@ class LBFGS:
             return
         vector = ParamVector(trainer.network)
         objective = self.objective or full_batch_objective(trainer, job, vector)
-        epochs = iter(job.epochs)
+        epochs = list(job.epochs)
+        done = 0  # iterations finished
+        begin_hooks = job.hooks("on_epoch_begin")
+
+        def begin_iteration() -> None:  # an iteration is an epoch: its callbacks open it too
+            for cb in begin_hooks:
+                cb.on_epoch_begin(trainer, epochs[done])
 
         def end_iteration(intermediate_result: Any) -> None:
+            nonlocal done
             vector.set(intermediate_result.x)  # callbacks see this iteration's weights
             logs = {"loss": float(intermediate_result.fun)}
             if trainer.metrics:
                 pred = trainer.predict(job.X)
                 for name, fn in trainer.metrics:
                     logs[name] = fn(job.y, pred)
-            trainer.end_epoch(next(epochs), logs, job)
+            trainer.end_epoch(epochs[done], logs, job)
+            done += 1
+            if done < len(epochs):
+                begin_iteration()
             if job.interrupt.raised and trainer.stop_reason is None:
                 trainer.stop_reason = "interrupted"
             if trainer.stop_reason is not None:
                 raise StopIteration
 
+        begin_iteration()
         self.result = result = scipy.optimize.minimize(
             objective,
             vector.get(),
