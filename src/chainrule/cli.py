@@ -24,6 +24,7 @@ COMMANDS = [
     "plot",
     "report",
     "demo",
+    "playground",
 ]
 """Sub-command modules in :mod:`chainrule.commands`, in the order ``--help`` lists them."""
 

@@ -48,6 +48,7 @@ class Table:
             "columns": list(self.frame.columns),
             "numeric": numeric,
             "target": self.frame.columns[-1],
+            "unique": {c: int(self.frame[c].nunique()) for c in self.frame.columns},
         }
 
 

@@ -60,7 +60,6 @@ class Grid:
         self.x1, self.x2 = gx.ravel(), gy.ravel()
         extra = np.zeros((self.x1.shape[0], points.extra.shape[1]))
         self.inputs = feature_matrix(self.x1, self.x2, features, extra)
-        self.feature_maps = [_signed(FEATURES[f][2](self.x1, self.x2))[0] for f in features]
 
 
 def hidden_outputs(network: Sequential, inputs: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
@@ -140,17 +139,23 @@ def static(points: Points, grid: Grid, features: list[str], problem: str) -> dic
             np.column_stack([points.x1[idx], points.x2[idx], points.y[idx]]), 5
         ).tolist()
 
-    labels = [FEATURES[f][0] for f in features]
-    if points.axis_names != ["x₁", "x₂"]:  # a table: name the plane's columns
-        a, b = points.axis_names
-        labels = [label.replace("x₁", a).replace("x₂", b) for label in labels]
+    a, b = points.axis_names
+    every = [
+        {
+            "key": key,
+            "label": label.replace("x₁", a).replace("x₂", b),
+            "map": _signed(fn(grid.x1, grid.x2))[0],
+            "on": key in features,
+        }
+        for key, (label, _, fn) in FEATURES.items()
+    ]
     return {
         "train": rows(points.train),
         "test": rows(points.test),
         "domain": points.domain,
         "grid": GRID,
-        "inputs": labels + points.extra_names,
-        "input_maps": grid.feature_maps + [None] * len(points.extra_names),
+        "features": every,
+        "extra": points.extra_names,
         "axes": points.axis_names,
         "classes": points.classes,
         "problem": problem,

@@ -97,8 +97,9 @@ class Session:
         self.curves = {"train": [], "test": []}
         self.status = ""
         static = frames.static(points, self.grid, config.features, config.problem)
-        static["config"] = config.to_dict()
-        self.static = (self.static[0] + 1, json.dumps(static))
+        seq = self.static[0] + 1
+        static.update(config=config.to_dict(), seq=seq)
+        self.static = (seq, json.dumps(static))
         self._publish()
 
     # -- training -----------------------------------------------------------------------------
