@@ -18,8 +18,9 @@ pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 sync_api = pytest.importorskip("playwright.sync_api")
 
-import chainrule as cr  # noqa: E402
 from playground_helpers import cross_entropy, inputs, read_points, running_server  # noqa: E402
+
+import chainrule as cr  # noqa: E402
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -55,7 +56,9 @@ class Page:
     """A fresh tab on the playground that records console errors and outside requests."""
 
     def __init__(self, browser: Any, url: str) -> None:
-        self.context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+        self.context = browser.new_context(
+            viewport={"width": 1280, "height": 1000}, accept_downloads=True
+        )
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.expected: list[str] = []  # error messages a test provokes on purpose
@@ -64,7 +67,11 @@ class Page:
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on(
             "request",
-            lambda r: None if r.url.startswith(("http://127.0.0.1", "data:")) else self.outside.append(r.url),
+            lambda r: (
+                None
+                if r.url.startswith(("http://127.0.0.1", "data:"))
+                else self.outside.append(r.url)
+            ),
         )
         self.page.goto(url)
         self.wait("window.playground.frame !== null && window.playground.stat !== null")
@@ -118,7 +125,9 @@ def test_play_lowers_test_loss_changes_surface_and_export_loads(tab: Page, tmp_p
     assert f"epochs={after['epoch']}" in snippet and "cr.Trainer(" in snippet
 
 
-def test_add_layer_and_the_link_reproduces_the_setup(tab: Page, browser: Any, base_url: str) -> None:
+def test_add_layer_and_the_link_reproduces_the_setup(
+    tab: Page, browser: Any, base_url: str
+) -> None:
     tab.page.click("#add-layer")
     tab.wait("playground.stat.config.hidden.length === 3")
     assert tab.page.locator(".hidden-node").count() == 4 + 2 + 2
@@ -163,7 +172,11 @@ def test_three_class_csv_upload_and_bad_uploads(tab: Page, tmp_path: Path) -> No
     assert tab.page.input_value("#table-target") == "species"
     tab.page.click("#table-use")
     tab.wait("playground.stat.classes.length === 3")
-    assert tab.page.locator(".legend .key").all_inner_texts() == ["setosa", "versicolor", "virginica"]
+    assert tab.page.locator(".legend .key").all_inner_texts() == [
+        "setosa",
+        "versicolor",
+        "virginica",
+    ]
     assert tab.js("playground.stat.extra") == ["depth"]  # third feature, held at its mean
     for _ in range(5):
         tab.page.click("#step")

@@ -47,7 +47,10 @@ def test_exported_snippet_retrains_to_the_pages_weights(setup: dict) -> None:
         session.control("step")
     code = session.export("python")[0].decode()
     namespace: dict = {}
-    exec(compile(code.replace('cr.save(net, "playground.safetensors")', ""), "snippet", "exec"), namespace)  # noqa: S102
+    exec(
+        compile(code.replace('cr.save(net, "playground.safetensors")', ""), "snippet", "exec"),
+        namespace,
+    )
     retrained = namespace["net"].params
     for name, value in session.network.params.items():
         np.testing.assert_array_equal(retrained[name], value, err_msg=name)
@@ -92,4 +95,6 @@ def test_bad_setups_are_refused_in_one_sentence() -> None:
         with pytest.raises(ValueError, match=word):
             parse(raw)
     with pytest.raises(ValueError, match="upload a CSV"):
-        Session("t").configure(parse({"dataset": "upload", "columns": ["a", "b"], "axes": ["a", "b"]}))
+        Session("t").configure(
+            parse({"dataset": "upload", "columns": ["a", "b"], "axes": ["a", "b"]})
+        )

@@ -17,11 +17,7 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
-import chainrule as cr  # noqa: E402
-from chainrule.cli import main  # noqa: E402
-from chainrule.playground.datasource import MAX_UPLOAD_BYTES  # noqa: E402
-from chainrule.playground.server import create_app  # noqa: E402
-from playground_helpers import (  # noqa: E402
+from playground_helpers import (
     api,
     cross_entropy,
     first_events,
@@ -30,6 +26,11 @@ from playground_helpers import (  # noqa: E402
     request,
     running_server,
 )
+
+import chainrule as cr
+from chainrule.cli import main
+from chainrule.playground.datasource import MAX_UPLOAD_BYTES
+from chainrule.playground.server import create_app
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +106,9 @@ def test_uploads_too_large_or_malformed_get_a_message(port: int) -> None:
     assert table["rows"] == 40 and table["numeric"] == ["p", "q"]
     config = {"dataset": "upload", "target": "label", "columns": ["p", "q"], "axes": ["p", "q"]}
     assert api(port, "POST", f"/api/session/{sid}/config", config)["config"]["target"] == "label"
-    status, body, _ = request(port, "POST", f"/api/session/{sid}/config", {**config, "hidden": [99]})
+    status, body, _ = request(
+        port, "POST", f"/api/session/{sid}/config", {**config, "hidden": [99]}
+    )
     assert status == 400 and "hidden" in json.loads(body)["error"]
     status, body, _ = request(port, "POST", f"/api/session/{sid}/config", b"{not json")
     assert status == 400 and "JSON" in json.loads(body)["error"]
@@ -156,7 +159,9 @@ def test_reported_losses_and_exports_agree_with_independent_computation(
     label = points["y"][row : row + 1].astype(int)
     assert result["loss"] == pytest.approx(cross_entropy(net.predict(x), label), rel=1e-9)
     assert "d_output" in result["html"] and "plain SGD" in result["optimizer"]
-    status, body, _ = request(port, "POST", f"/api/session/{sid}/explain", {"part": "test", "index": 10**6})
+    status, body, _ = request(
+        port, "POST", f"/api/session/{sid}/explain", {"part": "test", "index": 10**6}
+    )
     assert status == 400 and "no test point" in json.loads(body)["error"]
 
 

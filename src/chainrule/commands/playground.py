@@ -57,4 +57,3 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     serve(args.port, open_browser=not args.no_browser, table=table, allow_remote=args.allow_remote)
     return 0
-

@@ -125,7 +125,7 @@ def parse(raw: Any) -> Config:
         raise ValueError("The set-up must be a JSON object.")
     d = Config()
     problem = _choice(raw, "problem", d.problem, PROBLEMS)
-    names = (datasets.CLASSIFICATION if problem == "classification" else datasets.REGRESSION)
+    names = datasets.CLASSIFICATION if problem == "classification" else datasets.REGRESSION
     default_data = next(iter(names))
     dataset = raw.get("dataset", default_data)
     if dataset != UPLOAD and dataset not in names:

@@ -92,7 +92,9 @@ def moons(n: int, noise: float, gen: np.random.Generator) -> tuple[np.ndarray, n
 
 def blobs3(n: int, noise: float, gen: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Three Gaussian clusters on a circle of radius 3.5, one class each."""
-    centres = 3.5 * np.array([[np.cos(a), np.sin(a)] for a in (np.pi / 2, 7 * np.pi / 6, 11 * np.pi / 6)])
+    centres = 3.5 * np.array(
+        [[np.cos(a), np.sin(a)] for a in (np.pi / 2, 7 * np.pi / 6, 11 * np.pi / 6)]
+    )
     y = np.arange(n) % 3
     X = centres[y] + gen.normal(0.0, 0.6 + 3.0 * noise, (n, 2))
     return X, y.astype(np.int64)

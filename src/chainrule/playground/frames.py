@@ -117,9 +117,7 @@ def finite(value: float) -> float | None:
     return round(value, 6) if math.isfinite(value) else None
 
 
-def frame(
-    network: Sequential, grid: Grid, points: Points, problem: str
-) -> dict[str, Any]:
+def frame(network: Sequential, grid: Grid, points: Points, problem: str) -> dict[str, Any]:
     """The moving parts of one screen update (the caller adds epoch and losses)."""
     hidden, output = hidden_outputs(network, grid.inputs)
     y_range = float(np.max(np.abs(points.y))) if problem == "regression" else 1.0

@@ -35,7 +35,9 @@ def bind(port: int, allow_remote: bool) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise OSError(f"Cannot listen on {host}:{port} ({exc.strerror}); pick another --port.") from None
+        raise OSError(
+            f"Cannot listen on {host}:{port} ({exc.strerror}); pick another --port."
+        ) from None
     sock.listen(128)
     sock.set_inheritable(True)
     return sock

@@ -280,6 +280,7 @@ def create_app(*, allow_remote: bool = False, table: Table | None = None) -> Any
         Route(api + "/stream", stream),
         Mount("/static", StaticFiles(directory=str(static_dir)), name="static"),
     ]
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield

@@ -75,7 +75,9 @@ class Session:
             raise ValueError("No table is loaded; upload a CSV file first.")
         with self.lock:
             points = (
-                table_points(self.table, config) if config.dataset == UPLOAD else builtin_points(config)
+                table_points(self.table, config)
+                if config.dataset == UPLOAD
+                else builtin_points(config)
             )
             self.playing = False
             self.config, self.points = config, points
@@ -209,9 +211,7 @@ class Session:
             row = rows[index : index + 1]
             x, y = self._inputs(row), self.points.y[row]
             optimizer, state = explain_optimizer(self.config, self.trainer.opt_state)
-            trace = explain_step(
-                self.network, x, y, self.trainer.loss, optimizer, opt_state=state
-            )
+            trace = explain_step(self.network, x, y, self.trainer.loss, optimizer, opt_state=state)
             label = self.points.classes[int(y[0])] if self.points.classes else f"{y[0]:.4g}"
             return {
                 "html": trace.html(precision=4),

@@ -16,7 +16,7 @@ const DATASETS = {
 
 const state = {
   session: new Session(), config: null, table: null, stat: null, frame: null,
-  dirty: false, hover: null, selected: null, showTest: false, drawn: [],
+  dirty: false, hover: null, selected: null, showTest: false, drawn: [], frameCount: 0,
 };
 window.playground = state;  // for the browser tests and the curious
 
@@ -222,6 +222,7 @@ function render(now) {
   const f = state.frame;
   if (!state.dirty || !f || !state.stat) return;
   state.dirty = false;
+  state.frameCount += 1;  // screen updates drawn, for the update-rate measurement
   state.drawn.push(now);
   while (state.drawn.length && now - state.drawn[0] > 1000) state.drawn.shift();
   $("fps").textContent = state.drawn.length;
