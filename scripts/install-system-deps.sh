@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# System packages the test suite needs beyond PyPI: headless Chromium for the HTML report test.
+# System packages the test suite needs beyond PyPI: headless Chromium for the HTML report test
+# and the playground's browser tests (Playwright drives this chromium; it downloads nothing).
 # Installed from Debian's archive when missing and when we may (root, apt-get present);
 # otherwise the tests that need it are skipped with a reason.
 set -u

@@ -23,8 +23,8 @@ def test_no_cli_flag_in_library_strings() -> None:
     offenders = []
     for path in PACKAGE.rglob("*.py"):
         rel = path.relative_to(PACKAGE)
-        if rel.parts[0] == "commands" or rel.name == "cli.py":
-            continue
+        if rel.parts[0] in ("commands", "playground") or rel.name == "cli.py":
+            continue  # the command line's own front ends speak of its flags
         tree = ast.parse(path.read_text(encoding="utf-8"))
         docstrings = {  # module, class, function and attribute docstrings may cite the CLI
             id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)

@@ -20,6 +20,7 @@ from chainrule.commands import (
     export,
     gradcheck,
     info,
+    playground,
     plot,
     predict,
     report,
@@ -28,7 +29,19 @@ from chainrule.commands import (
 from chainrule.commands._shared import UsageError, in_flags
 from chainrule.extras import MissingExtraError, require
 
-COMMANDS = [train, predict, evaluate, info, export, gradcheck, explain, plot, report, demo]
+COMMANDS = [
+    train,
+    predict,
+    evaluate,
+    info,
+    export,
+    gradcheck,
+    explain,
+    plot,
+    report,
+    demo,
+    playground,
+]
 """Sub-command modules in :mod:`chainrule.commands`, in the order ``--help`` lists them."""
 
 

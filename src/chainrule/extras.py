@@ -30,6 +30,8 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "sklearn": ("sklearn", "scikit-learn"),
     "scipy": ("sklearn", "scipy"),
     "skl2onnx": ("skl2onnx", "skl2onnx"),
+    "starlette": ("playground", "starlette"),
+    "uvicorn": ("playground", "uvicorn"),
 }
 """Import name → (the extra that installs it, its name on PyPI)."""
 
