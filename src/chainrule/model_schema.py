@@ -62,7 +62,9 @@ def _param_elements(kind: str, spec: dict[str, Any]) -> int:
     if kind == "BatchNorm":  # running mean and variance always; scale and shift when affine
         return size("num_features") * (4 if spec.get("affine", True) is not False else 2)
     if kind == "LayerNorm":
-        return size("num_features") * (2 if spec.get("elementwise_affine", True) is not False else 0)
+        return size("num_features") * (
+            2 if spec.get("elementwise_affine", True) is not False else 0
+        )
     return 0
 
 

@@ -29,6 +29,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from chainrule.backend import to_numpy
+from chainrule.estimators._checks import check_weights, optimizer_state_for
 from chainrule.estimators._objective import L2Penalized, PenaltyGradient, add_penalty_gradient
 from chainrule.network import initializers
 from chainrule.network import optimizers as optimizers_module
@@ -193,6 +194,7 @@ class BaseMLP(BaseEstimator):
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
             )
         Y, sample_weight = self._encode_targets(y, sample_weight, incremental)
+        check_weights(sample_weight, X.shape[0])  # finite, >= 0, not all zero: _checks.py
         if sp.issparse(X):  # the engine computes on dense arrays
             X = X.toarray()
         Y = np.ascontiguousarray(Y, dtype=X.dtype)
@@ -318,9 +320,10 @@ class BaseMLP(BaseEstimator):
         continuing = not first_pass
         if continuing:
             trainer.history = copy.deepcopy(self.history_)
-        restored = incremental and continuing and getattr(self, "_opt_state", None) is not None
+        state = optimizer_state_for(self) if incremental and continuing else None  # _checks.py
+        restored = state is not None
         if restored:
-            trainer.opt_state = copy.deepcopy(self._opt_state)
+            trainer.opt_state = state
         book = _EpochBookkeeping(self, base, n_train, validation, continuing, restored)
         callbacks: list[Callback] = [PenaltyGradient(objective), book]
         if self.verbose:
@@ -356,6 +359,7 @@ class BaseMLP(BaseEstimator):
         return {
             "history_": trainer.history,
             "_opt_state": trainer.opt_state,
+            "_opt_solver": self.solver,
             "_learning_rate": book.learning_rate,
             "_no_improvement_count": book.no_improvement_count,
             "n_iter_": book.n_iter,

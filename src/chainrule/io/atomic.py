@@ -109,7 +109,9 @@ def _mode_for(target: Path) -> int:
 
 def _write_and_rename(folder: Path, target: Path, data: bytes) -> None:
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=folder
+        )
     except OSError as exc:
         raise OSError(f"Cannot write into folder '{folder}' ({exc.strerror}).") from None
     try:

@@ -156,7 +156,9 @@ def write_state(
     return atomic_write_bytes(path, encode(tensors, meta))
 
 
-def decode(blob: bytes | memoryview, where: str = "<memory>") -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def decode(
+    blob: bytes | memoryview, where: str = "<memory>"
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Validate the bytes of a model file and return ``(tensors, meta)``.
 
     Raises

@@ -33,6 +33,7 @@ from chainrule.network.initializers import RandomSource, as_generator
 from chainrule.network.losses import CrossEntropy, Loss
 from chainrule.network.optimizers import GradientTransformation
 from chainrule.training.callbacks import Callback, overrides
+from chainrule.training.checks import FiniteGuard, check_fit_inputs
 from chainrule.training.history import History
 from chainrule.training.protocol import TrainedModel
 
@@ -249,6 +250,7 @@ class Trainer:
         n = X.shape[0]
         if n == 0:
             raise ValueError("Cannot train on an empty data set (0 rows).")
+        check_fit_inputs(self, X, y, w)  # non-finite data, class range, weights: training/checks.py
 
         train_idx = None
         if validation_split and validation_data is None:
@@ -290,7 +292,12 @@ class Trainer:
 
         # Divergence is reported as stop_reason="non_finite", not as a stream of NumPy overflow
         # warnings; one errstate for the whole run keeps the per-batch path free of it.
-        with _InterruptFlag() as interrupt, np.errstate(over="ignore", invalid="ignore"):
+        # FiniteGuard: whatever ends the loop, the weights left are finite (training/checks.py).
+        with (
+            _InterruptFlag() as interrupt,
+            np.errstate(over="ignore", invalid="ignore"),
+            FiniteGuard(self) as guard,
+        ):
             for epoch in range(first_epoch, first_epoch + epochs):
                 for cb in epoch_begin_hooks:
                     cb.on_epoch_begin(self, epoch)
@@ -328,6 +335,7 @@ class Trainer:
                 logs["lr"] = optimizers_module.current_learning_rate(self.opt_state) or 0.0
                 self.history.append(epoch, logs)
                 self._track_best(epoch, logs, params)
+                guard.epoch_end()
                 for cb in epoch_end_hooks:
                     cb.on_epoch_end(self, epoch, logs)
                 if interrupt.raised and self.stop_reason is None:
@@ -382,7 +390,7 @@ class Trainer:
 
     def _track_best(self, epoch: int, logs: dict[str, float], params: dict[str, Array]) -> None:
         value = logs.get("val_loss", logs["loss"])
-        if math.isfinite(value) and value < self._best_value:
+        if math.isfinite(value) and value < self._best_value and self._params_finite():
             self._best_value = value
             self._best_params = self.snapshot(self._best_params, params)
             self.history.best_epoch = epoch
