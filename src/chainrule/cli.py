@@ -25,7 +25,7 @@ from chainrule.commands import (
     report,
     train,
 )
-from chainrule.commands._shared import UsageError
+from chainrule.commands._shared import UsageError, printable
 
 COMMANDS = [train, predict, evaluate, info, export, gradcheck, explain, plot, report, demo]
 """Sub-command modules in :mod:`chainrule.commands`, in the order ``--help`` lists them."""
@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if isinstance(exc, UsageError | ValueError | OSError)
             else (f"{type(exc).__name__}: {exc}")
         )
-        print(f"chainrule: error: {message}", file=sys.stderr)
+        print(f"chainrule: error: {printable(message)}", file=sys.stderr)
         return 1
 
 
