@@ -29,9 +29,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also write one probability column per class, proba_<class> (classifiers only)",
     )
     _shared.add_na_values(parser)
-    parser.epilog = (parser.epilog or "") + "\n\n" + (
-        "A row with an infinite number is refused (exit status 1, naming the column and the "
-        "row); no prediction is ever written for it."
+    parser.epilog = (
+        (parser.epilog or "")
+        + "\n\n"
+        + (
+            "A row with an infinite number is refused (exit status 1, naming the column and the "
+            "row); no prediction is ever written for it."
+        )
     )
 
 

@@ -98,11 +98,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     _shared.add_na_values(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
-    parser.epilog = (parser.epilog or "") + "\n\n" + (
-        "exit status: 0 trained and saved; 1 bad input (nothing trained or saved); 2 usage "
-        f"error; {DIVERGED} training diverged (loss NaN or infinite): the model is NOT saved and "
-        "any existing --out file is left untouched; 130 interrupted with Ctrl-C (the best "
-        "weights so far are saved)."
+    parser.epilog = (
+        (parser.epilog or "")
+        + "\n\n"
+        + (
+            "exit status: 0 trained and saved; 1 bad input (nothing trained or saved); 2 usage "
+            f"error; {DIVERGED} training diverged (loss NaN or infinite): the model is NOT saved and "
+            "any existing --out file is left untouched; 130 interrupted with Ctrl-C (the best "
+            "weights so far are saved)."
+        )
     )
 
 
