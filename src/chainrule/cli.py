@@ -26,7 +26,7 @@ from chainrule.commands import (
     report,
     train,
 )
-from chainrule.commands._shared import UsageError, in_flags
+from chainrule.commands._shared import UsageError, in_flags, printable
 from chainrule.extras import MissingExtraError, require
 
 COMMANDS = [
@@ -98,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if isinstance(exc, UsageError | ValueError | OSError | MissingExtraError)
             else (f"{type(exc).__name__}: {exc}")
         )
-        print(f"chainrule: error: {message}", file=sys.stderr)
+        print(f"chainrule: error: {printable(message)}", file=sys.stderr)
         return 1
 
 

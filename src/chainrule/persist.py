@@ -26,6 +26,7 @@ import numpy as np
 
 from chainrule.extras import require
 from chainrule.io.container import ModelFileError, file_info, read_state, write_state
+from chainrule.model_schema import SchemaError, check_meta
 from chainrule.network.containers import Sequential, StateError
 from chainrule.tabular.model import TabularModel
 
@@ -87,15 +88,21 @@ def from_state(
         One line naming ``where`` and what does not fit.
     """
     kind = meta.get("kind")
-    cls = _class_of(kind, where)
+    cls = _class_of(str(kind), where)
+    try:  # before any layer is allocated: see chainrule.model_schema
+        check_meta(kind, meta, sum(int(t.size) for t in tensors.values()))
+    except SchemaError as exc:
+        raise ModelFileError(
+            f"{where} has metadata that chainrule did not write ({exc}); re-save the model."
+        ) from None
     try:
         return cls.from_state(tensors, meta)
     except ModelFileError:
         raise
     except StateError as exc:
         raise ModelFileError(f"{where} {exc}.") from None
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        detail = str(exc).strip() or type(exc).__name__
+    except Exception as exc:  # validated metadata that still does not fit: one line, no trace
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise ModelFileError(f"{where} has invalid {kind} metadata ({detail}).") from None
 
 

@@ -29,6 +29,7 @@ _FLAG_WORDS: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"\bdrop=\[(['\"])(.*?)\1\]"), r"--drop \2"),
     (re.compile(r"\bhidden=\(([\d, ]+)\)"), lambda m: "--hidden " + m[1].replace(" ", "")),
     (re.compile(r"\b(target|drop)=(?=[\s),.;]|$)"), r"--\1"),
+    (re.compile(r"\bna_values=\[(['\"])(.*?)\1\]"), r"--na-values \2"),
     (
         re.compile(r"plot_loss, plot_gradient_norms or plot_weight_histograms"),
         "--kind loss, gradients or weights",
@@ -72,6 +73,29 @@ def positive_int(text: str) -> int:
     return value
 
 
+def seed(text: str) -> int:
+    """A random seed: an integer >= 0 (NumPy's generators take no negative seeds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"a seed must be a whole number >= 0, got {text!r}")
+    return value
+
+
+_CONTROL = dict.fromkeys([*range(0, 9), *range(11, 32), 127, *range(128, 160)])
+
+
+def printable(text: str) -> str:
+    """``text`` without control characters (terminal escapes) other than tab and newline.
+
+    Text read from a model file — column names, classes, layer names — is printed to a
+    terminal; an escape sequence hidden in it must not recolour or rewrite the screen.
+    """
+    return text.translate(_CONTROL)
+
+
 def positive_float(text: str) -> float:
     """A finite float > 0."""
     try:
@@ -101,8 +125,15 @@ def batch_size(text: str) -> int | None:
     return positive_int(text)
 
 
-def check_writable(path: str | os.PathLike[str], what: str) -> None:
-    """Fail before any work is done if ``path`` cannot be written (missing folder, a folder)."""
+def check_writable(
+    path: str | os.PathLike[str], what: str, inputs: Sequence[str | os.PathLike[str]] = ()
+) -> None:
+    """Fail before any work is done if ``path`` cannot be written, or is one of ``inputs``.
+
+    Checks that ``path`` is not a folder, that its folder exists and is writable (the file is
+    written beside itself and renamed, so the folder's permission is what counts), and that
+    writing it would not overwrite an input of the same command.
+    """
 
     p = Path(path)
     folder = p.parent if str(p.parent) else Path(".")
@@ -110,6 +141,48 @@ def check_writable(path: str | os.PathLike[str], what: str) -> None:
         raise UsageError(f"{what} '{p}' is a folder; give a file name.")
     if not folder.is_dir():
         raise UsageError(f"Cannot write {what} '{p}': folder '{folder}' does not exist; create it.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"Cannot write {what} '{p}': folder '{folder}' is not writable; choose another place."
+        )
+    for source in inputs:
+        if p.exists() and Path(source).exists() and os.path.samefile(p, source):
+            raise UsageError(
+                f"{what} '{p}' is also an input of this command; writing it would destroy that "
+                "input, so give another file name."
+            )
+
+
+def require(module: str, extra: str, why: str) -> None:
+    """Fail up front when an optional dependency is missing, naming the extra to install."""
+    try:
+        if module == "pandas":
+            import pandas  # noqa: F401
+        elif module == "safetensors":
+            import safetensors  # noqa: F401
+        elif module == "onnx":
+            import onnx  # noqa: F401
+        elif module == "matplotlib":
+            import matplotlib  # noqa: F401
+        else:  # pragma: no cover - a programming error
+            raise ValueError(f"unknown optional dependency {module!r}")
+    except ImportError:
+        raise UsageError(
+            f"{why} needs {module}, which is not installed; install it with: "
+            f"pip install 'chainrule[{extra}]'."
+        ) from None
+
+
+def add_na_values(parser: argparse.ArgumentParser) -> None:
+    """``--na-values TOKENS``: extra text that means "missing" in the data table."""
+    parser.add_argument(
+        "--na-values",
+        type=name_list,
+        default=[],
+        metavar="TOK,TOK",
+        help="extra tokens that mean a missing value in DATA, e.g. '?,n/a' (then fill them "
+        "with --impute or remove the rows)",
+    )
 
 
 def load_table_model(path: str) -> Any:

@@ -29,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--target", metavar="COL", default=None, help="target column (default: the model's)"
     )
     parser.add_argument("--json", action="store_true", help="print the scores as one JSON object")
+    _shared.add_na_values(parser)
 
 
 def classification_scores(y: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
@@ -83,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the scores as a table (or JSON)."""
 
     model = _shared.load_table_model(args.model)
-    frame = read_table(args.data)
+    frame = read_table(args.data, args.na_values)
     target = args.target or model.target
     require_columns(frame, [target], args.data, "the target to score against")
     y = model.encode_target(frame[target], args.data)

@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     """Build the graph, check it with the ONNX checker, write it atomically, describe it."""
     import json
 
-    _shared.check_writable(args.onnx, "ONNX file")
+    _shared.require("onnx", "io", "Exporting to ONNX")
+    _shared.check_writable(args.onnx, "ONNX file", inputs=[args.model])
     model = load(args.model)
     try:
         proto = build_onnx(model, args.opset)

@@ -22,12 +22,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL", help="model file")
 
 
+def _print(text: str) -> None:
+    print(_shared.printable(text))  # names and classes come from the file: no escapes
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the file's facts, then the network, preprocessing and history."""
 
     obj = load(args.model)
     facts = file_info(args.model)
-    print(
+    _print(
         f"{args.model}: {_shared.with_article(facts['kind'])} ({_shared.human_size(facts['bytes'])}, model format "
         f"{facts['format_version']}, written by chainrule {facts['library_version']})"
     )
@@ -53,15 +57,15 @@ def run(args: argparse.Namespace) -> int:
         rows.append(("parameters", str(net.n_params)))
         rows.append(("dtype", net.dtype))
     if rows:
-        print(_shared.table(rows, indent="  "))
+        _print(_shared.table(rows, indent="  "))
     if net is not None:
-        print("\nNetwork:")
-        print("\n".join("  " + line for line in net.summary_text().splitlines()))
+        _print("\nNetwork:")
+        _print("\n".join("  " + line for line in net.summary_text().splitlines()))
     if trained.preprocessing is not None:
-        print("\nPreprocessing (fitted on the training table, applied again at prediction):")
-        print("\n".join("  " + line for line in trained.preprocessing.describe().splitlines()))
+        _print("\nPreprocessing (fitted on the training table, applied again at prediction):")
+        _print("\n".join("  " + line for line in trained.preprocessing.describe().splitlines()))
     history = trained.history
     if history is not None and len(history):
-        print("\nTraining history:")
-        print(_shared.table(describe_history(history), indent="  "))
+        _print("\nTraining history:")
+        _print(_shared.table(describe_history(history), indent="  "))
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from chainrule import plots
+from chainrule.commands import _shared
 from chainrule.commands._shared import UsageError, add_data_arguments, load_model, read_data
 from chainrule.plots import KINDS
 from chainrule.training.protocol import trained_model
@@ -38,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--width, --height and --dpi must be positive.")
     if not args.out.lower().endswith(".png"):
         raise UsageError(f"--out must name a .png file, not '{args.out}'.")
+    _shared.require("matplotlib", "plot", "Plotting")
+    _shared.check_writable(
+        args.out, "--out file", inputs=[args.model, *([args.data] if args.data else [])]
+    )
     model = load_model(args.model)
     X, y = read_data(model, args.data, args.target)
     size = (args.width, args.height)

@@ -30,6 +30,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also write one probability column per class, proba_<class> (classifiers only)",
     )
+    _shared.add_na_values(parser)
+    parser.epilog = (
+        (parser.epilog or "")
+        + "\n\n"
+        + (
+            "A row with an infinite number is refused (exit status 1, naming the column and the "
+            "row); no prediction is ever written for it."
+        )
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,13 +46,13 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     if args.out:
-        _shared.check_writable(args.out, "output file")
+        _shared.check_writable(args.out, "output file", inputs=[args.model, args.data])
     model = _shared.load_table_model(args.model)
     if args.proba and model.task != "classification":
         raise UsageError(
             f"--proba needs a classifier, but '{args.model}' is a regression model; drop --proba."
         )
-    frame = read_table(args.data)
+    frame = read_table(args.data, args.na_values)
     X = model.transform(frame, args.data)
     result = pd.DataFrame({"prediction": model.predict_matrix(X)})
     if args.proba:

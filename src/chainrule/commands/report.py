@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from chainrule.commands import _shared
 from chainrule.commands._shared import UsageError, add_data_arguments, load_model, read_data
 from chainrule.report import write_report
 
@@ -30,6 +31,9 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.out.lower().endswith((".html", ".htm")):
         raise UsageError(f"--out must name an .html file, not '{args.out}'.")
+    _shared.check_writable(
+        args.out, "--out file", inputs=[args.model, *([args.data] if args.data else [])]
+    )
     model = load_model(args.model)
     X, y = read_data(model, args.data, args.target)
     path = write_report(model, args.out, X, y, title=args.title, learning_rate=args.lr)

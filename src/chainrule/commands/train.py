@@ -17,6 +17,8 @@ from chainrule.training.progress import ProgressBar
 
 NAME = "train"
 HELP = "train a network on a CSV or Parquet table and save it to one model file"
+DIVERGED = 3
+"""Exit status when training diverged or met non-finite values: the model is not saved."""
 EXAMPLE = (
     "chainrule train iris.csv --target species --hidden 16,8 --epochs 200 --out iris.safetensors"
 )
@@ -75,7 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "keeping the best weights",
     )
     parser.add_argument("--patience", type=_shared.positive_int, default=10, help="(default: 10)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--seed", type=_shared.seed, default=0, help="random seed (default: 0)")
     parser.add_argument(
         "--impute",
         choices=IMPUTE_CHOICES,
@@ -96,14 +98,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="MODEL",
         help="model file to write (default: model.safetensors)",
     )
+    _shared.add_na_values(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.epilog = (
+        (parser.epilog or "")
+        + "\n\n"
+        + (
+            "exit status: 0 trained and saved; 1 bad input (nothing trained or saved); 2 usage "
+            f"error; {DIVERGED} training diverged (loss NaN or infinite): the model is NOT saved and "
+            "any existing --out file is left untouched; 130 interrupted with Ctrl-C (the best "
+            "weights so far are saved)."
+        )
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Read, train, save, and print a summary; 130 if Ctrl-C stopped training (model saved)."""
 
-    _shared.check_writable(args.out, "model file")
-    frame = read_table(args.data)
+    _shared.require("safetensors", "io", "Saving the model")
+    _shared.require("pandas", "data", "Reading the table")
+    _shared.check_writable(args.out, "model file", inputs=[args.data])
+    frame = read_table(args.data, args.na_values)
     callbacks = (
         []
         if args.quiet
@@ -130,6 +145,15 @@ def run(args: argparse.Namespace) -> int:
         source=args.data,
     )
     elapsed = time.perf_counter() - started
+    if model.history.stop_reason == "non_finite":  # a diverged run never replaces a model
+        kept = "left untouched" if Path(args.out).exists() else "not written"
+        print(
+            f"chainrule: error: training diverged (the loss became infinite or NaN), so "
+            f"'{args.out}' was {kept}; try a smaller --lr or standardize the data "
+            f"(exit status {DIVERGED}).",
+            file=sys.stderr,
+        )
+        return DIVERGED
     path = save(model, args.out)
 
     history = model.history
@@ -157,10 +181,4 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 130
-    if stop == "non_finite":
-        print(
-            "chainrule: the loss became infinite or NaN, so training stopped early; try a "
-            "smaller --lr.",
-            file=sys.stderr,
-        )
     return 0

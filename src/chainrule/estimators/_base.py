@@ -27,6 +27,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from chainrule.backend import to_numpy
+from chainrule.estimators._checks import check_weights, optimizer_state_for
 from chainrule.estimators._network import HIDDEN_ACTIVATIONS, build_network, make_optimizer
 from chainrule.estimators._objective import L2Penalized, PenaltyGradient
 from chainrule.estimators._rules import EpochRules, split_validation
@@ -174,6 +175,7 @@ class BaseMLP(BaseEstimator):
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
             )
         Y, sample_weight = self._encode_targets(y, sample_weight, incremental)
+        check_weights(sample_weight, X.shape[0])  # finite, >= 0, not all zero: _checks.py
         if sp.issparse(X):  # the engine computes on dense arrays
             X = X.toarray()
         Y = np.ascontiguousarray(Y, dtype=X.dtype)
@@ -240,9 +242,10 @@ class BaseMLP(BaseEstimator):
         continuing = not first_pass
         if continuing:
             trainer.history = copy.deepcopy(self.history_)
-        restored = incremental and continuing and getattr(self, "_opt_state", None) is not None
+        state = optimizer_state_for(self) if incremental and continuing else None  # _checks.py
+        restored = state is not None
         if restored:
-            trainer.opt_state = copy.deepcopy(self._opt_state)
+            trainer.opt_state = state
         rules = EpochRules(self, base, n_train, validation, continuing, restored)
         if rules.monitor is not None:
             trainer.monitor = rules.monitor  # the Trainer keeps the best validation score's weights
@@ -257,7 +260,12 @@ class BaseMLP(BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=4,
             )
-        return {"history_": trainer.history, "_opt_state": trainer.opt_state, **rules.fitted()}
+        return {
+            "history_": trainer.history,
+            "_opt_state": trainer.opt_state,
+            "_opt_solver": self.solver,
+            **rules.fitted(),
+        }
 
     def _train(
         self,
@@ -326,6 +334,7 @@ class BaseMLP(BaseEstimator):
         return {
             "history_": trainer.history,
             "_opt_state": None,
+            "_opt_solver": self.solver,
             "n_iter_": int(result.nit),
             "t_": 0,
             "loss_": float(result.fun),

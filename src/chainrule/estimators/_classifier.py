@@ -20,6 +20,7 @@ from sklearn.utils.multiclass import (
 )
 
 from chainrule.estimators._base import STOCHASTIC_SOLVERS, BaseMLP
+from chainrule.estimators._checks import check_class_weight
 from chainrule.estimators._objective import SummedOverOutputs
 from chainrule.network.losses import BinaryCrossEntropy, CrossEntropy, Loss
 from chainrule.training.callbacks import Callback
@@ -270,6 +271,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                     "batch at a time; pass a dict of class weights, e.g. from "
                     "sklearn.utils.class_weight.compute_class_weight on all the labels."
                 )
+            check_class_weight(self.class_weight)
             weights = compute_sample_weight(self.class_weight, y)
             sample_weight = weights if sample_weight is None else sample_weight * weights
         return Y, sample_weight

@@ -1,11 +1,68 @@
-"""Writing a file so that a crash never leaves half of it: temporary file, fsync, rename."""
+"""Writing a file so that a crash never leaves half of it: temporary file, fsync, rename.
+
+The temporary file is named ``.<name>.<pid>.<random>.tmp`` beside the target. SIGTERM during
+the write removes it (the signal is turned into :class:`SystemExit` for the write's duration,
+so the cleanup below runs); a SIGKILL cannot be caught, so the next write to the same target
+removes temporary files whose process is gone, and loading refuses any such name.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import signal
+import stat
 import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+_TEMP_NAME = re.compile(r"^\..+\.(\d+)\.[^.]+\.tmp$")
+
+
+def is_temporary_name(name: str) -> bool:
+    """Whether a file name is one :func:`atomic_write_bytes` gives its temporary files."""
+    return _TEMP_NAME.match(name) is not None
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's process, or unknowable: leave its file alone
+    return True
+
+
+def _remove_stale(folder: Path, target: Path) -> None:
+    """Delete temporary files of ``target`` left by processes that no longer exist."""
+    prefix = f".{target.name}."
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            match = _TEMP_NAME.match(entry.name)
+            if match and entry.name.startswith(prefix) and not _process_alive(int(match[1])):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """Within the block, SIGTERM raises ``SystemExit(143)`` so ``finally`` clauses run."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum: int, frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
@@ -29,16 +86,38 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
         )
     if target.is_dir():
         raise OSError(f"Cannot write '{target}': it is a folder; give a file name.")
+    _remove_stale(folder, target)
+    with _sigterm_raises():
+        _write_and_rename(folder, target, data)
+    with contextlib.suppress(OSError):  # make the rename itself durable, where supported
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    return target
+
+
+def _mode_for(target: Path) -> int:
+    """The permission bits the new file gets: the old file's, or what ``open()`` would give."""
+    with contextlib.suppress(OSError):
+        return stat.S_IMODE(os.stat(target).st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _write_and_rename(folder: Path, target: Path, data: bytes) -> None:
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{target.name}.{os.getpid()}.", suffix=".tmp", dir=folder
+        )
     except OSError as exc:
         raise OSError(f"Cannot write into folder '{folder}' ({exc.strerror}).") from None
     try:
-        # mkstemp creates the file private (0600); give it the mode open() would have given,
-        # so a model or report meant to be shared is readable as any other file the user writes.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        # mkstemp creates the file private (0600); saving over a file keeps that file's mode,
+        # a new file gets the mode open() would have given it.
+        os.chmod(tmp, _mode_for(target))
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -48,13 +127,6 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    with contextlib.suppress(OSError):  # make the rename itself durable, where supported
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    return target
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:

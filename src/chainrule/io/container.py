@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 
 from chainrule._version import __version__
-from chainrule.io.atomic import atomic_write_bytes
+from chainrule.io.atomic import atomic_write_bytes, is_temporary_name
+from chainrule.io.bounds import check_layout, read_bounded
 
 FORMAT_VERSION = 1
 """Bumped whenever a file written now could be misread by an older chainrule."""
@@ -96,8 +97,8 @@ def _split_header(blob: bytes, where: str) -> tuple[dict[str, Any], int]:
             f"{len(blob) - 8}; copy the file again or re-save the model."
         )
     try:
-        header = json.loads(blob[8 : 8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        header = json.loads(bytes(blob[8 : 8 + n]).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise ModelFileError(
             f"'{where}' is corrupted: its header is not valid JSON; re-save the model."
         ) from None
@@ -106,7 +107,7 @@ def _split_header(blob: bytes, where: str) -> tuple[dict[str, Any], int]:
     return header, 8 + n
 
 
-def _digest(meta_text: str, header: dict[str, Any], payload: bytes) -> str:
+def _digest(meta_text: str, header: dict[str, Any], payload: bytes | memoryview) -> str:
     index = {k: v for k, v in header.items() if k != "__metadata__"}
     h = hashlib.sha256(b"chainrule-model\0")
     h.update(meta_text.encode("utf-8"))
@@ -155,7 +156,9 @@ def write_state(
     return atomic_write_bytes(path, encode(tensors, meta))
 
 
-def decode(blob: bytes, where: str = "<memory>") -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def decode(
+    blob: bytes | memoryview, where: str = "<memory>"
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Validate the bytes of a model file and return ``(tensors, meta)``.
 
     Raises
@@ -169,7 +172,7 @@ def decode(blob: bytes, where: str = "<memory>") -> tuple[dict[str, np.ndarray],
 
     header, start = _split_header(blob, where)
     stored = header.get("__metadata__")
-    if not isinstance(stored, dict) or META_KEY not in stored:
+    if not isinstance(stored, dict) or not isinstance(stored.get(META_KEY), str):
         raise ModelFileError(
             f"'{where}' is a safetensors file but not a chainrule model (it has no chainrule "
             "metadata); give a file written by 'chainrule train' or model.save()."
@@ -179,7 +182,7 @@ def decode(blob: bytes, where: str = "<memory>") -> tuple[dict[str, np.ndarray],
         info = json.loads(meta_text)
         version = info["format_version"]
         kind, meta = info["kind"], info["meta"]
-    except (json.JSONDecodeError, TypeError, KeyError):
+    except (json.JSONDecodeError, TypeError, KeyError, RecursionError):
         raise ModelFileError(
             f"'{where}' is corrupted: its chainrule metadata is unreadable; re-save the model."
         ) from None
@@ -191,13 +194,17 @@ def decode(blob: bytes, where: str = "<memory>") -> tuple[dict[str, np.ndarray],
             f"format {version}, newer than this chainrule {__version__} reads (format "
             f"{FORMAT_VERSION}); upgrade chainrule."
         )
-    if stored.get(DIGEST_KEY) != _digest(meta_text, header, blob[start:]):
+    payload = memoryview(blob)[start:]  # a view: hashing and checking never copy the tensors
+    problem = check_layout(header, len(payload))
+    if problem is not None:
+        raise ModelFileError(f"'{where}' is corrupted or forged: {problem}; re-save the model.")
+    if stored.get(DIGEST_KEY) != _digest(meta_text, header, payload):
         raise ModelFileError(
             f"'{where}' is corrupted or was modified: its contents do not match the checksum "
             "stored in it; use an intact copy or re-save the model."
         )
     try:
-        tensors = st_load(bytes(blob))
+        tensors = st_load(blob if isinstance(blob, bytes) else bytes(blob))
     except SafetensorError as exc:
         raise ModelFileError(f"'{where}' is corrupted ({exc}); re-save the model.") from None
     meta = dict(meta)
@@ -207,19 +214,32 @@ def decode(blob: bytes, where: str = "<memory>") -> tuple[dict[str, np.ndarray],
 
 def read_state(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Read and validate a model file; returns ``(tensors, meta)`` (see :func:`decode`)."""
+    return decode(_read(path), str(path))
+
+
+def _read(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a model file, refusing anything but a regular file of bounded size."""
     p = Path(path)
-    if not p.exists():
-        raise ModelFileError(f"Model file '{p}' does not exist; check the path.")
-    if p.is_dir():
-        raise ModelFileError(f"'{p}' is a folder, not a model file.")
-    return decode(p.read_bytes(), str(p))
+    if is_temporary_name(p.name):
+        raise ModelFileError(
+            f"'{p}' is a temporary file left by an interrupted save, not a model; delete it "
+            "and use the model file beside it."
+        )
+    try:
+        return read_bounded(p)
+    except FileNotFoundError:
+        raise ModelFileError(f"Model file '{p}' does not exist; check the path.") from None
+    except IsADirectoryError:
+        raise ModelFileError(f"'{p}' is a folder, not a model file.") from None
+    except OSError as exc:
+        raise ModelFileError(f"Cannot read model file '{p}': {exc.strerror or exc}.") from None
 
 
 def file_info(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Format version, library version, kind, size and checksum of a model file (validated)."""
     p = Path(path)
-    read_state(p)  # full validation first
-    blob = p.read_bytes()
+    blob = _read(p)
+    decode(blob, str(p))  # full validation first
     header, _ = _split_header(blob, str(p))
     info = json.loads(header["__metadata__"][META_KEY])
     tensors = {k: v for k, v in header.items() if k != "__metadata__"}

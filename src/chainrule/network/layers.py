@@ -19,6 +19,7 @@ In the lecture's notation, for ``Sequential([Dense(2, 4), Sigmoid(), Dense(4, 1)
 from __future__ import annotations
 
 import inspect
+import numbers
 from typing import Any, ClassVar
 
 import numpy as np
@@ -161,6 +162,15 @@ def check_saveable(layer: Layer) -> None:
         )
 
 
+def layer_size(value: Any, name: str) -> int:
+    """``value`` as a width >= 1; a float such as 2.7 is refused rather than truncated."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}; layer sizes count units.")
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}.")
+    return int(value)
+
+
 class Dense(Layer):
     """Fully connected layer, :math:`z = x W + b`, with weights shaped ``(in, out)`` as in the lecture.
 
@@ -207,8 +217,10 @@ class Dense(Layer):
         name: str | None = None,
     ) -> None:
         super().__init__(name)
-        if int(in_features) < 1 or int(out_features) < 1:
-            raise ValueError("Dense needs in_features >= 1 and out_features >= 1.")
+        in_features, out_features = (
+            layer_size(in_features, "in_features"),
+            layer_size(out_features, "out_features"),
+        )
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.weight_init, self.bias_init = weight_init, bias_init
         self.use_bias = use_bias

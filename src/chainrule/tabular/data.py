@@ -32,13 +32,16 @@ def _pandas():
     return pandas
 
 
-def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_table(path: str | os.PathLike[str], na_values: Sequence[str] = ()) -> pd.DataFrame:
     """Read a CSV (``.csv``, ``.txt``), TSV (``.tsv``) or Parquet (``.parquet``, ``.pq``) file.
 
     Parameters
     ----------
     path : str or path
         The file. Its extension picks the reader.
+    na_values : sequence of str
+        Extra tokens that mean "missing" (such as ``"?"``), besides pandas' own (empty, NA,
+        NaN, null…). In a Parquet file they are matched in text columns.
 
     Returns
     -------
@@ -67,8 +70,12 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         if kind == "parquet":
             require("pyarrow", purpose="Reading Parquet files")
             frame = pd.read_parquet(p)
+            if na_values:
+                frame = frame.replace(list(na_values), None)
         else:
-            frame = pd.read_csv(p, sep="\t" if kind == "tsv" else ",")
+            frame = pd.read_csv(
+                p, sep="\t" if kind == "tsv" else ",", na_values=list(na_values) or None
+            )
     except pd.errors.EmptyDataError:
         raise DataError(f"Data file '{p}' is empty; it needs a header row and data rows.") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:

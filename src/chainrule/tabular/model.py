@@ -37,6 +37,7 @@ from chainrule.network import optimizers as optimizers_module
 from chainrule.network.containers import Sequential, StateError
 from chainrule.network.layers import Dense
 from chainrule.tabular.codec import TableCodec
+from chainrule.tabular.columns import check_column
 from chainrule.tabular.data import DataError, require_columns
 from chainrule.tabular.preprocessing import TablePreprocessor
 from chainrule.tabular.targets import (
@@ -150,6 +151,7 @@ class TabularModel:
         if any(int(h) < 1 for h in hidden):
             raise DataError("Hidden layer widths must be positive integers, e.g. hidden=(64, 32).")
         y_column = frame[target]
+        check_column(y_column, target, source, "Target column")  # tabular/columns.py
         if y_column.isna().any():
             row = int(np.flatnonzero(y_column.isna().to_numpy())[0]) + 1
             raise DataError(

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chainrule.tabular.columns import check_column, check_finite
 from chainrule.tabular.data import DataError, require_columns
 
 if TYPE_CHECKING:
@@ -98,6 +99,7 @@ class TablePreprocessor:
                     f"Column {name!r} in '{source}' has no values at all; drop it with "
                     f"drop=[{name!r}]."
                 )
+            check_column(series, name, source)  # no type guessing, no ±inf: tabular/columns.py
             if is_numeric_column(series):
                 values = series.to_numpy(dtype=np.float64, na_value=np.nan)
                 if missing.any() and self.impute == "error":
@@ -181,6 +183,7 @@ class TablePreprocessor:
             missing = series.isna().to_numpy()
             if c["kind"] == "numeric":
                 values = self._numbers(series, c["name"], source)
+                check_finite(values, c["name"], source)  # predicting on ±inf is refused
                 if missing.any():
                     if c["fill"] is None:
                         raise DataError(

@@ -39,6 +39,7 @@ from chainrule.network.losses import CrossEntropy, Loss
 from chainrule.network.optimizers import GradientTransformation
 from chainrule.training import solvers
 from chainrule.training.callbacks import Callback, Monitor
+from chainrule.training.checks import FiniteGuard, check_fit_inputs
 from chainrule.training.history import History
 from chainrule.training.protocol import TrainedModel
 
@@ -127,6 +128,7 @@ class Trainer:
         self.first_epoch: int = 0
         self.last_epoch: int | None = None
         self.best_params: dict[str, Array] | None = None
+        self._finite_guard: FiniteGuard | None = None
 
     @property
     def optimizer(self) -> GradientTransformation | None:
@@ -242,6 +244,7 @@ class Trainer:
         n = X.shape[0]
         if n == 0:
             raise ValueError("Cannot train on an empty data set (0 rows).")
+        check_fit_inputs(self, X, y, w)  # non-finite data, class range, weights: training/checks.py
 
         train_idx = None
         if validation_split and validation_data is None:
@@ -271,7 +274,12 @@ class Trainer:
         self.stop_reason = None
         # Divergence is reported as stop_reason="non_finite", not as a stream of NumPy overflow
         # warnings; one errstate for the whole run keeps the per-batch path free of it.
-        with _InterruptFlag() as interrupt, np.errstate(over="ignore", invalid="ignore"):
+        # FiniteGuard: whatever ends the loop, the weights left are finite (training/checks.py).
+        with (
+            _InterruptFlag() as interrupt,
+            np.errstate(over="ignore", invalid="ignore"),
+            FiniteGuard(self) as self._finite_guard,
+        ):
             job = solvers.FitJob(
                 X, y, w, train_idx, None if full_batch else batch_size, shuffle, gen,
                 range(first, first + epochs), val, self.callbacks + list(callbacks), interrupt,
@@ -305,10 +313,14 @@ class Trainer:
         watch = self.monitor
         value = watch.measure(self, logs)
         self.history.append(epoch, logs)
-        if watch.improved(value):
+        finite = self._params_finite()
+        improved = finite and watch.improved(value)
+        if improved:
             watch.best = value
             self.best_params = self.snapshot(self.best_params)
             self.history.best_epoch = epoch
+        if self._finite_guard is not None:  # None only when a solver is driven by hand
+            self._finite_guard.epoch_end(finite, improved)
         for cb in job.epoch_end_hooks:
             cb.on_epoch_end(self, epoch, logs)
 
