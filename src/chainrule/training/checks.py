@@ -113,8 +113,11 @@ class FiniteGuard:
             self.saved = self.trainer.snapshot(self.saved)
 
     def __exit__(self, *exc: Any) -> None:
-        if self._params_finite():
-            return
+        if not self._params_finite():
+            self.rewind()
+
+    def rewind(self) -> None:
+        """Put back the last finite parameters (the best snapshot when that is the latest)."""
         if self.use_best and self.trainer.best_params is not None:
             self.trainer.restore(self.trainer.best_params)
         elif self.saved is not None:
