@@ -188,7 +188,7 @@ class MiniBatch:
             for b, (xb, yb, wb) in enumerate(job.batches()):
                 value, out = self.step(trainer, job, xb, yb, wb)
                 size = xb.shape[0]
-                if not math.isfinite(value):
+                if isinstance(value, float) and not math.isfinite(value):  # device: at epoch end
                     trainer.stop_reason = "non_finite"
                     break
                 total += value * size if mean_reduction else value
