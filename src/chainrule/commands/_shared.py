@@ -204,7 +204,7 @@ def device(name: str) -> devices.Device:
     except ImportError as exc:
         raise UsageError(f"--device {name} {str(exc).split(' ', 1)[1]}") from None
     except ValueError as exc:
-        raise UsageError(in_flags(str(exc).replace(f"device={name!r}", f"--device {name}")))
+        raise UsageError(str(exc).replace(f"device={name!r}", f"--device {name}")) from None
 
 
 def load_table_model(path: str) -> Any:
