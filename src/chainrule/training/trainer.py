@@ -38,7 +38,7 @@ from chainrule.network.losses import CrossEntropy, Loss
 from chainrule.network.optimizers import GradientTransformation
 from chainrule.training import solvers
 from chainrule.training.callbacks import Callback, Monitor
-from chainrule.training.checks import FiniteGuard, check_fit_inputs
+from chainrule.training.checks import FiniteGuard, all_finite, check_fit_inputs
 from chainrule.training.history import History
 from chainrule.training.interrupt import InterruptFlag
 from chainrule.training.protocol import TrainedModel
@@ -327,11 +327,7 @@ class Trainer:
         return Xv, yv, wv
 
     def _params_finite(self) -> bool:
-        for v in self.network.params.values():
-            xp = namespace(v)
-            if not bool(xp.all(xp.isfinite(v))):
-                return False
-        return True
+        return all(all_finite(v) for v in self.network.params.values())
 
     # -- inference ---------------------------------------------------------------------------
     def predict(self, X: Array, batch_size: int | None = 8192) -> Array:
