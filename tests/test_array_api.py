@@ -65,7 +65,7 @@ def test_losses_on_strict_arrays(loss, kind: str) -> None:
     w = gen.uniform(0.5, 2.0, 6)
     value_np, grad_np = loss(pred.copy(), true, w)
     value, grad = loss(xps.asarray(pred), xps.asarray(true), xps.asarray(w))
-    assert value == pytest.approx(value_np, rel=1e-12)
+    assert float(value) == pytest.approx(value_np, rel=1e-12)  # a 0-d array off NumPy
     np.testing.assert_allclose(to_numpy(grad), grad_np, rtol=1e-12)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from chainrule import devices
 from chainrule.persist import load
 from chainrule.tabular.data import read_table, require_columns
 from chainrule.tabular.model import TabularModel
@@ -183,6 +184,27 @@ def add_na_values(parser: argparse.ArgumentParser) -> None:
         help="extra tokens that mean a missing value in DATA, e.g. '?,n/a' (then fill them "
         "with --impute or remove the rows)",
     )
+
+
+def add_device(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--device NAME``: where to compute (:mod:`chainrule.devices`)."""
+    parser.add_argument(
+        "--device",
+        choices=devices.DEVICES,
+        default="cpu",
+        help=f"where to {what}: cpu (NumPy, default), torch (CUDA if present), torch:cuda, "
+        "torch:cpu, cupy",
+    )
+
+
+def device(name: str) -> devices.Device:
+    """The device ``--device`` names, checked before any work (missing library, no CUDA)."""
+    try:
+        return devices.get(name)
+    except ImportError as exc:
+        raise UsageError(f"--device {name} {str(exc).split(' ', 1)[1]}") from None
+    except ValueError as exc:
+        raise UsageError(str(exc).replace(f"device={name!r}", f"--device {name}")) from None
 
 
 def load_table_model(path: str) -> Any:

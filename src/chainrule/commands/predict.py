@@ -39,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             "row); no prediction is ever written for it."
         )
     )
+    _shared.add_device(parser, "predict")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out:
         _shared.check_writable(args.out, "output file", inputs=[args.model, args.data])
+    device = _shared.device(args.device)
     model = _shared.load_table_model(args.model)
     if args.proba and model.task != "classification":
         raise UsageError(
@@ -54,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
         )
     frame = read_table(args.data, args.na_values)
     X = model.transform(frame, args.data)
+    if not device.is_host:  # the weights move once; predictions come back as NumPy
+        model.network.to_namespace(device.put(X[:1]))
     result = pd.DataFrame({"prediction": model.predict_matrix(X)})
     if args.proba:
         proba = model.predict_proba_matrix(X)

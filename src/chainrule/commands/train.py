@@ -99,6 +99,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="model file to write (default: model.safetensors)",
     )
     _shared.add_na_values(parser)
+    _shared.add_device(parser, "train")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.epilog = (
         (parser.epilog or "")
@@ -118,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
     _shared.require("safetensors", "io", "Saving the model")
     _shared.require("pandas", "data", "Reading the table")
     _shared.check_writable(args.out, "model file", inputs=[args.data])
+    _shared.device(args.device)
     frame = read_table(args.data, args.na_values)
     callbacks = (
         []
@@ -143,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
         drop=args.drop,
         callbacks=callbacks,
         source=args.data,
+        device=args.device,
     )
     elapsed = time.perf_counter() - started
     if model.history.stop_reason == "non_finite":  # a diverged run never replaces a model

@@ -26,8 +26,9 @@ from sklearn.utils import column_or_1d
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from chainrule import devices
 from chainrule.backend import to_numpy
-from chainrule.estimators._checks import check_weights, optimizer_state_for
+from chainrule.estimators._checks import check_weights, optimizer_state_for, warn_lbfgs
 from chainrule.estimators._network import HIDDEN_ACTIVATIONS, build_network, make_optimizer
 from chainrule.estimators._objective import L2Penalized, PenaltyGradient
 from chainrule.estimators._rules import EpochRules, split_validation
@@ -78,6 +79,7 @@ class BaseMLP(BaseEstimator):
         "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
         "weight_init": [StrOptions({"auto", *initializers.INITIALIZERS})],
         "callbacks": [list, tuple, None],
+        "device": [StrOptions(set(devices.DEVICES))],
     }
 
     # -- what a subclass provides ---------------------------------------------------------------
@@ -201,6 +203,7 @@ class BaseMLP(BaseEstimator):
         else:
             record = self._fit_stochastic(net, X, Y, sample_weight, rng, first_pass, incremental)
 
+        net.to_namespace(np.empty(0))  # a device run's weights come home: coefs_, files, ONNX
         for k, v in record.items():
             setattr(self, k, v)
         self.network_ = net
@@ -238,14 +241,14 @@ class BaseMLP(BaseEstimator):
         # AdamW's decay is decoupled (in the optimizer), so the loss carries no penalty then.
         alpha = 0.0 if self.solver == "adamw" else float(self.alpha)
         objective = L2Penalized(base, net, alpha)
-        trainer = Trainer(net, objective, make_optimizer(self))
+        trainer = Trainer(net, objective, make_optimizer(self), device=self._device())
         continuing = not first_pass
         if continuing:
             trainer.history = copy.deepcopy(self.history_)
         state = optimizer_state_for(self) if incremental and continuing else None  # _checks.py
         restored = state is not None
         if restored:
-            trainer.opt_state = state
+            trainer.opt_state = devices.tree_put(trainer.device, state)
         rules = EpochRules(self, base, n_train, validation, continuing, restored)
         if rules.monitor is not None:
             trainer.monitor = rules.monitor  # the Trainer keeps the best validation score's weights
@@ -262,7 +265,7 @@ class BaseMLP(BaseEstimator):
             )
         return {
             "history_": trainer.history,
-            "_opt_state": trainer.opt_state,
+            "_opt_state": devices.tree_to_host(trainer.opt_state),
             "_opt_solver": self.solver,
             **rules.fitted(),
         }
@@ -302,6 +305,9 @@ class BaseMLP(BaseEstimator):
         if trainer.stop_reason == "interrupted":
             warnings.warn("Training interrupted by user.", stacklevel=5)
 
+    def _device(self) -> devices.Device | None:
+        return None if self.device == "cpu" else devices.get(self.device)
+
     def _stratify(self) -> bool:
         return False
 
@@ -316,20 +322,10 @@ class BaseMLP(BaseEstimator):
         """Minimise the full-batch objective with the Trainer's L-BFGS solver."""
         objective = L2Penalized(self._data_loss(Y.shape[1]), net, float(self.alpha))
         solver = lbfgs(max_fun=self.max_fun, tol=self.tol)
-        trainer = Trainer(net, objective, solver)
+        trainer = Trainer(net, objective, solver, device=self._device())
         self._train(trainer, X, Y, sample_weight, rng, self.max_iter, None, [], False)
         result = solver.result
-        if result.status not in (0, 99):  # 99: a callback (or Ctrl-C) stopped it on purpose
-            message = (
-                result.message.decode() if isinstance(result.message, bytes) else result.message
-            )
-            warnings.warn(
-                f"lbfgs failed to converge after {result.nit} iteration(s) "
-                f"(status={result.status}): {message}. Increase the number of iterations "
-                "(max_iter) or the number of function evaluations (max_fun), or scale the data.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
+        warn_lbfgs(result)
         losses = list(trainer.history.history.get("loss", []))
         return {
             "history_": trainer.history,

@@ -14,6 +14,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 
 from chainrule.training.checks import check_sample_weight
 
@@ -52,3 +53,17 @@ def optimizer_state_for(est: Any) -> Any | None:
         )
         return None
     return copy.deepcopy(state)
+
+
+def warn_lbfgs(result: Any) -> None:
+    """scikit-learn's ``ConvergenceWarning`` when L-BFGS stopped short of converging."""
+    if result.status in (0, 99):  # 99: a callback (or Ctrl-C) stopped it on purpose
+        return
+    message = result.message.decode() if isinstance(result.message, bytes) else result.message
+    warnings.warn(
+        f"lbfgs failed to converge after {result.nit} iteration(s) "
+        f"(status={result.status}): {message}. Increase the number of iterations "
+        "(max_iter) or the number of function evaluations (max_fun), or scale the data.",
+        ConvergenceWarning,
+        stacklevel=5,
+    )

@@ -106,6 +106,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         :mod:`chainrule.initializers` (``"he_uniform"``, ``"glorot_normal"``…) with zero biases.
     callbacks : list of chainrule callbacks, optional
         Extra :class:`~chainrule.callbacks.Callback` objects run during training.
+    device : {"cpu", "torch", "torch:cuda", "torch:cpu", "cupy"}, default="cpu"
+        Where to train (:mod:`chainrule.devices`); ``"cpu"`` is NumPy. The data moves there
+        once per fit; the fitted weights (``coefs_``, model files, ONNX) are NumPy arrays.
 
     Attributes
     ----------
@@ -168,6 +171,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         class_weight: dict | str | None = None,
         weight_init: str = "auto",
         callbacks: list[Callback] | None = None,
+        device: str = "cpu",
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -196,6 +200,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.class_weight = class_weight
         self.weight_init = weight_init
         self.callbacks = callbacks
+        self.device = device
 
     # -- fitting --------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPClassifier:

@@ -27,6 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from chainrule.backend import Array, namespace
+from chainrule.devices import scalar
 from chainrule.network.containers import Sequential
 from chainrule.network.losses import Loss, PoissonNLL
 from chainrule.training.callbacks import Callback
@@ -129,7 +130,8 @@ class L2Penalized(Loss):
     ) -> tuple[float, Array]:
         value, grad = self.base(y_pred, y_true, sample_weight)
         if self.alpha:
-            total = y_pred.shape[0] if sample_weight is None else float(sample_weight.sum())
+            xp = namespace(y_pred)
+            total = y_pred.shape[0] if sample_weight is None else scalar(xp, xp.sum(sample_weight))
             self.coefficient = self.alpha / total
             value += 0.5 * self.coefficient * self.squared_norm()
         return value, grad
@@ -141,7 +143,7 @@ class L2Penalized(Loss):
         for k in self.weight_names:
             w = params[k]
             xp = namespace(w)
-            total += float(xp.sum(w * w))
+            total += scalar(xp, xp.sum(w * w))  # on a device: stays there, no wait per batch
         return total
 
     def link(self, y_pred: Array) -> Array:
@@ -164,7 +166,7 @@ class PenaltyGradient(Callback):
 def add_penalty_gradient(penalized: L2Penalized, grads: dict[str, Array]) -> None:
     """``grads[W] += (α / s_B) · W`` in place for every penalised weight."""
     c = penalized.coefficient
-    if not c:
+    if not penalized.alpha:  # c may be a 0-d device array: test the float α, not c
         return
     params = penalized.network.params
     for k in penalized.weight_names:

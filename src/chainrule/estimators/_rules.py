@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from chainrule import devices
 from chainrule.network import optimizers as optimizers_module
 from chainrule.network.losses import Loss
 from chainrule.training.callbacks import Callback, Monitor
@@ -66,10 +67,16 @@ class ValidationScore(Monitor):
         super().__init__("val_score", "max", 0.0)
         self.est, self.data_loss, self.validation = est, data_loss, validation
         self.best = best
+        self._on_device: Any = None  # the validation rows, moved to the device once
 
     def measure(self, trainer: Trainer, logs: dict[str, float]) -> float:
         Xv, Yv, wv = self.validation
-        raw = trainer.network.predict(Xv)
+        if trainer.device is not None:  # on a device: predict there, score on the host
+            if self._on_device is None:
+                self._on_device = trainer.device.put(Xv)
+            raw = devices.to_host(trainer.network.predict(self._on_device))
+        else:
+            raw = trainer.network.predict(Xv)
         logs["val_loss"] = self.data_loss(raw, Yv, wv)[0]
         logs["val_score"] = self.est._score_raw(raw, Yv, wv)
         return logs["val_score"]

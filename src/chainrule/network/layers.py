@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from chainrule import devices
 from chainrule.backend import Array, dtype_name, from_numpy, namespace, to_numpy
 from chainrule.network import initializers
 from chainrule.network.initializers import RandomSource
@@ -302,7 +303,8 @@ class Dropout(Layer):
     rate : float
         Drop probability :math:`p \\in [0, 1)`.
     rng : Generator, int or None
-        Source of the masks.
+        Source of the masks. On a device (:mod:`chainrule.devices`) the masks are drawn there
+        by the device's own generator, seeded once from ``rng``.
     """
 
     symbol: ClassVar[str] = "drop"
@@ -318,6 +320,22 @@ class Dropout(Layer):
         self.rate = float(rate)
         self.rng = initializers.as_generator(rng)
         self._scaled_mask: Array | None = None
+        self._device_rng: tuple[str, Any] | None = None  # (device name, its generator)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_device_rng"] = None  # device generators do not copy; the next one is reseeded
+        return state
+
+    def _uniform(self, x: Array) -> Array:
+        """:math:`U[0,1)` of ``x``'s shape and dtype, drawn where ``x`` lives."""
+        if not devices.own_generator(x):
+            dtype = np.float32 if dtype_name(x.dtype) == "float32" else np.float64
+            return from_numpy(self.rng.random(tuple(x.shape), dtype=dtype), namespace(x), like=x)
+        where = str(devices.of(x))
+        if self._device_rng is None or self._device_rng[0] != where:
+            self._device_rng = (where, devices.generator(x, devices.seed_from(self.rng)))
+        return devices.uniform(self._device_rng[1], tuple(x.shape), like=x)
 
     def forward(self, x: Array, training: bool = False) -> Array:
         self._forwarded = True
@@ -325,10 +343,10 @@ class Dropout(Layer):
             self._scaled_mask = None
             return x
         keep = 1.0 - self.rate
-        dtype = np.float32 if dtype_name(x.dtype) == "float32" else np.float64
-        mask = (self.rng.random(tuple(x.shape), dtype=dtype) < keep).astype(dtype)
-        mask *= dtype(1.0 / keep)  # m / (1 - p)
-        self._scaled_mask = from_numpy(mask, namespace(x), like=x)
+        xp = namespace(x)
+        mask = xp.astype(self._uniform(x) < keep, x.dtype)  # m ~ Bernoulli(1 - p)
+        mask *= 1.0 / keep  # m / (1 - p)
+        self._scaled_mask = mask
         return x * self._scaled_mask
 
     def backward(self, grad: Array, need_input_grad: bool = True) -> Array | None:

@@ -34,13 +34,15 @@ from typing import Any, ClassVar
 import numpy as np
 
 from chainrule.backend import Array, namespace
+from chainrule.devices import scalar
 
 
-def _total(xp: Any, values: Array) -> float:
-    """:math:`\\sum` of every element as a Python float (NumPy's ufunc reduce skips the wrapper)."""
+def _total(xp: Any, values: Array) -> float | Array:
+    """:math:`\\sum` of every element: a Python float on NumPy (its ufunc reduce skips the
+    wrapper), a 0-d array on other namespaces so a GPU never waits for the host per batch."""
     if xp is np:
         return float(np.add.reduce(values, axis=None))
-    return float(xp.sum(values))
+    return xp.sum(values)
 
 
 def _scaled(text: str, scale: str) -> str:
@@ -115,7 +117,7 @@ class Loss:
         value = _total(xp, per_element * (w_column if per_element.ndim == 2 else sample_weight))
         grad = grad * w_column
         if self.reduction == "mean":
-            scale = 1.0 / (float(xp.sum(sample_weight)) * n_out)
+            scale = 1.0 / (scalar(xp, xp.sum(sample_weight)) * n_out)
             value *= scale
             grad *= scale
         return value, grad

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chainrule import devices
 from chainrule.network import activations as activations_module
 from chainrule.network import losses as losses_module
 from chainrule.network import metrics as metrics_module
@@ -130,6 +131,7 @@ class TabularModel:
         drop: Sequence[str] = (),
         callbacks: Sequence[Callback] = (),
         source: str = "the data",
+        device: str = "cpu",
     ) -> tuple[TabularModel, Trainer]:
         """Build, preprocess and train a model on ``frame``; returns it and its trainer.
 
@@ -190,7 +192,8 @@ class TabularModel:
         run_callbacks: list[Any] = [GradientNorms(), *callbacks]
         if early_stopping:
             run_callbacks.insert(0, EarlyStopping("val_loss", patience=patience))
-        trainer = Trainer(net, loss, opt, metrics=metrics, callbacks=run_callbacks)
+        on = None if device == "cpu" else device  # chainrule.devices; the weights come home
+        trainer = Trainer(net, loss, opt, metrics=metrics, callbacks=run_callbacks, device=on)
         started = time.perf_counter()
         trainer.fit(
             X,
@@ -200,6 +203,7 @@ class TabularModel:
             rng=fit_rng,
             validation_split=validation_split,
         )
+        net.to_namespace(np.empty(0))
         training = {
             "data": os.path.basename(source),
             "rows": int(X.shape[0]),
@@ -234,8 +238,13 @@ class TabularModel:
             raise DataError(
                 "Probabilities exist only for classification models; this one does regression."
             )
-        X = np.asarray(X, dtype=self.network.dtype)
-        return np.asarray(self.loss.link(self.network.predict(X)))
+        return np.asarray(self.loss.link(self._output(X)))
+
+    def _output(self, X: np.ndarray) -> np.ndarray:
+        """The network's raw output for ``X``, computed where its weights live, as NumPy."""
+        where = devices.of(next(iter(self.network.params.values())))
+        X = where.put(np.asarray(X, dtype=self.network.dtype))
+        return devices.to_host(self.network.predict(X))
 
     def predict_matrix(self, X: np.ndarray) -> np.ndarray:
         """Predictions ``(N,)`` for an encoded matrix: class labels, or target values."""
@@ -244,8 +253,7 @@ class TabularModel:
             labels = np.empty(len(self.classes), dtype=object)
             labels[:] = self.classes
             return labels[index]
-        X = np.asarray(X, dtype=self.network.dtype)
-        out = np.asarray(self.network.predict(X), dtype=np.float64)[:, 0]
+        out = np.asarray(self._output(X), dtype=np.float64)[:, 0]
         return out * self.target_scale + self.target_mean  # ŷ = μ_y + s_y t̂
 
     def predict_proba(self, frame: pd.DataFrame, source: str = "the data") -> np.ndarray:

@@ -23,12 +23,16 @@ from chainrule.backend import Array, is_floating, namespace, to_numpy
 from chainrule.network.losses import CrossEntropy
 
 
-def _all_finite(values: Array) -> bool:
+def all_finite(values: Array) -> bool:
     """One pass, no temporary of the array's size: a finite sum means no NaN and no infinity.
 
     A NaN or an infinity makes the sum non-finite; a non-finite sum of finite values (an
     overflow) is rare and settled by the exact element-wise test.
     """
+    if type(values) is np.ndarray:  # runs every epoch: NumPy's reduce, minus np.sum's dispatch
+        if math.isfinite(np.add.reduce(values, axis=None)):
+            return True
+        return bool(np.isfinite(values).all())
     xp = namespace(values)
     if math.prod(values.shape) == 0 or math.isfinite(float(xp.sum(values))):
         return True
@@ -46,10 +50,10 @@ def check_fit_inputs(trainer: Any, X: Array, y: Array, w: Array | None) -> None:
     y : array, shape (N,) class indices, or (N, K)
     w : array, shape (N,), or None
     """
-    if not _all_finite(X):
+    if not all_finite(X):
         rows = int(np.sum(~np.isfinite(np.asarray(to_numpy(X))).all(axis=1)))
         raise ValueError(f"X has {rows} rows with NaN or infinite values; remove or fill them.")
-    if is_floating(y) and not _all_finite(y):
+    if is_floating(y) and not all_finite(y):
         rows = int(np.sum(~np.isfinite(np.asarray(to_numpy(y))).reshape(len(y), -1).all(axis=1)))
         raise ValueError(f"y has {rows} rows with NaN or infinite values; remove or fill them.")
     if isinstance(trainer.loss, CrossEntropy) and y.ndim == 1 and not is_floating(y):
@@ -102,7 +106,7 @@ class FiniteGuard:
         return self
 
     def _params_finite(self) -> bool:
-        return all(_all_finite(v) for v in self.trainer.network.params.values())
+        return all(all_finite(v) for v in self.trainer.network.params.values())
 
     def epoch_end(self, finite: bool, snapshotted: bool) -> None:
         """Remember the parameters if ``finite`` (reusing the best snapshot when just taken)."""
@@ -113,8 +117,11 @@ class FiniteGuard:
             self.saved = self.trainer.snapshot(self.saved)
 
     def __exit__(self, *exc: Any) -> None:
-        if self._params_finite():
-            return
+        if not self._params_finite():
+            self.rewind()
+
+    def rewind(self) -> None:
+        """Put back the last finite parameters (the best snapshot when that is the latest)."""
         if self.use_best and self.trainer.best_params is not None:
             self.trainer.restore(self.trainer.best_params)
         elif self.saved is not None:

@@ -32,11 +32,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chainrule import devices
 from chainrule.backend import Array, from_numpy, namespace, to_numpy
 from chainrule.network import optimizers as optimizers_module
 from chainrule.network.initializers import RandomSource
 from chainrule.network.optimizers import GradientTransformation
 from chainrule.training.callbacks import Callback, overrides
+from chainrule.training.ondevice import RowOrder, host_epoch
 
 if TYPE_CHECKING:
     from chainrule.network.containers import Sequential
@@ -85,6 +87,7 @@ class FitJob:
     interrupt: Any
     gradient_hooks: list[Callback] = field(init=False)
     epoch_end_hooks: list[Callback] = field(init=False)
+    device_order: RowOrder | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.gradient_hooks = self.hooks("on_gradients")
@@ -106,10 +109,14 @@ class FitJob:
             yield X, y, w
             return
         xp = namespace(X)
-        order = np.arange(X.shape[0]) if self.train_idx is None else self.train_idx
-        if self.shuffle:
-            order = self.rng.permutation(order)
-        order = from_numpy(order, xp, like=X)
+        if not devices.own_generator(X):
+            order = np.arange(X.shape[0]) if self.train_idx is None else self.train_idx
+            if self.shuffle:
+                order = self.rng.permutation(order)
+            order = from_numpy(order, xp, like=X)
+        else:  # drawn where the data lives (training/ondevice.py)
+            self.device_order = self.device_order or RowOrder(X, self.train_idx, self.rng)
+            order = self.device_order.next(self.shuffle)
         n = order.shape[0]
         for start in range(0, n, self.batch_size):
             idx = order[
@@ -141,12 +148,14 @@ class MiniBatch:
     ) -> tuple[float, Array]:
         """Forward, loss, backward and update on one batch; returns the loss and the output.
 
-        The update is skipped when the loss is not finite (the caller then stops).
+        The update is skipped when the loss is not finite (the caller then stops). On a device
+        the loss is a 0-d array that is not looked at here: the epoch's total is checked once,
+        at its end (see :meth:`run`).
         """
         network = trainer.network
         out = network.forward(xb, training=True)
         value, grad = trainer.loss(out, yb, wb)
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):
             return value, out
         network.backward(grad, need_input_grad=False)
         grads = network.grads
@@ -158,7 +167,13 @@ class MiniBatch:
         return value, out
 
     def run(self, trainer: Trainer, job: FitJob) -> None:
-        """Every epoch: the batches, then ``trainer.end_epoch`` with the epoch's mean loss."""
+        """Every epoch: the batches, then ``trainer.end_epoch`` with the epoch's mean loss.
+
+        On NumPy a non-finite batch loss stops the run before its update. On a device the
+        losses and metrics are summed there and cross to the host once, at the epoch's end
+        (:func:`chainrule.devices.to_floats`); a non-finite epoch is then not recorded and the
+        weights go back to the last finite ones (:meth:`Trainer.rewind`).
+        """
         if trainer.opt_state is None:
             trainer.opt_state = self.optimizer.init(trainer.network.params)
         batch_hooks = job.hooks("on_batch_end")
@@ -173,7 +188,7 @@ class MiniBatch:
             for b, (xb, yb, wb) in enumerate(job.batches()):
                 value, out = self.step(trainer, job, xb, yb, wb)
                 size = xb.shape[0]
-                if not math.isfinite(value):
+                if isinstance(value, float) and not math.isfinite(value):  # device: at epoch end
                     trainer.stop_reason = "non_finite"
                     break
                 total += value * size if mean_reduction else value
@@ -192,6 +207,8 @@ class MiniBatch:
             logs = {"loss": total / seen if mean_reduction else total}
             for (name, _), s in zip(metrics, metric_sums, strict=True):
                 logs[name] = s / seen
+            if not host_epoch(trainer, logs):
+                return
             trainer.end_epoch(epoch, logs, job)
             if job.interrupt.raised and trainer.stop_reason is None:
                 trainer.stop_reason = "interrupted"
@@ -258,7 +275,7 @@ def full_batch_objective(trainer: Trainer, job: FitJob, vector: ParamVector) -> 
         grads = network.grads
         for cb in job.gradient_hooks:
             cb.on_gradients(trainer, grads)
-        return value, vector.flatten(grads)
+        return float(value), vector.flatten(grads)  # SciPy works on the host
 
     return value_and_grad
 
@@ -327,6 +344,7 @@ class LBFGS:
                 pred = trainer.predict(job.X)
                 for name, fn in trainer.metrics:
                     logs[name] = fn(job.y, pred)
+                logs = devices.to_floats(logs)
             trainer.end_epoch(epochs[done], logs, job)
             done += 1
             if done < len(epochs):

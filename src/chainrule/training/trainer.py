@@ -22,13 +22,12 @@ the best weights seen; every ``stop_reason`` is listed in :class:`History`.
 
 from __future__ import annotations
 
-import signal
-import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
+from chainrule import devices
 from chainrule.backend import Array, dtype_name, from_numpy, is_floating, namespace, to_numpy
 from chainrule.network import losses as losses_module
 from chainrule.network import metrics as metrics_module
@@ -39,34 +38,10 @@ from chainrule.network.losses import CrossEntropy, Loss
 from chainrule.network.optimizers import GradientTransformation
 from chainrule.training import solvers
 from chainrule.training.callbacks import Callback, Monitor
-from chainrule.training.checks import FiniteGuard, check_fit_inputs
+from chainrule.training.checks import FiniteGuard, all_finite, check_fit_inputs
 from chainrule.training.history import History
+from chainrule.training.interrupt import InterruptFlag
 from chainrule.training.protocol import TrainedModel
-
-
-class _InterruptFlag:
-    """Turns the first Ctrl-C into a flag the loop reads after each batch; a second one aborts."""
-
-    def __init__(self) -> None:
-        self.raised = False
-        self._previous: Any = None
-        self._installed = False
-
-    def __enter__(self) -> _InterruptFlag:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.getsignal(signal.SIGINT)
-            signal.signal(signal.SIGINT, self._handle)
-            self._installed = True
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.raised:  # a second Ctrl-C means "now"
-            raise KeyboardInterrupt
-        self.raised = True
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._installed:
-            signal.signal(signal.SIGINT, self._previous)
 
 
 class Trainer:
@@ -93,6 +68,10 @@ class Trainer:
         The logged quantity whose best epoch the trainer snapshots (``"val_loss"``, falling
         back to ``"loss"`` without validation data; lower is better). A callback that logs its
         own score passes e.g. ``Monitor("val_score", "max")``.
+    device : str, optional
+        Where to train (:mod:`chainrule.devices`): ``"cpu"`` (NumPy), ``"torch"``,
+        ``"torch:cuda"``, ``"torch:cpu"`` or ``"cupy"``. The data moves there once per ``fit``,
+        an epoch waits for the device once; the weights stay there. Default: the inputs'.
 
     Examples
     --------
@@ -115,6 +94,7 @@ class Trainer:
         metrics: Sequence[Any] = (),
         callbacks: Sequence[Callback] = (),
         monitor: str | Monitor = "val_loss",
+        device: str | devices.Device | None = None,
     ) -> None:
         self.network = network
         self.loss = losses_module.get(loss)
@@ -129,6 +109,7 @@ class Trainer:
         self.last_epoch: int | None = None
         self.best_params: dict[str, Array] | None = None
         self._finite_guard: FiniteGuard | None = None
+        self.device = None if device is None else devices.get(device)
 
     @property
     def optimizer(self) -> GradientTransformation | None:
@@ -236,6 +217,10 @@ class Trainer:
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}.")
         gen = as_generator(rng)
+        if self.device is not None:  # once per fit: an epoch never copies the data
+            X, y, sample_weight, validation_data = self.device.put_all(
+                X, y, sample_weight, validation_data
+            )
         X, y = self.prepare(X, y)
         xp = namespace(X)
         w = None
@@ -276,7 +261,7 @@ class Trainer:
         # warnings; one errstate for the whole run keeps the per-batch path free of it.
         # FiniteGuard: whatever ends the loop, the weights left are finite (training/checks.py).
         with (
-            _InterruptFlag() as interrupt,
+            InterruptFlag() as interrupt,
             np.errstate(over="ignore", invalid="ignore"),
             FiniteGuard(self) as self._finite_guard,
         ):
@@ -324,6 +309,11 @@ class Trainer:
         for cb in job.epoch_end_hooks:
             cb.on_epoch_end(self, epoch, logs)
 
+    def rewind(self) -> None:
+        """Put back the last finite weights now (a device run learns of a bad epoch at its end)."""
+        if self._finite_guard is not None:
+            self._finite_guard.rewind()
+
     def _prepare_validation(self, data: Any) -> tuple[Array, Array, Array | None] | None:
         if data is None:
             return None
@@ -337,17 +327,18 @@ class Trainer:
         return Xv, yv, wv
 
     def _params_finite(self) -> bool:
-        for v in self.network.params.values():
-            xp = namespace(v)
-            if not bool(xp.all(xp.isfinite(v))):
-                return False
-        return True
+        return all(all_finite(v) for v in self.network.params.values())
 
     # -- inference ---------------------------------------------------------------------------
     def predict(self, X: Array, batch_size: int | None = 8192) -> Array:
-        """The model's output after the loss's link (probabilities for logit losses)."""
-        X, _ = self.prepare(X)
-        return self.loss.link(self.network.predict(X, batch_size))
+        """The model's output after the loss's link (probabilities for logit losses).
+
+        On a :attr:`device`, NumPy input is predicted there and comes back as NumPy.
+        """
+        host = self.device is not None and isinstance(X, np.ndarray)
+        X, _ = self.prepare(X if self.device is None else self.device.put(X))
+        out = self.loss.link(self.network.predict(X, batch_size))
+        return devices.to_host(out) if host else out
 
     def evaluate(
         self,
@@ -359,6 +350,8 @@ class Trainer:
     ) -> dict[str, float]:
         """Loss and metrics on ``(X, y)`` at inference (dropout off)."""
         if not prepared:
+            if self.device is not None:
+                X, y, sample_weight = self.device.put_all(X, y, sample_weight)
             X, y = self.prepare(X, y)
         out = self.network.predict(X, batch_size)
         value, _ = self.loss(out, y, sample_weight)
@@ -367,7 +360,7 @@ class Trainer:
             pred = self.loss.link(out)
             for name, fn in self.metrics:
                 results[name] = fn(y, pred)
-        return results
+        return devices.to_floats(results)  # on a device: one transfer for them all
 
 
 def fit(
