@@ -326,7 +326,12 @@ class Dropout(Layer):
             return x
         keep = 1.0 - self.rate
         dtype = np.float32 if dtype_name(x.dtype) == "float32" else np.float64
-        mask = (self.rng.random(tuple(x.shape), dtype=dtype) < keep).astype(dtype)
+        shape = tuple(x.shape)
+        if isinstance(self.rng, np.random.Generator):  # float32 draws: half the bits to make
+            draws = self.rng.random(shape, dtype=dtype)
+        else:  # a legacy RandomState draws float64 only
+            draws = self.rng.random_sample(shape)
+        mask = (draws < keep).astype(dtype)
         mask *= dtype(1.0 / keep)  # m / (1 - p)
         self._scaled_mask = from_numpy(mask, namespace(x), like=x)
         return x * self._scaled_mask

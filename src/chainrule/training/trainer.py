@@ -37,7 +37,7 @@ from chainrule.network.containers import Sequential
 from chainrule.network.initializers import RandomSource, as_generator
 from chainrule.network.losses import CrossEntropy, Loss
 from chainrule.network.optimizers import GradientTransformation
-from chainrule.training import solvers
+from chainrule.training import resume, solvers
 from chainrule.training.callbacks import Callback, Monitor
 from chainrule.training.checks import FiniteGuard, check_fit_inputs
 from chainrule.training.history import History
@@ -128,6 +128,7 @@ class Trainer:
         self.first_epoch: int = 0
         self.last_epoch: int | None = None
         self.best_params: dict[str, Array] | None = None
+        self.rng: RandomSource | None = None  # the shuffle generator, continued by later fits
         self._finite_guard: FiniteGuard | None = None
 
     @property
@@ -138,6 +139,15 @@ class Trainer:
     def trained_model(self) -> TrainedModel:
         """The network, loss and history (see :mod:`chainrule.training.protocol`)."""
         return TrainedModel(self.network, self.loss, self.history)
+
+    def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Arrays and JSON to resume training from, for :func:`chainrule.save` (``resume.py``)."""
+        return resume.trainer_state(self)
+
+    @classmethod
+    def from_state(cls, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> Trainer:
+        """Rebuild a trainer from :meth:`state`'s output; ``fit`` then carries on exactly."""
+        return resume.trainer_from_state(cls, tensors, meta)
 
     # -- data preparation ---------------------------------------------------------------------
     def prepare(self, X: Array, y: Array | None = None) -> tuple[Array, Array | None]:
@@ -219,7 +229,9 @@ class Trainer:
         shuffle : bool
             Draw a new batch order every epoch (through index batches: ``X`` is never copied).
         rng : Generator, int or None
-            Source of the shuffles and of the validation split.
+            Source of the shuffles and of the validation split. ``None`` continues the
+            trainer's generator from the previous ``fit`` (or a loaded checkpoint), or draws
+            fresh entropy the first time.
         validation_data : (X_val, y_val[, w_val]), optional
             Scored after every epoch, never trained on.
         validation_split : float
@@ -235,7 +247,8 @@ class Trainer:
             raise ValueError(f"batch_size must be a positive integer or None, got {batch_size}.")
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}.")
-        gen = as_generator(rng)
+        gen = self.rng if rng is None and self.rng is not None else as_generator(rng)
+        self.rng = gen
         X, y = self.prepare(X, y)
         xp = namespace(X)
         w = None
