@@ -199,6 +199,7 @@ class TabularModel:
             batch_size=batch_size,
             rng=fit_rng,
             validation_split=validation_split,
+            verbose=0,  # progress is the caller's callbacks (the CLI's bar)
         )
         training = {
             "data": os.path.basename(source),

@@ -22,6 +22,7 @@ the best weights seen; every ``stop_reason`` is listed in :class:`History`.
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 from collections.abc import Iterable, Sequence
@@ -41,6 +42,7 @@ from chainrule.training import resume, solvers
 from chainrule.training.callbacks import Callback, Monitor
 from chainrule.training.checks import FiniteGuard, check_fit_inputs
 from chainrule.training.history import History
+from chainrule.training.progress import verbose_callbacks
 from chainrule.training.protocol import TrainedModel
 
 
@@ -128,6 +130,7 @@ class Trainer:
         self.first_epoch: int = 0
         self.last_epoch: int | None = None
         self.best_params: dict[str, Array] | None = None
+        self.steps_per_epoch: int | None = None  # batches per epoch, for progress displays
         self.rng: RandomSource | None = None  # the shuffle generator, continued by later fits
         self._finite_guard: FiniteGuard | None = None
 
@@ -213,6 +216,7 @@ class Trainer:
         validation_split: float = 0.0,
         sample_weight: Array | None = None,
         callbacks: Iterable[Callback] = (),
+        verbose: int | str = "auto",
     ) -> History:
         """Train for ``epochs`` epochs and return the (cumulative) :class:`History`.
 
@@ -240,6 +244,10 @@ class Trainer:
             Per-sample weights for the loss.
         callbacks : iterable of Callback
             Extra callbacks for this call only.
+        verbose : {"auto", 0, 1, 2}
+            Keras' meaning: 0 silent, 1 a progress bar updated every batch (plain lines when
+            standard error is not a terminal), 2 one line per epoch; ``"auto"`` is 1 on a
+            terminal and 0 otherwise. Ignored when ``callbacks`` hold a ``ProgressBar``.
         """
         if epochs < 0:
             raise ValueError(f"epochs must be non-negative, got {epochs}.")
@@ -282,6 +290,9 @@ class Trainer:
             w = None if w is None else xp.take(w, idx, axis=0)
             train_idx = None
 
+        self.steps_per_epoch = 1 if full_batch else math.ceil(n_train / batch_size)
+        run_callbacks = [*self.callbacks, *callbacks]
+        run_callbacks += verbose_callbacks(verbose, run_callbacks)
         first = self.history.epoch[-1] + 1 if self.history.epoch else 0
         self.first_epoch, self.last_epoch = first, first + epochs - 1
         self.stop_reason = None
@@ -295,7 +306,7 @@ class Trainer:
         ):
             job = solvers.FitJob(
                 X, y, w, train_idx, None if full_batch else batch_size, shuffle, gen,
-                range(first, first + epochs), val, self.callbacks + list(callbacks), interrupt,
+                range(first, first + epochs), val, run_callbacks, interrupt,
             )  # fmt: skip
             for cb in job.callbacks:
                 cb.on_train_begin(self)
