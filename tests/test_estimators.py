@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -451,8 +452,21 @@ def test_extras_dropout_init_callbacks_verbose(iris, capsys):
     assert len(watched.history_["grad_norm/dense1.W"]) == 5
     assert "epoch 5/5" in stream.getvalue()
 
+    # verbose keeps scikit-learn's meaning: its own lines on stdout, the same shape as its MLP's
+    from sklearn.neural_network import MLPClassifier as SkMLP
+
+    capsys.readouterr()
+    quiet(SkMLP((4,), max_iter=2, verbose=True, random_state=0).fit, X, y)
+    theirs = capsys.readouterr().out.splitlines()
     quiet(MLPClassifier((4,), max_iter=2, verbose=True, random_state=0).fit, X, y)
-    assert "epoch 2/2" in capsys.readouterr().err  # plain lines: stderr is not a terminal here
+    captured = capsys.readouterr()
+    ours = captured.out.splitlines()
+
+    def shape(lines: list[str]) -> list[str]:
+        return [re.sub(r"\d+\.\d+", "X", line) for line in lines]
+
+    assert shape(ours) == shape(theirs) == ["Iteration 1, loss = X", "Iteration 2, loss = X"]
+    assert captured.err == ""
 
     for solver in ("adamw", "rmsprop"):
         model = MLPClassifier(

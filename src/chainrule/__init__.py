@@ -54,6 +54,7 @@ from chainrule.training.callbacks import (
     ReduceLROnPlateau,
     TerminateOnNonFinite,
 )
+from chainrule.training.checkpoint import CSVLogger, ModelCheckpoint
 from chainrule.training.history import History
 from chainrule.training.progress import ProgressBar
 from chainrule.training.protocol import TrainedModel, trained_model
@@ -67,6 +68,7 @@ __all__ = [
     "MSE",
     "BatchNorm",
     "BinaryCrossEntropy",
+    "CSVLogger",
     "Callback",
     "ColumnEmbedding",
     "CrossEntropy",
@@ -89,6 +91,7 @@ __all__ = [
     "Loss",
     "MLPClassifier",
     "MLPRegressor",
+    "ModelCheckpoint",
     "PoissonNLL",
     "PrintEvery",
     "ProgressBar",

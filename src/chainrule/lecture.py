@@ -78,7 +78,13 @@ def lecture_in_chainrule() -> tuple[Sequential, Trainer]:
     print(y[0:5])
     net = lecture_network(rng)
     trainer = Trainer(net, lecture_loss(), sgd(LEARNING_RATE), metrics=["mse"])
-    trainer.fit(X, y, epochs=EPOCHS, callbacks=[PrintEvery(100, "Epoch {epoch}, Loss: {mse:.4f}")])
+    trainer.fit(
+        X,
+        y,
+        epochs=EPOCHS,
+        callbacks=[PrintEvery(100, "Epoch {epoch}, Loss: {mse:.4f}")],
+        verbose=0,
+    )
     print("Test predictions:", (net.predict(TEST_POINTS) > 0.5).astype(int).reshape(-1))
     return net, trainer
 

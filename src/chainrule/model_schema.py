@@ -226,6 +226,33 @@ def _estimator(arch: _Architecture) -> Obj:
     )
 
 
+def _trainer(arch: _Architecture) -> Obj:
+    generator = Obj({"kind": Str(("Generator", "RandomState")), "state": Str(max_len=100_000)})
+    return Obj(
+        {
+            "network": _network(arch),
+            "loss": Obj({"type": Str(_loss_names), "config": Map(AnyJSON(), max_len=20)}),
+            # the recipe is checked again, name by name, when it is rebuilt (optimizer_state.py)
+            "optimizer": Obj({"spec": Map(AnyJSON(), max_len=20), "state": AnyJSON()}),
+            "metrics": List(Str(max_len=40), max_len=100),
+            "monitor": Obj(
+                {
+                    "monitor": Str(max_len=100),
+                    "mode": Str(("min", "max")),
+                    "min_delta": Num(True, lo=0.0),
+                    "best": Opt(Num(True)),
+                }
+            ),
+            "history": _HISTORY,
+            "rng": Obj(
+                {"generators": List(generator, max_len=10_000), "layers": Map(Int(0))},
+                optional={"shuffle": Opt(Int(0))},
+            ),
+            "kind": Str(),
+        }
+    )
+
+
 def check_meta(kind: Any, meta: dict[str, Any], n_elements: int) -> None:
     """Check a model file's metadata for ``kind`` before anything is built from it.
 
@@ -252,6 +279,7 @@ def check_meta(kind: Any, meta: dict[str, Any], n_elements: int) -> None:
         "TabularModel": _tabular(arch),
         "MLPClassifier": _estimator(arch),
         "MLPRegressor": _estimator(arch),
+        "Trainer": _trainer(arch),
     }
     if kind not in schemas:
         raise SchemaError(f"kind: unknown kind {str(kind)[:40]!r}")

@@ -13,6 +13,9 @@ The kinds, and the class each is rebuilt as:
 ``"TabularModel"``        :class:`chainrule.tabular.TabularModel` (``chainrule train``)
 ``"MLPClassifier"``,      the scikit-learn estimators (need scikit-learn installed)
 ``"MLPRegressor"``
+``"Trainer"``             :class:`chainrule.training.Trainer` with its optimizer state,
+                          history and random generators, to resume ``fit`` exactly
+                          (:mod:`chainrule.training.resume`)
 ========================  ===============================================================
 """
 
@@ -29,12 +32,14 @@ from chainrule.io.container import ModelFileError, file_info, read_state, write_
 from chainrule.model_schema import SchemaError, check_meta
 from chainrule.network.containers import Sequential, StateError
 from chainrule.tabular.model import TabularModel
+from chainrule.training.trainer import Trainer
 
 __all__ = ["ModelFileError", "file_info", "from_state", "load", "save", "state_of"]
 
 _LOCAL_KINDS: dict[str, type] = {
     "Sequential": Sequential,
     "TabularModel": TabularModel,
+    "Trainer": Trainer,
 }
 _ESTIMATOR_KINDS = ("MLPClassifier", "MLPRegressor")
 
@@ -47,7 +52,7 @@ def _kind_of(obj: Any) -> str:
         return type(obj).__name__
     raise TypeError(
         f"Cannot save a {type(obj).__name__}: chainrule.save takes a Sequential network, a "
-        "TabularModel or a fitted MLPClassifier / MLPRegressor."
+        "TabularModel, a Trainer or a fitted MLPClassifier / MLPRegressor."
     )
 
 
@@ -113,8 +118,8 @@ def save(obj: Any, path: str | os.PathLike[str]) -> Path:
 
     Parameters
     ----------
-    obj : Sequential, TabularModel, MLPClassifier or MLPRegressor
-        What to save.
+    obj : Sequential, TabularModel, Trainer, MLPClassifier or MLPRegressor
+        What to save (a Trainer with everything ``fit`` needs to resume exactly).
     path : str or path
         Destination (conventionally ``*.safetensors``).
 

@@ -48,7 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "e.g. mse, mse_sum, bce, crossentropy",
     )
     parser.add_argument("--lr", type=float, help="learning rate η (lecture 0.1, Mazur 0.5)")
-    parser.add_argument("--format", choices=("table", "markdown"), default="table")
+    parser.add_argument(
+        "--format",
+        choices=("table", "markdown"),
+        default="table",
+        help="plain-text tables for a terminal, or Markdown for notes (default: table)",
+    )
     parser.add_argument("--precision", type=int, default=6, help="significant digits (default 6)")
 
 

@@ -30,6 +30,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also write one probability column per class, proba_<class> (classifiers only)",
     )
+    parser.add_argument(
+        "--keep",
+        type=_shared.name_list,
+        default=[],
+        metavar="COL[,COL...]",
+        help="copy these columns of DATA (an ID, say) into the output, before the predictions, "
+        "so the rows can be joined back",
+    )
     _shared.add_na_values(parser)
     parser.epilog = (
         (parser.epilog or "")
@@ -44,7 +52,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write a ``prediction`` column (and ``proba_<class>`` columns with ``--proba``)."""
-    import pandas as pd
 
     if args.out:
         _shared.check_writable(args.out, "output file", inputs=[args.model, args.data])
@@ -55,14 +62,22 @@ def run(args: argparse.Namespace) -> int:
             f"--proba needs a classifier, but '{args.model}' is a regression model; drop --proba."
         )
     frame = read_table(args.data, args.na_values)
+    missing = [c for c in args.keep if c not in frame.columns]
+    if missing:
+        raise UsageError(
+            f"--keep names {', '.join(map(repr, missing))}, which '{args.data}' does not have; "
+            f"its columns are {', '.join(map(str, frame.columns))}."
+        )
     X = model.transform(frame, args.data)
     if not device.is_host:  # the weights move once; predictions come back as NumPy
         model.network.to_namespace(device.put(X[:1]))
-    result = pd.DataFrame({"prediction": model.predict_matrix(X)})
+    result = frame[args.keep].reset_index(drop=True).copy()
+    taken = set(args.keep)
+    result[_unique("prediction", taken)] = model.predict_matrix(X)
     if args.proba:
         proba = model.predict_proba_matrix(X)
         for k, c in enumerate(model.classes):
-            result[f"proba_{value_key(c)}"] = proba[:, k]
+            result[_unique(f"proba_{value_key(c)}", taken)] = proba[:, k]
     text = result.to_csv(index=False, float_format="%.10g")
     if args.out:
         atomic_write_text(args.out, text)
@@ -70,3 +85,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    """``name``, or ``name_2``… when a kept column already has it (nothing is overwritten)."""
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}_{n}"
+    taken.add(candidate)
+    return candidate

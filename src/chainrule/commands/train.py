@@ -48,7 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--activation", choices=HIDDEN_ACTIVATIONS, default="relu", help="hidden activation"
     )
-    parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
+    parser.add_argument(
+        "--optimizer",
+        choices=sorted(OPTIMIZERS),
+        default="adam",
+        help="update rule: adam (default), adamw, rmsprop or sgd (the lecture's)",
+    )
     parser.add_argument(
         "--lr",
         type=_shared.positive_float,
@@ -78,6 +83,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--patience", type=_shared.positive_int, default=10, help="(default: 10)")
     parser.add_argument("--seed", type=_shared.seed, default=0, help="random seed (default: 0)")
+    parser.add_argument(
+        "--dropout",
+        type=_shared.fraction,
+        default=0.0,
+        metavar="P",
+        help="drop each hidden unit with probability P during training (default: 0, none)",
+    )
+    parser.add_argument(
+        "--l2",
+        type=_shared.non_negative_float,
+        default=0.0,
+        metavar="LAMBDA",
+        help="L2 penalty (weight decay) added to the gradient as LAMBDA * w (default: 0)",
+    )
+    parser.add_argument(
+        "--l1",
+        type=_shared.non_negative_float,
+        default=0.0,
+        metavar="LAMBDA",
+        help="L1 penalty added to the gradient as LAMBDA * sign(w) (default: 0)",
+    )
     parser.add_argument(
         "--impute",
         choices=IMPUTE_CHOICES,
@@ -146,6 +172,9 @@ def run(args: argparse.Namespace) -> int:
         callbacks=callbacks,
         source=args.data,
         device=args.device,
+        dropout=args.dropout,
+        l2=args.l2,
+        l1=args.l1,
     )
     elapsed = time.perf_counter() - started
     if model.history.stop_reason == "non_finite":  # a diverged run never replaces a model

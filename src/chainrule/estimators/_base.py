@@ -33,12 +33,12 @@ from chainrule.estimators._network import HIDDEN_ACTIVATIONS, build_network, mak
 from chainrule.estimators._objective import L2Penalized, PenaltyGradient
 from chainrule.estimators._rules import EpochRules, split_validation
 from chainrule.estimators._state import estimator_from_state, estimator_state
+from chainrule.estimators._verbose import SklearnVerbose
 from chainrule.network import initializers
 from chainrule.network.containers import Sequential
 from chainrule.network.layers import Dense
 from chainrule.network.losses import Loss
 from chainrule.training.callbacks import Callback
-from chainrule.training.progress import ProgressBar
 from chainrule.training.protocol import TrainedModel
 from chainrule.training.solvers import lbfgs
 from chainrule.training.trainer import Trainer
@@ -284,8 +284,8 @@ class BaseMLP(BaseEstimator):
     ) -> None:
         """``trainer.fit`` with the penalty's gradient, the rules, progress and user callbacks."""
         callbacks: list[Callback] = [PenaltyGradient(trainer.loss), *rules]
-        if self.verbose:
-            callbacks.append(ProgressBar(epochs=None if incremental else epochs))
+        if self.verbose:  # scikit-learn's meaning: "Iteration n, loss = ..." lines
+            callbacks.append(SklearnVerbose())
         callbacks += list(self.callbacks or ())
         trainer.fit(
             X,
@@ -296,6 +296,7 @@ class BaseMLP(BaseEstimator):
             rng=rng,
             sample_weight=sample_weight,
             callbacks=callbacks,
+            verbose=0,
         )
         if trainer.stop_reason == "non_finite" or not _finite(trainer.network):
             raise ValueError(

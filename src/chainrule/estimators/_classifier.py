@@ -78,7 +78,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     tol : float, default=1e-4
         Improvement below which an epoch counts as no progress.
     verbose : bool, default=False
-        Show a progress bar (plain lines when standard error is not a terminal).
+        Print "Iteration n, loss = ..." after each epoch to standard output, as
+        scikit-learn's MLPClassifier does (and "Validation score: ..." with early stopping).
     warm_start : bool, default=False
         Continue from the previous fit instead of starting afresh.
     momentum : float, default=0.9

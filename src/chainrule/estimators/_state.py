@@ -1,8 +1,10 @@
 """A fitted estimator as plain arrays and JSON, for :func:`chainrule.save` / :func:`chainrule.load`.
 
-The arrays are the network's weights (:meth:`Sequential.state`); the JSON holds the
-constructor's parameters, the fitted attributes, the history and the targets' encoding. No
-pickle: loading runs no code from the file.
+The arrays are the network's weights (:meth:`Sequential.state`) and the optimizer's state
+(Adam's moments, SGD's velocity: ``optimizer/…``); the JSON holds the constructor's
+parameters, the fitted attributes, the history, the targets' encoding and the random
+generators' states (shuffles, dropout masks), so ``partial_fit`` after ``load`` continues
+exactly where the saved estimator stopped. No pickle: loading runs no code from the file.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from chainrule.estimators._network import make_optimizer
 from chainrule.network import initializers
 from chainrule.network.containers import Sequential, StateError
+from chainrule.network.optimizer_state import state_from_arrays, state_to_arrays
 from chainrule.training.history import History
+from chainrule.training.resume import generator_table, restore_generator_table
 
 if TYPE_CHECKING:
     from chainrule.estimators._base import BaseMLP
@@ -64,8 +69,28 @@ def estimator_state(self: BaseMLP) -> tuple[dict[str, np.ndarray], dict[str, Any
         "fitted": fitted,
         "history": self.history_.to_dict(),
         **self._targets_state(),
+        "rng": generator_table(getattr(self, "_rng", None), self.network_),
     }
+    state = getattr(self, "_opt_state", None)
+    if state is not None:
+        opt_tensors, opt_meta = state_to_arrays(state)
+        tensors.update(opt_tensors)
+        meta["optimizer"] = {"solver": str(self._opt_solver), "state": opt_meta}
     return tensors, meta
+
+
+def _restore_optimizer(est: BaseMLP, tensors: dict[str, np.ndarray], saved: Any) -> None:
+    """The saved optimizer state, rebuilt on a fresh ``init`` of the estimator's own optimizer."""
+    est._opt_state, est._opt_solver = None, est.solver
+    if not isinstance(saved, dict) or saved.get("state") is None:
+        return  # a file from before optimizer states were saved: partial_fit starts afresh
+    if saved.get("solver") != est.solver or est.solver == "lbfgs":
+        raise StateError(f"has an optimizer state for solver {saved.get('solver')!r}")
+    template = make_optimizer(est).init(est.network_.params)
+    try:
+        est._opt_state = state_from_arrays(template, tensors, saved["state"])
+    except ValueError as exc:
+        raise StateError(f"has an optimizer state that does not fit ({exc})") from None
 
 
 def estimator_from_state(
@@ -77,7 +102,8 @@ def estimator_from_state(
         if isinstance(params.get(key), list):
             params[key] = tuple(params[key])
     est = cls(**params)
-    net = Sequential.from_state(tensors, meta["network"])
+    weights = {k: v for k, v in tensors.items() if not k.startswith("optimizer/")}
+    net = Sequential.from_state(weights, meta["network"])
     fitted = meta["fitted"]
     n_in, n_out = int(fitted["n_features_in_"]), int(fitted["n_outputs_"])
     if net.in_features != n_in or net.output_dim(n_in) != n_out:
@@ -101,7 +127,8 @@ def estimator_from_state(
     est.history_ = History.from_dict(meta["history"])
     est._learning_rate = float(fitted.get("learning_rate", est.learning_rate_init))
     est._no_improvement_count = int(fitted.get("no_improvement_count", 0))
-    est._opt_state = None  # optimizer moments are not saved: partial_fit restarts them
-    est._rng = initializers.as_generator(est.random_state)
+    _restore_optimizer(est, tensors, meta.get("optimizer"))
+    shuffle = restore_generator_table(meta["rng"], net) if "rng" in meta else None
+    est._rng = shuffle if shuffle is not None else initializers.as_generator(est.random_state)
     est._restore_targets(meta)
     return est

@@ -239,13 +239,24 @@ class Container(Layer):
         net.set_params({k: v.astype(dtype) for k, v in tensors.items()})
         return net
 
-    # pickling goes through the same plain data as model files (no layer caches in a pickle)
+    # pickling goes through the same plain data as model files (no layer caches in a pickle),
+    # plus the layers' random generators: a deep copy of a network with Dropout must draw the
+    # masks the original would have drawn, not fresh entropy (reproducible partial_fit).
     def __getstate__(self) -> dict[str, Any]:
         tensors, meta = self.state()
-        return {"tensors": tensors, "meta": meta}
+        rngs = {
+            name: layer.rng
+            for name, layer in self.leaves()
+            if isinstance(getattr(layer, "rng", None), np.random.Generator | np.random.RandomState)
+        }
+        return {"tensors": tensors, "meta": meta, "rngs": rngs}
 
     def __setstate__(self, data: dict[str, Any]) -> None:
         rebuilt = type(self).from_state(data["tensors"], data["meta"])
+        rngs = data.get("rngs", {})
+        for name, layer in rebuilt.leaves():
+            if name in rngs:
+                layer.rng = rngs[name]
         self.__dict__.update(rebuilt.__dict__)
 
     def summary(self, file: TextIO | None = None) -> None:

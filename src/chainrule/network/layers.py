@@ -331,7 +331,12 @@ class Dropout(Layer):
         """:math:`U[0,1)` of ``x``'s shape and dtype, drawn where ``x`` lives."""
         if not devices.own_generator(x):
             dtype = np.float32 if dtype_name(x.dtype) == "float32" else np.float64
-            return from_numpy(self.rng.random(tuple(x.shape), dtype=dtype), namespace(x), like=x)
+            shape = tuple(x.shape)
+            if isinstance(self.rng, np.random.Generator):  # float32 draws: half the bits to make
+                draws = self.rng.random(shape, dtype=dtype)
+            else:  # a legacy RandomState draws float64 only
+                draws = self.rng.random_sample(shape)
+            return from_numpy(draws, namespace(x), like=x)
         where = str(devices.of(x))
         if self._device_rng is None or self._device_rng[0] != where:
             self._device_rng = (where, devices.generator(x, devices.seed_from(self.rng)))

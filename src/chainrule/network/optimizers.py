@@ -39,10 +39,22 @@ State = Any
 
 
 class GradientTransformation(NamedTuple):
-    """A pair of pure-looking functions; the state they pass around is the caller's to keep."""
+    """A pair of pure-looking functions; the state they pass around is the caller's to keep.
+
+    ``spec`` is the recipe as JSON (``{"name": "scale_by_adam", "b1": 0.9, ...}``, a chain's
+    ``{"name": "chain", "transforms": [...]}``) so a checkpoint can rebuild the same
+    transformation (:func:`chainrule.network.optimizer_state.from_spec`); ``None`` when it
+    holds code that JSON cannot carry (a learning-rate schedule, a custom transform).
+    """
 
     init: Callable[[Params], State]
     update: Callable[[Params, State, Params | None], tuple[Params, State]]
+    spec: dict[str, Any] | None = None
+
+
+def with_spec(transform: GradientTransformation, name: str, **args: Any) -> GradientTransformation:
+    """``transform`` labelled with its JSON recipe ``{"name": name, **args}``."""
+    return transform._replace(spec={"name": name, **args})
 
 
 Optimizer = GradientTransformation
@@ -102,7 +114,9 @@ def add_decayed_weights(weight_decay: float) -> GradientTransformation:
             u += weight_decay * params[k]
         return updates, state
 
-    return GradientTransformation(init, update)
+    return with_spec(
+        GradientTransformation(init, update), "add_decayed_weights", weight_decay=weight_decay
+    )
 
 
 def trace(momentum: float, nesterov: bool = False) -> GradientTransformation:
@@ -124,7 +138,8 @@ def trace(momentum: float, nesterov: bool = False) -> GradientTransformation:
                 out[k] = b + 0  # a copy: the update must not alias the buffer
         return out, state
 
-    return GradientTransformation(init, update)
+    spec = {"momentum": momentum, "nesterov": nesterov}
+    return with_spec(GradientTransformation(init, update), "trace", **spec)
 
 
 def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> GradientTransformation:
@@ -146,7 +161,8 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
             updates[k] = (m / bias1) / (xp.sqrt(v / bias2) + eps)  # m̂ / (√v̂ + ε)
         return updates, state._replace(count=t)
 
-    return GradientTransformation(init, update)
+    spec = {"b1": b1, "b2": b2, "eps": eps}
+    return with_spec(GradientTransformation(init, update), "scale_by_adam", **spec)
 
 
 def scale_by_rms(
@@ -172,7 +188,8 @@ def scale_by_rms(
                 updates[k] = g / (xp.sqrt(v) + eps)
         return updates, state
 
-    return GradientTransformation(init, update)
+    spec = {"alpha": alpha, "eps": eps, "centered": centered}
+    return with_spec(GradientTransformation(init, update), "scale_by_rms", **spec)
 
 
 def scale_by_learning_rate(learning_rate: float | Schedule) -> GradientTransformation:
@@ -191,7 +208,10 @@ def scale_by_learning_rate(learning_rate: float | Schedule) -> GradientTransform
             u *= step  # in place: u is ours (a fresh gradient or a transformation's output)
         return updates, LearningRateState(state.count + 1, state.scale, lr)
 
-    return GradientTransformation(init, update)
+    transform = GradientTransformation(init, update)
+    if callable(learning_rate):  # a schedule is code: no JSON recipe
+        return transform
+    return with_spec(transform, "scale_by_learning_rate", learning_rate=float(learning_rate))
 
 
 def chain(*transforms: GradientTransformation) -> GradientTransformation:
@@ -207,7 +227,11 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
             new_state.append(s)
         return updates, tuple(new_state)
 
-    return GradientTransformation(init, update)
+    transform = GradientTransformation(init, update)
+    specs = [t.spec for t in transforms]
+    if any(spec is None for spec in specs):
+        return transform
+    return with_spec(transform, "chain", transforms=specs)
 
 
 def apply_updates(params: Params, updates: Params) -> None:

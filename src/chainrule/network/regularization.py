@@ -24,7 +24,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chainrule.backend import Array, namespace
-from chainrule.network.optimizers import EmptyState, GradientTransformation, Params, State, chain
+from chainrule.network.optimizers import (
+    EmptyState,
+    GradientTransformation,
+    Params,
+    State,
+    chain,
+    with_spec,
+)
 
 RENORM_EPS = 1e-7
 """Added to the norm in the max-norm rescaling, as ``torch.renorm`` (and Keras' ``MaxNorm``) do."""
@@ -55,7 +62,7 @@ def add_l1(l1: float) -> GradientTransformation:
             u += l1 * namespace(u).sign(params[k])  # ∂(λ₁|θ|)/∂θ = λ₁ sign(θ)
         return updates, state
 
-    return GradientTransformation(_empty, update)
+    return with_spec(GradientTransformation(_empty, update), "add_l1", l1=l1)
 
 
 def global_norm(updates: Params) -> float:
@@ -91,7 +98,9 @@ def clip_by_global_norm(max_norm: float) -> GradientTransformation:
                 u *= factor
         return updates, state
 
-    return GradientTransformation(_empty, update)
+    return with_spec(
+        GradientTransformation(_empty, update), "clip_by_global_norm", max_norm=max_norm
+    )
 
 
 def clip(max_value: float) -> GradientTransformation:
@@ -110,7 +119,7 @@ def clip(max_value: float) -> GradientTransformation:
     def update(updates: Params, state: EmptyState, params: Params | None) -> tuple[Params, State]:
         return {k: namespace(u).clip(u, -max_value, max_value) for k, u in updates.items()}, state
 
-    return GradientTransformation(_empty, update)
+    return with_spec(GradientTransformation(_empty, update), "clip", max_value=max_value)
 
 
 def _is_matrix(name: str, value: Array) -> bool:
@@ -164,7 +173,10 @@ def max_norm(
             updates[k] = new * factor - theta  # u' = Π(W') − θ
         return updates, state
 
-    return GradientTransformation(_empty, update)
+    transform = GradientTransformation(_empty, update)
+    if where is not None:  # a selection function is code: no JSON recipe
+        return transform
+    return with_spec(transform, "max_norm", max_value=max_value, axis=axis)
 
 
 def regularize(

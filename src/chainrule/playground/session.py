@@ -154,6 +154,7 @@ class Session:
             batch_size=config.batch_size,
             rng=self.train_gen,
             validation_data=(self.X_test, self.y_test),
+            verbose=0,  # the browser is the display
         )
         self.ticks += 1
         if self.trainer.stop_reason == "non_finite":

@@ -41,6 +41,7 @@ from chainrule.tabular.codec import TableCodec
 from chainrule.tabular.columns import check_column
 from chainrule.tabular.data import DataError, require_columns
 from chainrule.tabular.preprocessing import TablePreprocessor
+from chainrule.tabular.regularize import make_optimizer, with_dropout
 from chainrule.tabular.targets import (
     TASKS,
     check_classification_target,
@@ -132,8 +133,13 @@ class TabularModel:
         callbacks: Sequence[Callback] = (),
         source: str = "the data",
         device: str = "cpu",
+        dropout: float = 0.0,
+        l2: float = 0.0,
+        l1: float = 0.0,
     ) -> tuple[TabularModel, Trainer]:
         """Build, preprocess and train a model on ``frame``; returns it and its trainer.
+
+        ``dropout``, ``l2`` and ``l1`` regularize (:mod:`chainrule.tabular.regularize`).
 
         Ctrl-C during training stops it at the end of the batch with the best weights seen
         (``history.stop_reason == "interrupted"``); the model is returned all the same.
@@ -184,11 +190,8 @@ class TabularModel:
             metrics = [_rmse_in_target_units(scale)]
 
         net = build_network(X.shape[1], hidden, n_out, activation, init_rng)
-        opt_kwargs = {} if learning_rate is None else {"learning_rate": learning_rate}
-        try:
-            opt = optimizers_module.get(optimizer, **opt_kwargs)
-        except (ValueError, TypeError) as exc:
-            raise DataError(str(exc)) from None
+        net = with_dropout(net, dropout, init_rng)
+        opt = make_optimizer(optimizer, learning_rate, l2, l1)
         run_callbacks: list[Any] = [GradientNorms(), *callbacks]
         if early_stopping:
             run_callbacks.insert(0, EarlyStopping("val_loss", patience=patience))
@@ -202,6 +205,7 @@ class TabularModel:
             batch_size=batch_size,
             rng=fit_rng,
             validation_split=validation_split,
+            verbose=0,  # progress is the caller's callbacks (the CLI's bar)
         )
         net.to_namespace(np.empty(0))
         training = {
@@ -217,6 +221,7 @@ class TabularModel:
             "early_stopping": bool(early_stopping),
             "patience": int(patience),
             "seed": seed,
+            **({"dropout": dropout, "l2": l2, "l1": l1} if dropout or l2 or l1 else {}),
             "seconds": round(time.perf_counter() - started, 3),
         }
         model = cls(net, loss, task, pre, target, classes, mean, scale, trainer.history, training)

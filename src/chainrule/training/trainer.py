@@ -22,6 +22,7 @@ the best weights seen; every ``stop_reason`` is listed in :class:`History`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -36,11 +37,12 @@ from chainrule.network.containers import Sequential
 from chainrule.network.initializers import RandomSource, as_generator
 from chainrule.network.losses import CrossEntropy, Loss
 from chainrule.network.optimizers import GradientTransformation
-from chainrule.training import solvers
+from chainrule.training import resume, solvers
 from chainrule.training.callbacks import Callback, Monitor
 from chainrule.training.checks import FiniteGuard, all_finite, check_fit_inputs
 from chainrule.training.history import History
 from chainrule.training.interrupt import InterruptFlag
+from chainrule.training.progress import verbose_callbacks
 from chainrule.training.protocol import TrainedModel
 
 
@@ -108,6 +110,8 @@ class Trainer:
         self.first_epoch: int = 0
         self.last_epoch: int | None = None
         self.best_params: dict[str, Array] | None = None
+        self.steps_per_epoch: int | None = None  # batches per epoch, for progress displays
+        self.rng: RandomSource | None = None  # the shuffle generator, continued by later fits
         self._finite_guard: FiniteGuard | None = None
         self.device = None if device is None else devices.get(device)
 
@@ -119,6 +123,15 @@ class Trainer:
     def trained_model(self) -> TrainedModel:
         """The network, loss and history (see :mod:`chainrule.training.protocol`)."""
         return TrainedModel(self.network, self.loss, self.history)
+
+    def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Arrays and JSON to resume training from, for :func:`chainrule.save` (``resume.py``)."""
+        return resume.trainer_state(self)
+
+    @classmethod
+    def from_state(cls, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> Trainer:
+        """Rebuild a trainer from :meth:`state`'s output; ``fit`` then carries on exactly."""
+        return resume.trainer_from_state(cls, tensors, meta)
 
     # -- data preparation ---------------------------------------------------------------------
     def prepare(self, X: Array, y: Array | None = None) -> tuple[Array, Array | None]:
@@ -184,6 +197,7 @@ class Trainer:
         validation_split: float = 0.0,
         sample_weight: Array | None = None,
         callbacks: Iterable[Callback] = (),
+        verbose: int | str = "auto",
     ) -> History:
         """Train for ``epochs`` epochs and return the (cumulative) :class:`History`.
 
@@ -200,7 +214,9 @@ class Trainer:
         shuffle : bool
             Draw a new batch order every epoch (through index batches: ``X`` is never copied).
         rng : Generator, int or None
-            Source of the shuffles and of the validation split.
+            Source of the shuffles and of the validation split. ``None`` continues the
+            trainer's generator from the previous ``fit`` (or a loaded checkpoint), or draws
+            fresh entropy the first time.
         validation_data : (X_val, y_val[, w_val]), optional
             Scored after every epoch, never trained on.
         validation_split : float
@@ -209,6 +225,10 @@ class Trainer:
             Per-sample weights for the loss.
         callbacks : iterable of Callback
             Extra callbacks for this call only.
+        verbose : {"auto", 0, 1, 2}
+            Keras' meaning: 0 silent, 1 a progress bar updated every batch (plain lines when
+            standard error is not a terminal), 2 one line per epoch; ``"auto"`` is 1 on a
+            terminal and 0 otherwise. Ignored when ``callbacks`` hold a ``ProgressBar``.
         """
         if epochs < 0:
             raise ValueError(f"epochs must be non-negative, got {epochs}.")
@@ -216,7 +236,8 @@ class Trainer:
             raise ValueError(f"batch_size must be a positive integer or None, got {batch_size}.")
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}.")
-        gen = as_generator(rng)
+        gen = self.rng if rng is None and self.rng is not None else as_generator(rng)
+        self.rng = gen
         if self.device is not None:  # once per fit: an epoch never copies the data
             X, y, sample_weight, validation_data = self.device.put_all(
                 X, y, sample_weight, validation_data
@@ -254,6 +275,9 @@ class Trainer:
             w = None if w is None else xp.take(w, idx, axis=0)
             train_idx = None
 
+        self.steps_per_epoch = 1 if full_batch else math.ceil(n_train / batch_size)
+        run_callbacks = [*self.callbacks, *callbacks]
+        run_callbacks += verbose_callbacks(verbose, run_callbacks)
         first = self.history.epoch[-1] + 1 if self.history.epoch else 0
         self.first_epoch, self.last_epoch = first, first + epochs - 1
         self.stop_reason = None
@@ -267,7 +291,7 @@ class Trainer:
         ):
             job = solvers.FitJob(
                 X, y, w, train_idx, None if full_batch else batch_size, shuffle, gen,
-                range(first, first + epochs), val, self.callbacks + list(callbacks), interrupt,
+                range(first, first + epochs), val, run_callbacks, interrupt,
             )  # fmt: skip
             for cb in job.callbacks:
                 cb.on_train_begin(self)
