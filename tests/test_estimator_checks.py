@@ -20,7 +20,6 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from chainrule import MLPClassifier, MLPRegressor
 
-
 EXTENDED = {"l1": 1e-5, "clip_grad_norm": 5.0, "warmup_epochs": 2}
 """chainrule's extensions of scikit-learn's parameters, checked as well."""
 
