@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,7 +37,7 @@ from chainrule.network.containers import Sequential
 from chainrule.network.initializers import RandomSource, as_generator
 from chainrule.network.losses import CrossEntropy, Loss
 from chainrule.network.optimizers import GradientTransformation
-from chainrule.training import solvers
+from chainrule.training import solvers, streaming
 from chainrule.training.callbacks import Callback, Monitor
 from chainrule.training.checks import FiniteGuard, check_fit_inputs
 from chainrule.training.history import History
@@ -193,7 +193,7 @@ class Trainer:
     def fit(
         self,
         X: Array,
-        y: Array,
+        y: Array | None = None,
         *,
         epochs: int = 1,
         batch_size: int | None = None,
@@ -208,8 +208,9 @@ class Trainer:
 
         Parameters
         ----------
-        X : array, shape (N, d)
-            Inputs.
+        X : array, shape (N, d), or a stream of batches
+            Inputs; or, with ``y`` left out, an iterable of ``(X_b, y_b[, w_b])`` batches or
+            a callable returning one epoch of them (:mod:`chainrule.training.streaming`).
         y : array, shape (N,) or (N, K)
             Targets (class indices or one-hot for ``CrossEntropy``).
         epochs : int
@@ -236,6 +237,11 @@ class Trainer:
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}.")
         gen = as_generator(rng)
+        if streaming.is_stream(X, y):  # batches from a source, never all in memory
+            make = streaming.job_maker(self, X, epochs, gen, validation_data, validation_split)
+            return self._run(epochs, make, callbacks)
+        if y is None:
+            raise ValueError("y is required with array inputs.")
         X, y = self.prepare(X, y)
         xp = namespace(X)
         w = None
@@ -269,6 +275,16 @@ class Trainer:
             w = None if w is None else xp.take(w, idx, axis=0)
             train_idx = None
 
+        fields = (X, y, w, train_idx, None if full_batch else batch_size, shuffle, gen)
+        return self._run(epochs, lambda *r: solvers.FitJob(*fields, r[0], val, *r[1:]), callbacks)
+
+    def _run(
+        self,
+        epochs: int,
+        make_job: Callable[[range, list[Callback], Any], solvers.FitJob],  # epochs, cbs, Ctrl-C
+        callbacks: Iterable[Callback],
+    ) -> History:
+        """Run the solver on the job ``make_job`` builds (arrays or a stream: the same run)."""
         first = self.history.epoch[-1] + 1 if self.history.epoch else 0
         self.first_epoch, self.last_epoch = first, first + epochs - 1
         self.stop_reason = None
@@ -280,10 +296,8 @@ class Trainer:
             np.errstate(over="ignore", invalid="ignore"),
             FiniteGuard(self) as self._finite_guard,
         ):
-            job = solvers.FitJob(
-                X, y, w, train_idx, None if full_batch else batch_size, shuffle, gen,
-                range(first, first + epochs), val, self.callbacks + list(callbacks), interrupt,
-            )  # fmt: skip
+            run = range(first, first + epochs)
+            job = make_job(run, self.callbacks + list(callbacks), interrupt)
             for cb in job.callbacks:
                 cb.on_train_begin(self)
             self.solver.run(self, job)
