@@ -28,7 +28,7 @@ from chainrule.tabular.preprocessing import EMBED_AUTO_LEVELS, TablePreprocessor
 
 def _table(n: int = 1200, levels: int = 200, seed: int = 0) -> pd.DataFrame:
     """20 numeric features, a 200-level ``store`` with its own effect, a 4-level ``shade``."""
-    X, y = make_classification(n, 20, n_informative=8, random_state=seed)
+    X, _ = make_classification(n, 20, n_informative=8, random_state=seed)
     gen = np.random.default_rng(seed)
     store = gen.integers(0, levels, n)
     effect = gen.normal(0, 2, levels)
@@ -90,8 +90,22 @@ def test_cli_train_embed(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "CHAINRULE_DEBUG"}
     for embed in ("auto", "store"):
         done = subprocess.run(
-            [sys.executable, "-m", "chainrule.cli", "train", "shops.csv", "--target", "label"]
-            + ["--embed", embed, "--epochs", "2", "--quiet", "--out", f"{embed}.safetensors"],
+            [
+                sys.executable,
+                "-m",
+                "chainrule.cli",
+                "train",
+                "shops.csv",
+                "--target",
+                "label",
+                "--embed",
+                embed,
+                "--epochs",
+                "2",
+                "--quiet",
+                "--out",
+                f"{embed}.safetensors",
+            ],
             cwd=tmp_path,
             capture_output=True,
             text=True,
