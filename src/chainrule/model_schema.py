@@ -152,7 +152,7 @@ class _Column(Node):
         categorical = {"categories": List(Str(), max_len=100_000)}
         kind = value.get("kind") if isinstance(value, dict) else None
         fields = numeric if kind == "numeric" else categorical
-        Str(("numeric", "categorical")).check(kind, f"{path}.kind")
+        Str(("numeric", "categorical", "embedded")).check(kind, f"{path}.kind")
         Obj({"name": Str(), "kind": Str(), **fields}, optional=({"fill": Opt(Num(True))})).check(
             value, path
         )

@@ -12,7 +12,7 @@ from chainrule.network.optimizers import OPTIMIZERS
 from chainrule.persist import save
 from chainrule.tabular.data import read_table
 from chainrule.tabular.model import HIDDEN_ACTIVATIONS, TabularModel, describe_history
-from chainrule.tabular.preprocessing import IMPUTE_CHOICES
+from chainrule.tabular.preprocessing import EMBED_AUTO_LEVELS, IMPUTE_CHOICES
 from chainrule.training.progress import ProgressBar
 
 NAME = "train"
@@ -119,6 +119,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="columns to leave out of the features (identifiers, leaks)",
     )
     parser.add_argument(
+        "--embed",
+        type=_embed_choice,
+        default=None,
+        metavar="auto|COL,COL",
+        help="encode these text columns as codes for a learned embedding instead of one-hot; "
+        f"'auto' embeds every text column with more than {EMBED_AUTO_LEVELS} levels (a value "
+        "unseen in training gets its own reserved code 0)",
+    )
+    parser.add_argument(
         "--out",
         default="model.safetensors",
         metavar="MODEL",
@@ -137,6 +146,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             "weights so far are saved)."
         )
     )
+
+
+def _embed_choice(text: str) -> str | list[str]:
+    return "auto" if text.strip() == "auto" else _shared.name_list(text)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -169,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         impute=args.impute,
         drop=args.drop,
+        embed=args.embed,
         callbacks=callbacks,
         source=args.data,
         device=args.device,

@@ -29,7 +29,18 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from chainrule import devices
 from chainrule.backend import to_numpy
 from chainrule.estimators._checks import check_weights, optimizer_state_for, warn_lbfgs
-from chainrule.estimators._network import HIDDEN_ACTIVATIONS, build_network, make_optimizer
+from chainrule.estimators._extensions import (
+    EXTENSION_CONSTRAINTS,
+    check_extensions,
+    steps_per_epoch,
+)
+from chainrule.estimators._network import (
+    HIDDEN_ACTIVATIONS,
+    build_network,
+    dropout_rates,
+    hidden_sizes,
+    make_optimizer,
+)
 from chainrule.estimators._objective import L2Penalized, PenaltyGradient
 from chainrule.estimators._rules import EpochRules, split_validation
 from chainrule.estimators._state import estimator_from_state, estimator_state
@@ -80,6 +91,7 @@ class BaseMLP(BaseEstimator):
         "weight_init": [StrOptions({"auto", *initializers.INITIALIZERS})],
         "callbacks": [list, tuple, None],
         "device": [StrOptions(set(devices.DEVICES))],
+        **EXTENSION_CONSTRAINTS,  # normalization, l1, clip_grad_norm, warmup_epochs
     }
 
     # -- what a subclass provides ---------------------------------------------------------------
@@ -128,34 +140,16 @@ class BaseMLP(BaseEstimator):
             raise
         return self
 
-    def _hidden_sizes(self) -> list[int]:
-        sizes = self.hidden_layer_sizes
-        sizes = [sizes] if not hasattr(sizes, "__iter__") else list(sizes)
-        if any(int(s) <= 0 for s in sizes) or any(int(s) != s for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes}.")
-        return [int(s) for s in sizes]
-
-    def _dropout_rates(self, n_hidden: int) -> list[float]:
-        rates = self.dropout
-        if isinstance(rates, Real):
-            return [float(rates)] * n_hidden
-        rates = [float(r) for r in rates]
-        if len(rates) != n_hidden or not all(0.0 <= r < 1.0 for r in rates):
-            raise ValueError(
-                f"dropout must be one rate in [0, 1) or one per hidden layer ({n_hidden}), "
-                f"got {self.dropout!r}."
-            )
-        return rates
-
     def _fit_unguarded(self, X: Any, y: Any, sample_weight: Any, incremental: bool) -> None:
         self._validate_params()
-        hidden = self._hidden_sizes()
-        dropout = self._dropout_rates(len(hidden))
+        hidden = hidden_sizes(self)
+        dropout = dropout_rates(self, len(hidden))
         if self.solver == "lbfgs" and any(dropout):
             raise ValueError(
                 "dropout makes the loss random, which L-BFGS cannot minimise; use "
                 "solver='adam' or 'sgd', or set dropout=0."
             )
+        check_extensions(self)
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True.")
         first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
@@ -236,12 +230,18 @@ class BaseMLP(BaseEstimator):
                     stacklevel=4,
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_train))
+        check_extensions(self, n_train, batch_size)
 
         base = self._data_loss(Y.shape[1])
         # AdamW's decay is decoupled (in the optimizer), so the loss carries no penalty then.
         alpha = 0.0 if self.solver == "adamw" else float(self.alpha)
         objective = L2Penalized(base, net, alpha)
-        trainer = Trainer(net, objective, make_optimizer(self), device=self._device())
+        trainer = Trainer(
+            net,
+            objective,
+            make_optimizer(self, steps_per_epoch(n_train, batch_size)),
+            device=self._device(),
+        )
         continuing = not first_pass
         if continuing:
             trainer.history = copy.deepcopy(self.history_)

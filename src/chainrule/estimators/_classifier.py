@@ -21,6 +21,7 @@ from sklearn.utils.multiclass import (
 
 from chainrule.estimators._base import STOCHASTIC_SOLVERS, BaseMLP
 from chainrule.estimators._checks import check_class_weight
+from chainrule.estimators._extensions import LABEL_SMOOTHING_CONSTRAINT
 from chainrule.estimators._objective import SummedOverOutputs
 from chainrule.network.losses import BinaryCrossEntropy, CrossEntropy, Loss
 from chainrule.training.callbacks import Callback
@@ -111,6 +112,26 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         Where to train (:mod:`chainrule.devices`); ``"cpu"`` is NumPy. The data moves there
         once per fit; the fitted weights (``coefs_``, model files, ONNX) are NumPy arrays.
 
+    Beyond scikit-learn's parameters (each off by default; a default estimator trains exactly
+    as before they existed — see :mod:`chainrule.estimators._extensions`):
+
+    normalization : {"batch", "layer"} or None, default=None
+        A :class:`~chainrule.BatchNorm` or :class:`~chainrule.LayerNorm` between each hidden
+        ``Dense`` and its activation. ``"batch"`` needs at least 2 rows in every mini-batch.
+    l1 : float, default=0.0
+        L1 penalty :math:`\\lambda_1 \\sum |W|` on the weights (not biases):
+        :math:`g_W \\leftarrow g_W + \\lambda_1 \\operatorname{sign}(W)`. Stochastic solvers.
+    clip_grad_norm : float or None, default=None
+        Rescale each step's whole gradient to global norm at most this
+        (``torch.nn.utils.clip_grad_norm_``). Stochastic solvers.
+    warmup_epochs : int, default=0
+        Ramp the rate linearly from :math:`\\eta_0/3` to :math:`\\eta_0` over this many epochs'
+        updates (``torch.optim.lr_scheduler.LinearLR``). Stochastic solvers.
+    label_smoothing : float in [0, 1), default=0.0
+        :math:`\\varepsilon`: targets :math:`(1-\\varepsilon) y + \\varepsilon/K` in the
+        cross-entropy (:math:`K` classes; 2 per label for binary and multilabel targets), as
+        ``torch.nn.CrossEntropyLoss(label_smoothing=ε)``.
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -140,6 +161,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     _parameter_constraints: ClassVar[dict] = {
         **BaseMLP._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        **LABEL_SMOOTHING_CONSTRAINT,
     }
 
     def __init__(
@@ -172,6 +194,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         class_weight: dict | str | None = None,
         weight_init: str = "auto",
         callbacks: list[Callback] | None = None,
+        normalization: str | None = None,
+        l1: float = 0.0,
+        clip_grad_norm: float | None = None,
+        warmup_epochs: int = 0,
+        label_smoothing: float = 0.0,
         device: str = "cpu",
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -201,6 +228,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.class_weight = class_weight
         self.weight_init = weight_init
         self.callbacks = callbacks
+        self.normalization = normalization
+        self.l1 = l1
+        self.clip_grad_norm = clip_grad_norm
+        self.warmup_epochs = warmup_epochs
+        self.label_smoothing = label_smoothing
         self.device = device
 
     # -- fitting --------------------------------------------------------------------------------
@@ -286,9 +318,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return self._label_binarizer.y_type_ != "multilabel-indicator"
 
     def _data_loss(self, n_outputs: int) -> Loss:
+        eps = float(self.label_smoothing)
         if self._label_binarizer.y_type_ == "multiclass":
-            return CrossEntropy()
-        return SummedOverOutputs(BinaryCrossEntropy(from_logits=True))
+            return CrossEntropy(label_smoothing=eps)
+        return SummedOverOutputs(BinaryCrossEntropy(from_logits=True, label_smoothing=eps))
 
     def _probabilities(self) -> Callable[[Any], np.ndarray] | None:
         return self.predict_proba

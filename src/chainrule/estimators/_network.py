@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+from numbers import Real
 from typing import TYPE_CHECKING, Any
 
+from chainrule.estimators._extensions import extend_optimizer, learning_rate, norm_layer
 from chainrule.network import optimizers as optimizers_module
 from chainrule.network.activations import ACTIVATIONS
 from chainrule.network.containers import Sequential
 from chainrule.network.layers import Dense, Dropout, Layer
+from chainrule.network.schedules import Schedule
 
 if TYPE_CHECKING:
     from chainrule.estimators._base import BaseMLP
@@ -23,7 +26,11 @@ HIDDEN_ACTIVATIONS: dict[str, type[Layer]] = {
 def build_network(
     est: BaseMLP, n_in: int, hidden: list[int], n_out: int, dropout: list[float], rng: Any
 ) -> Sequential:
-    """``Dense → activation [→ Dropout] → … → Dense`` with ``n_out`` linear outputs."""
+    """``Dense [→ norm] → activation [→ Dropout] → … → Dense`` with ``n_out`` linear outputs.
+
+    The normalization layer (``normalization="batch"`` or ``"layer"``) sits between each hidden
+    ``Dense`` and its activation; with ``normalization=None`` there is none.
+    """
     sizes = [n_in, *hidden, n_out]
     layers: list[Layer] = []
     sklearn_init = est.weight_init == "auto"
@@ -43,15 +50,28 @@ def build_network(
             dense.weight_init = dense.bias_init = scheme
         layers.append(dense)
         if i < len(hidden):
+            norm = norm_layer(est, fan_out)
+            if norm is not None:
+                layers.append(norm)
             layers.append(HIDDEN_ACTIVATIONS[est.activation]())
             if dropout[i] > 0:
                 layers.append(Dropout(dropout[i], rng=rng))
     return Sequential(layers)
 
 
-def make_optimizer(est: BaseMLP) -> optimizers_module.GradientTransformation:
-    """The update rule ``solver`` names, with the estimator's rates and moments."""
-    lr = float(est.learning_rate_init)
+def make_optimizer(
+    est: BaseMLP, steps_per_epoch: int | None = None
+) -> optimizers_module.GradientTransformation:
+    """The update rule ``solver`` names, with the estimator's rates and moments.
+
+    With ``warmup_epochs`` (and the ``steps_per_epoch`` to count them in) the rate is warmed
+    up; with ``l1`` or ``clip_grad_norm`` the gradient passes those transforms first
+    (:mod:`._extensions`).
+    """
+    return extend_optimizer(est, _solver_rule(est, learning_rate(est, steps_per_epoch)))
+
+
+def _solver_rule(est: BaseMLP, lr: float | Schedule) -> optimizers_module.GradientTransformation:
     if est.solver == "sgd":
         # scikit-learn's velocity holds the rate, v ← μ v − η g, so a rate changed by
         # invscaling / adaptive applies to new gradients only: scale first, then momentum.
@@ -67,3 +87,26 @@ def make_optimizer(est: BaseMLP) -> optimizers_module.GradientTransformation:
             lr, est.beta_1, est.beta_2, est.epsilon, weight_decay=float(est.alpha)
         )
     return optimizers_module.rmsprop(lr, eps=est.epsilon)
+
+
+def hidden_sizes(est: BaseMLP) -> list[int]:
+    """``hidden_layer_sizes`` as a list of positive integers (one int is one layer)."""
+    sizes = est.hidden_layer_sizes
+    sizes = [sizes] if not hasattr(sizes, "__iter__") else list(sizes)
+    if any(int(s) <= 0 for s in sizes) or any(int(s) != s for s in sizes):
+        raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes}.")
+    return [int(s) for s in sizes]
+
+
+def dropout_rates(est: BaseMLP, n_hidden: int) -> list[float]:
+    """``dropout`` as one rate per hidden layer."""
+    rates = est.dropout
+    if isinstance(rates, Real):
+        return [float(rates)] * n_hidden
+    rates = [float(r) for r in rates]
+    if len(rates) != n_hidden or not all(0.0 <= r < 1.0 for r in rates):
+        raise ValueError(
+            f"dropout must be one rate in [0, 1) or one per hidden layer ({n_hidden}), "
+            f"got {est.dropout!r}."
+        )
+    return rates

@@ -47,7 +47,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate, \
 learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start, \
 momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, epsilon, \
-n_iter_no_change, max_fun, dropout, weight_init, callbacks, device
+n_iter_no_change, max_fun, dropout, weight_init, callbacks, normalization, l1, \
+clip_grad_norm, warmup_epochs, device
         As in :class:`MLPClassifier`; with ``early_stopping`` the validation score is
         :math:`R^2`.
 
@@ -106,6 +107,10 @@ n_outputs_, out_activation_, n_features_in_, feature_names_in_
         huber_delta: float = 1.0,
         weight_init: str = "auto",
         callbacks: list[Callback] | None = None,
+        normalization: str | None = None,
+        l1: float = 0.0,
+        clip_grad_norm: float | None = None,
+        warmup_epochs: int = 0,
         device: str = "cpu",
     ) -> None:
         self.loss = loss
@@ -136,6 +141,10 @@ n_outputs_, out_activation_, n_features_in_, feature_names_in_
         self.huber_delta = huber_delta
         self.weight_init = weight_init
         self.callbacks = callbacks
+        self.normalization = normalization
+        self.l1 = l1
+        self.clip_grad_norm = clip_grad_norm
+        self.warmup_epochs = warmup_epochs
         self.device = device
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:

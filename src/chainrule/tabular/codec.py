@@ -18,8 +18,10 @@ class TableCodec:
 
     It is the model's ``preprocessing`` in the sense of :mod:`chainrule.training.protocol`:
     numbers are imputed and standardized, :math:`x' = (x - \\mu) / s`, categories arrive as
-    their indicator columns, and a regression output is mapped back,
-    :math:`\\hat y = \\mu_y + s_y \\hat t`.
+    their indicator columns — or, for embedded columns, as one float column of codes
+    (``1 … m`` the training categories, ``0`` unseen or missing; the graph's ``ColumnEmbedding``
+    rounds them to integers and gathers its table's rows) — and a regression output is mapped
+    back, :math:`\\hat y = \\mu_y + s_y \\hat t`.
     """
 
     def __init__(
@@ -63,7 +65,7 @@ class TableCodec:
 
         Numeric columns are the table's raw numbers (NaN where missing, which the graph
         imputes if the model was trained with imputation); categorical columns become their
-        indicators.
+        indicators, embedded columns their codes as floats (0 for a value unseen in training).
         """
         pre = self.preprocessor
         raw = pre.transform(frame, source)  # validates columns, types and missing values
@@ -72,8 +74,8 @@ class TableCodec:
             if c["kind"] == "numeric":
                 raw[:, j] = pre._numbers(frame[c["name"]], c["name"], source)
                 j += 1
-            else:
-                j += len(c["categories"])
+            else:  # indicators, or one column of embedding codes
+                j += len(c["categories"]) if c["kind"] == "categorical" else 1
         return raw.astype(np.float32)
 
     def onnx_input(self, graph: Any, x: str) -> str:

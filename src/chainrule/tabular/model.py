@@ -22,7 +22,6 @@ these standardized units; the ``rmse`` metric is in the target's own units.
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Sequence
@@ -40,8 +39,10 @@ from chainrule.network.layers import Dense
 from chainrule.tabular.codec import TableCodec
 from chainrule.tabular.columns import check_column
 from chainrule.tabular.data import DataError, require_columns
+from chainrule.tabular.embedding import prepend, with_embeddings
 from chainrule.tabular.preprocessing import TablePreprocessor
 from chainrule.tabular.regularize import make_optimizer, with_dropout
+from chainrule.tabular.runs import describe_history, saved_epoch  # noqa: F401  (re-exported)
 from chainrule.tabular.targets import (
     TASKS,
     check_classification_target,
@@ -130,6 +131,7 @@ class TabularModel:
         seed: int | None = 0,
         impute: str = "error",
         drop: Sequence[str] = (),
+        embed: str | Sequence[str] | None = None,
         callbacks: Sequence[Callback] = (),
         source: str = "the data",
         device: str = "cpu",
@@ -140,6 +142,9 @@ class TabularModel:
         """Build, preprocess and train a model on ``frame``; returns it and its trainer.
 
         ``dropout``, ``l2`` and ``l1`` regularize (:mod:`chainrule.tabular.regularize`).
+        ``embed`` (``"auto"`` or column names) encodes those text columns as codes for a
+        :class:`~chainrule.network.embedding.ColumnEmbedding` first layer instead of one-hot
+        (:mod:`chainrule.tabular.preprocessing`).
 
         Ctrl-C during training stops it at the end of the batch with the best weights seen
         (``history.stop_reason == "interrupted"``); the model is returned all the same.
@@ -170,7 +175,8 @@ class TabularModel:
         if task not in TASKS:
             raise DataError(f"Unknown task {task!r}; choose classification or regression.")
         features = [c for c in frame.columns if c != target and c not in set(drop)]
-        pre = TablePreprocessor(impute).fit(frame, features, source)
+        embed = embed if embed is None or isinstance(embed, str) else list(embed)
+        pre = TablePreprocessor(impute, embed).fit(frame, features, source)
         X = pre.transform(frame, source)
 
         gen = np.random.default_rng(seed)
@@ -189,7 +195,8 @@ class TabularModel:
             n_out, loss = 1, losses_module.MSE()
             metrics = [_rmse_in_target_units(scale)]
 
-        net = build_network(X.shape[1], hidden, n_out, activation, init_rng)
+        front, width = with_embeddings(pre, X.shape[1], init_rng)  # embed: ColumnEmbedding
+        net = prepend(front, build_network(width, hidden, n_out, activation, init_rng))
         net = with_dropout(net, dropout, init_rng)
         opt = make_optimizer(optimizer, learning_rate, l2, l1)
         run_callbacks: list[Any] = [GradientNorms(), *callbacks]
@@ -374,45 +381,3 @@ def _rmse_in_target_units(scale: float) -> Any:
         return scale * metrics_module.rmse(y_true, y_pred)  # s_y · RMSE(t, t̂) = RMSE(y, ŷ)
 
     return rmse
-
-
-def saved_epoch(history: History) -> int | None:
-    """The epoch whose weights the model holds: the best one after early stopping or Ctrl-C."""
-    if not len(history):
-        return None
-    if history.stop_reason in ("interrupted", "early_stopping") and history.best_epoch is not None:
-        return history.best_epoch
-    return history.epoch[-1]
-
-
-def describe_history(history: History, planned_epochs: int | None = None) -> list[tuple[str, str]]:
-    """``(label, value)`` rows summarising a run, with the scores of the epoch that was kept."""
-    reasons = {
-        None: "",
-        "early_stopping": " (early stopping: val_loss stopped improving)",
-        "interrupted": " (interrupted by Ctrl-C)",
-        "non_finite": " (stopped: the loss became NaN or infinite)",
-    }
-    run = str(len(history)) + (f" of {planned_epochs}" if planned_epochs else "")
-    rows = [("epochs run", run + reasons.get(history.stop_reason, f" ({history.stop_reason})"))]
-    kept = saved_epoch(history)
-    if kept is None:
-        return rows
-    position = history.epoch.index(kept)
-    best = kept == history.best_epoch
-    last = kept == history.epoch[-1]
-    why = "best and last" if best and last else ("best" if best else "last")
-    rows.append(
-        (
-            "weights kept",
-            f"epoch {kept + 1} ({why}; lowest val_loss at epoch {history.best_epoch + 1})"
-            if history.best_epoch is not None and not best
-            else f"epoch {kept + 1} ({why})",
-        )
-    )
-    for key in ("loss", "val_loss", "accuracy", "val_accuracy", "rmse", "val_rmse"):
-        values = history.history.get(key)
-        if values and position < len(values):
-            value = values[position]
-            rows.append((f"  {key}", f"{value:.4g}" if math.isfinite(value) else str(value)))
-    return rows

@@ -13,6 +13,16 @@ A categorical column (text, or pandas ``category``) with training categories
 :math:`[x = c_1], \\dots, [x = c_m]`. A value never seen in training, or a missing one, is the
 all-zero row.
 
+**Embedded columns.** A text column named in ``embed`` (or, with ``embed="auto"``, any text
+column with more than :data:`EMBED_AUTO_LEVELS` levels) is not one-hot encoded: it becomes
+*one* column of integer codes, stored as floats, for a
+:class:`~chainrule.network.embedding.ColumnEmbedding` first layer to look up. With training
+categories :math:`c_1 < \\dots < c_m`, value :math:`c_i` has code :math:`i` (1-based) and
+**code 0 is reserved** for a value never seen in training or a missing one, so the table has
+:math:`m + 1` rows and an unseen value gets its own learned vector (the row trained on
+nothing, or on the missing values when imputation is on). An embedded column may have up to
+:data:`MAX_EMBEDDED_CATEGORIES` levels.
+
 Missing numbers are an error unless ``impute`` is ``"mean"`` or ``"median"``, which fill
 them with the *training* mean or median before standardizing.
 """
@@ -35,6 +45,15 @@ IMPUTE_CHOICES = ("error", "mean", "median")
 
 MAX_CATEGORIES = 200
 """More distinct text values than this in one column is almost surely an identifier."""
+
+EMBED_AUTO_LEVELS = 10
+"""``embed="auto"`` embeds the text columns with more levels than this (one-hot below)."""
+
+MAX_EMBEDDED_CATEGORIES = 100_000
+"""Most levels an embedded column may have (its table has one more row, code 0)."""
+
+UNSEEN_CODE = 0
+"""The code of a value not seen in training (or missing) in an embedded column."""
 
 
 def value_key(value: Any) -> str:
@@ -67,20 +86,25 @@ class TablePreprocessor:
     ----------
     impute : {"error", "mean", "median"}
         What to do with missing numbers (see the module docstring).
+    embed : "auto", list of str or None
+        Text columns to encode as codes for an embedding instead of one-hot: the named ones,
+        or with ``"auto"`` those with more than :data:`EMBED_AUTO_LEVELS` levels.
 
     Attributes
     ----------
     columns_ : list of dict
         One entry per input column, in order: ``{"name", "kind": "numeric", "mean", "scale",
-        "fill"}`` or ``{"name", "kind": "categorical", "categories"}``.
+        "fill"}``, ``{"name", "kind": "categorical", "categories"}`` or ``{"name", "kind":
+        "embedded", "categories"}``.
     """
 
-    def __init__(self, impute: str = "error") -> None:
+    def __init__(self, impute: str = "error", embed: str | list[str] | None = None) -> None:
         if impute not in IMPUTE_CHOICES:
             raise DataError(
                 f"Unknown imputation {impute!r}; choose one of {', '.join(IMPUTE_CHOICES)}."
             )
         self.impute = impute
+        self.embed = embed
         self.columns_: list[dict[str, Any]] = []
 
     # -- fitting ----------------------------------------------------------------------------
@@ -90,6 +114,8 @@ class TablePreprocessor:
         """Learn means, scales and categories of ``columns`` from the training ``frame``."""
         if not columns:
             raise DataError(f"'{source}' has no feature columns besides the target.")
+        named = [] if self.embed in (None, "auto") else list(self.embed)
+        require_columns(frame, named, source, "given to embed=")
         specs = []
         for name in columns:
             series = frame[name]
@@ -134,11 +160,21 @@ class TablePreprocessor:
                         "impute='mean' (missing categories then encode as all zeros)."
                     )
                 keys = sorted({value_key(v) for v in series[~missing]})
+                auto = self.embed == "auto" and len(keys) > EMBED_AUTO_LEVELS
+                if name in named or auto:
+                    if len(keys) > MAX_EMBEDDED_CATEGORIES:
+                        raise DataError(
+                            f"Column {name!r} in '{source}' has {len(keys)} distinct text values, "
+                            f"more than an embedding takes ({MAX_EMBEDDED_CATEGORIES}); drop it."
+                        )
+                    specs.append({"name": name, "kind": "embedded", "categories": keys})
+                    continue
                 if len(keys) > MAX_CATEGORIES:
                     raise DataError(
                         f"Column {name!r} in '{source}' has {len(keys)} distinct text values, too "
                         f"many to one-hot encode (limit {MAX_CATEGORIES}); it looks like an "
-                        f"identifier, so drop it with drop=[{name!r}]."
+                        f"identifier, so drop it with drop=[{name!r}], or embed it with "
+                        f"embed=[{name!r}]."
                     )
                 specs.append({"name": name, "kind": "categorical", "categories": keys})
         self.columns_ = specs
@@ -155,7 +191,7 @@ class TablePreprocessor:
         """Names of the encoded columns: ``"age"`` for numbers, ``"color=red"`` for indicators."""
         names: list[str] = []
         for c in self.columns_:
-            if c["kind"] == "numeric":
+            if c["kind"] in ("numeric", "embedded"):  # embedded: one column of codes
                 names.append(c["name"])
             else:
                 names.extend(f"{c['name']}={k}" for k in c["categories"])
@@ -201,6 +237,9 @@ class TablePreprocessor:
                         f"values (first in data row {_first_missing_row(missing)}) and the model "
                         "was trained without imputation; fill them, or retrain with impute='mean'."
                     )
+                if c["kind"] == "embedded":
+                    blocks.append(self._codes(series, missing, c["categories"])[:, None])
+                    continue
                 index = {k: i for i, k in enumerate(c["categories"])}
                 onehot = np.zeros((len(series), len(index)))
                 for row, value in enumerate(series.to_numpy(dtype=object)):
@@ -209,6 +248,27 @@ class TablePreprocessor:
                         onehot[row, j] = 1.0
                 blocks.append(onehot)
         return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(frame), 0))
+
+    @staticmethod
+    def _codes(series: pd.Series, missing: np.ndarray, categories: list[str]) -> np.ndarray:
+        """Codes ``1 … m`` of the training categories, :data:`UNSEEN_CODE` for the rest, as floats."""
+        index = {k: i + 1 for i, k in enumerate(categories)}
+        values = series.to_numpy(dtype=object)
+        codes = [
+            UNSEEN_CODE if m else index.get(value_key(v), UNSEEN_CODE)
+            for v, m in zip(values, missing, strict=True)
+        ]
+        return np.asarray(codes, dtype=np.float64)
+
+    def embedded(self) -> tuple[list[int], list[int]]:
+        """Positions of the code columns in the encoded matrix and their table sizes :math:`m + 1`."""
+        positions, sizes, j = [], [], 0
+        for c in self.columns_:
+            if c["kind"] == "embedded":
+                positions.append(j)
+                sizes.append(len(c["categories"]) + 1)  # + code 0, unseen
+            j += len(c["categories"]) if c["kind"] == "categorical" else 1
+        return positions, sizes
 
     @staticmethod
     def _numbers(series: pd.Series, name: str, source: str) -> np.ndarray:
@@ -239,8 +299,8 @@ class TablePreprocessor:
                 fill.append(np.nan if c["fill"] is None else c["fill"])
                 mean.append(c["mean"])
                 scale.append(c["scale"])
-            else:
-                n = len(c["categories"])
+            else:  # indicators, or codes (one column): passed through
+                n = len(c["categories"]) if c["kind"] == "categorical" else 1
                 fill += [0.0] * n
                 mean += [0.0] * n
                 scale += [1.0] * n
@@ -248,7 +308,7 @@ class TablePreprocessor:
 
     # -- persistence ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """JSON-able state."""
+        """JSON-able state (which columns are embedded is each column's ``kind``)."""
         return {"impute": self.impute, "columns": [dict(c) for c in self.columns_]}
 
     @classmethod
@@ -268,9 +328,9 @@ class TablePreprocessor:
                         "fill": None if fill is None else float(fill),
                     }
                 )
-            elif c["kind"] == "categorical":
+            elif c["kind"] in ("categorical", "embedded"):
                 cats = [str(k) for k in c["categories"]]
-                columns.append({"name": str(c["name"]), "kind": "categorical", "categories": cats})
+                columns.append({"name": str(c["name"]), "kind": c["kind"], "categories": cats})
             else:
                 raise ValueError(f"unknown column kind {c['kind']!r}")
         pre.columns_ = columns
@@ -287,7 +347,9 @@ class TablePreprocessor:
             else:
                 cats = c["categories"]
                 shown = ", ".join(cats[:6]) + (f", … ({len(cats)})" if len(cats) > 6 else "")
-                how = f"one-hot: {shown}"
+                how = (
+                    "embedded codes 1…, 0 unseen: " if c["kind"] == "embedded" else "one-hot: "
+                ) + shown
             rows.append((c["name"], c["kind"], how))
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
         return "\n".join(

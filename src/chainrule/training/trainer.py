@@ -23,7 +23,7 @@ the best weights seen; every ``stop_reason`` is listed in :class:`History`.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,7 +37,7 @@ from chainrule.network.containers import Sequential
 from chainrule.network.initializers import RandomSource, as_generator
 from chainrule.network.losses import CrossEntropy, Loss
 from chainrule.network.optimizers import GradientTransformation
-from chainrule.training import resume, solvers
+from chainrule.training import resume, solvers, streaming
 from chainrule.training.callbacks import Callback, Monitor
 from chainrule.training.checks import FiniteGuard, all_finite, check_fit_inputs
 from chainrule.training.history import History
@@ -187,7 +187,7 @@ class Trainer:
     def fit(
         self,
         X: Array,
-        y: Array,
+        y: Array | None = None,
         *,
         epochs: int = 1,
         batch_size: int | None = None,
@@ -203,8 +203,9 @@ class Trainer:
 
         Parameters
         ----------
-        X : array, shape (N, d)
-            Inputs.
+        X : array, shape (N, d), or a stream of batches
+            Inputs; or, with ``y`` left out, an iterable of ``(X_b, y_b[, w_b])`` batches or
+            a callable returning one epoch of them (:mod:`chainrule.training.streaming`).
         y : array, shape (N,) or (N, K)
             Targets (class indices or one-hot for ``CrossEntropy``).
         epochs : int
@@ -238,6 +239,12 @@ class Trainer:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}.")
         gen = self.rng if rng is None and self.rng is not None else as_generator(rng)
         self.rng = gen
+        if streaming.is_stream(X, y):  # batches from a source, never all in memory
+            make = streaming.job_maker(self, X, epochs, gen, validation_data, validation_split)
+            self.steps_per_epoch = None  # unknown until the source runs dry
+            return self._run(epochs, make, callbacks, verbose)
+        if y is None:
+            raise ValueError("y is required with array inputs.")
         if self.device is not None:  # once per fit: an epoch never copies the data
             X, y, sample_weight, validation_data = self.device.put_all(
                 X, y, sample_weight, validation_data
@@ -276,6 +283,18 @@ class Trainer:
             train_idx = None
 
         self.steps_per_epoch = 1 if full_batch else math.ceil(n_train / batch_size)
+        fields = (X, y, w, train_idx, None if full_batch else batch_size, shuffle, gen)
+        make = lambda *r: solvers.FitJob(*fields, r[0], val, *r[1:])  # noqa: E731
+        return self._run(epochs, make, callbacks, verbose)
+
+    def _run(
+        self,
+        epochs: int,
+        make_job: Callable[[range, list[Callback], Any], solvers.FitJob],  # epochs, cbs, Ctrl-C
+        callbacks: Iterable[Callback],
+        verbose: Any,
+    ) -> History:
+        """Run the solver on the job ``make_job`` builds (arrays or a stream: the same run)."""
         run_callbacks = [*self.callbacks, *callbacks]
         run_callbacks += verbose_callbacks(verbose, run_callbacks)
         first = self.history.epoch[-1] + 1 if self.history.epoch else 0
@@ -289,10 +308,7 @@ class Trainer:
             np.errstate(over="ignore", invalid="ignore"),
             FiniteGuard(self) as self._finite_guard,
         ):
-            job = solvers.FitJob(
-                X, y, w, train_idx, None if full_batch else batch_size, shuffle, gen,
-                range(first, first + epochs), val, run_callbacks, interrupt,
-            )  # fmt: skip
+            job = make_job(range(first, first + epochs), run_callbacks, interrupt)
             for cb in job.callbacks:
                 cb.on_train_begin(self)
             self.solver.run(self, job)
