@@ -39,7 +39,7 @@ from chainrule.network.losses import CrossEntropy, Loss
 from chainrule.network.optimizers import GradientTransformation
 from chainrule.training import solvers
 from chainrule.training.callbacks import Callback, Monitor
-from chainrule.training.checks import FiniteGuard, check_fit_inputs
+from chainrule.training.checks import FiniteGuard, check_fit_inputs, check_in_place
 from chainrule.training.history import History
 from chainrule.training.protocol import TrainedModel
 
@@ -236,6 +236,7 @@ class Trainer:
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}.")
         gen = as_generator(rng)
+        check_in_place(X)  # dask or JAX arrays would leave the weights untouched: checks.py
         X, y = self.prepare(X, y)
         xp = namespace(X)
         w = None
@@ -269,19 +270,47 @@ class Trainer:
             w = None if w is None else xp.take(w, idx, axis=0)
             train_idx = None
 
+        job_data = (X, y, w, train_idx, None if full_batch else batch_size, shuffle, gen, val)
+        return self._run(job_data, epochs, callbacks)
+
+    def fit_remote(
+        self,
+        *,
+        epochs: int = 1,
+        rng: RandomSource | int | None = None,
+        callbacks: Iterable[Callback] = (),
+    ) -> History:
+        """Train with a solver that reaches its rows itself; no rows pass through here.
+
+        For distributed engines (:mod:`chainrule.dask`): the solver is an
+        :class:`~chainrule.training.solvers.LBFGS` with an ``objective`` or a solver whose
+        ``run`` computes on remote partitions, and its job has ``X = y = w = None``. Epochs,
+        history, callbacks, the best-weights snapshot, Ctrl-C and the finite-weights guard are
+        those of :meth:`fit`.
+        """
+        if epochs < 0:
+            raise ValueError(f"epochs must be non-negative, got {epochs}.")
+        if isinstance(self.solver, solvers.LBFGS) and self.solver.objective is None:
+            raise ValueError("fit_remote needs an L-BFGS solver with an objective= callable.")
+        job_data = (None, None, None, None, None, False, as_generator(rng), None)
+        return self._run(job_data, epochs, callbacks)
+
+    def _run(self, job_data: tuple[Any, ...], epochs: int, callbacks: Iterable[Callback]) -> History:
+        """The part of a run every entry shares: the job, the solver, the stop bookkeeping."""
         first = self.history.epoch[-1] + 1 if self.history.epoch else 0
         self.first_epoch, self.last_epoch = first, first + epochs - 1
         self.stop_reason = None
         # Divergence is reported as stop_reason="non_finite", not as a stream of NumPy overflow
         # warnings; one errstate for the whole run keeps the per-batch path free of it.
         # FiniteGuard: whatever ends the loop, the weights left are finite (training/checks.py).
+        X, y, w, train_idx, batch_size, shuffle, gen, val = job_data
         with (
             _InterruptFlag() as interrupt,
             np.errstate(over="ignore", invalid="ignore"),
             FiniteGuard(self) as self._finite_guard,
         ):
             job = solvers.FitJob(
-                X, y, w, train_idx, None if full_batch else batch_size, shuffle, gen,
+                X, y, w, train_idx, batch_size, shuffle, gen,
                 range(first, first + epochs), val, self.callbacks + list(callbacks), interrupt,
             )  # fmt: skip
             for cb in job.callbacks:
