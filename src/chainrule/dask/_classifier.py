@@ -126,8 +126,7 @@ class DaskMLPClassifier(DaskMLPMixin, MLPClassifier):
     def _target_encoder(self, y: Any) -> Any:
         if not _data.is_dask(y) or getattr(y, "ndim", 1) != 1:
             raise TypeError("y must be a 1-D dask array or a dask Series of class labels.")
-        unique = y.drop_duplicates() if hasattr(y, "drop_duplicates") else _unique_array(y)
-        classes = np.unique(np.asarray(unique.compute()))
+        classes = _data.pd_unique(np.asarray(_data.distinct(y)))
         if len(classes) < 2:
             raise ValueError(f"y holds only one class ({classes[0]!r}); a classifier needs two.")
         binarizer = LabelBinarizer().fit(classes)
@@ -151,9 +150,3 @@ class DaskMLPClassifier(DaskMLPMixin, MLPClassifier):
             return hits.mean()
         w = self._lazy_target(sample_weight)
         return (hits * w).sum() / w.sum()
-
-
-def _unique_array(y: Any) -> Any:
-    import dask.array as da
-
-    return da.unique(y)

@@ -11,6 +11,7 @@ worker exactly as a pandas table would be on one machine.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -65,11 +66,11 @@ def fit_preprocessor(frame: Any, columns: list[str], impute: str = "error") -> T
             x = col.astype("float64")
             lazy[name] = (x.count(), x.isna().sum(), x.sum(), (x * x).sum())
         else:
-            lazy[name] = (col.isna().sum(), col.dropna().astype(str).drop_duplicates())
-    (computed,) = dask.compute(lazy)
+            lazy[name] = (col.isna().sum(), col.dropna().astype(str))
+    (computed,) = dask.compute({k: v if k in numeric else v[0] for k, v in lazy.items()})
     state = []
     for name in columns:
-        missing = int(computed[name][-3] if name in numeric else computed[name][0])
+        missing = int(computed[name][1] if name in numeric else computed[name])
         if missing and impute == "error":
             raise DataError(
                 f"Column {name!r} has {missing} missing values; fill them, or pass impute='mean'."
@@ -77,7 +78,7 @@ def fit_preprocessor(frame: Any, columns: list[str], impute: str = "error") -> T
         if name in numeric:
             state.append(_numeric_state(name, *computed[name], impute))
         else:
-            keys = sorted({value_key(v) for v in computed[name][1]})
+            keys = sorted({value_key(v) for v in distinct(lazy[name][1])})
             if len(keys) > MAX_CATEGORIES:
                 raise DataError(
                     f"Column {name!r} has {len(keys)} distinct text values, too many to one-hot "
@@ -141,7 +142,17 @@ def pieces(
     encode_x: Callable[[Any], np.ndarray],
     encode_y: Callable[[Any], np.ndarray],
 ) -> list[Any]:
-    """Delayed ``(X_p, Y_p, w_p)`` per partition; ``X`` and ``y`` must be partitioned alike."""
+    """Delayed ``(X_p, Y_p, w_p)`` per partition; ``X`` and ``y`` must be partitioned alike.
+
+    A DataFrame ``X`` with Series ``y`` (and weights) is first joined into one frame: Dask
+    may repartition a projection of one column differently from the whole table, and one
+    frame keeps every row's features, target and weight in the same partition.
+    """
+    if is_frame(X) and is_frame_like(y) and (w is None or is_frame_like(w)):
+        columns = [str(c) for c in X.columns]
+        joined = X.assign(**{_Y: y} if w is None else {_Y: y, _W: w})
+        split = functools.partial(_split, columns, encode_x, encode_y, w is not None)
+        return [dask_apply(split, part) for part in joined.to_delayed()]
     xs, ys = blocks(X, encode_x), blocks(y, encode_y)
     ws = [None] * len(xs) if w is None else blocks(w, as_float_vector)
     if not len(xs) == len(ys) == len(ws):
@@ -152,6 +163,52 @@ def pieces(
             "row chunks)."
         )
     return [dask_apply(_check_piece, x, t, v) for x, t, v in zip(xs, ys, ws, strict=True)]
+
+
+_Y, _W = "__chainrule_target__", "__chainrule_weight__"
+
+
+def is_frame_like(obj: Any) -> bool:
+    """Whether ``obj`` is a dask DataFrame or Series."""
+    import dask.dataframe as dd
+
+    return isinstance(obj, dd.DataFrame | dd.Series)
+
+
+def _split(
+    columns: list[str],
+    encode_x: Callable[[Any], np.ndarray],
+    encode_y: Callable[[Any], np.ndarray],
+    weighted: bool,
+    part: Any,
+) -> tuple[Any, Any, Any]:
+    w = as_float_vector(part[_W]) if weighted else None
+    return encode_x(part[columns]), encode_y(part[_Y]), w
+
+
+def distinct(series: Any) -> list[Any]:
+    """The distinct non-missing values of a dask Series or array: unique per partition on the
+    workers, then once more here (a small set travels, not the rows)."""
+    import dask
+
+    if is_frame_like(series):
+        per_part = series.dropna().map_partitions(_distinct_block, meta=series._meta.dropna())
+    else:
+        per_part = series.map_blocks(np.unique, chunks=(np.nan,), dtype=series.dtype)
+    (values,) = dask.compute(per_part)
+    return list(pd_unique(np.asarray(values)))
+
+
+def _distinct_block(block: Any) -> Any:
+    return block.drop_duplicates()
+
+
+def pd_unique(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (``np.unique``; object arrays of mixed text compared as text)."""
+    try:
+        return np.unique(values)
+    except TypeError:
+        return np.unique(values.astype(str))
 
 
 def _check_piece(X: np.ndarray, Y: np.ndarray, w: np.ndarray | None) -> tuple[Any, Any, Any]:

@@ -70,6 +70,27 @@ def gather(client: Any, futures: Any) -> Any:
         ) from exc
 
 
+def scatter(client: Any, values: list[Any], attempts: int = 20) -> list[Any]:
+    """Copies of ``values`` on every worker (small things: weights, a network template).
+
+    A worker that dies while it receives them makes the broadcast fail; the scheduler soon
+    drops it, so the broadcast is retried on the workers left (or restarted), then given up
+    as :class:`WorkerLostError`.
+    """
+    import time
+
+    for attempt in range(attempts):
+        try:
+            return client.scatter(values, broadcast=True, hash=False)
+        except OSError as exc:  # CommClosedError and friends
+            if attempt == attempts - 1:
+                raise WorkerLostError(
+                    f"Could not reach the Dask workers ({exc}); the fit stopped."
+                ) from exc
+            time.sleep(0.5)
+    raise AssertionError("unreachable")
+
+
 @dataclass
 class Shards:
     """The training partitions, each a future of ``(X_p, Y_p, w_p)`` held on a worker.
@@ -156,13 +177,13 @@ def distributed_objective(
     """
     client = shards.client
     vector = ParamVector(network)
-    [template] = client.scatter([network], broadcast=True)
-    [loss_f] = client.scatter([loss], broadcast=True)
+    [template] = scatter(client, [network])
+    [loss_f] = scatter(client, [loss])
     total = shards.total_weight
     stats = {"evaluations": 0}
 
     def value_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        [theta_f] = client.scatter([np.asarray(theta, np.float64)], broadcast=True)
+        [theta_f] = scatter(client, [np.asarray(theta, np.float64)])
         parts = [
             client.submit(_worker.value_and_grad, template, loss_f, theta_f, f, pure=False)
             for f in shards.futures
@@ -258,9 +279,9 @@ class DataParallel(MiniBatch):
         if trainer.opt_state is None:
             trainer.opt_state = self.optimizer.init(network.params)
         vector = ParamVector(network)
-        [template] = client.scatter([network], broadcast=True)
-        [loss_f] = client.scatter([self.loss], broadcast=True)
-        [opt_f] = client.scatter([self.optimizer], broadcast=True)
+        [template] = scatter(client, [network])
+        [loss_f] = scatter(client, [self.loss])
+        [opt_f] = scatter(client, [self.optimizer])
         steps = [math.ceil(n / self.batch_size) for n in self.shards.rows]
         per_round = self.sync_every or max(steps)
         begin_hooks = job.hooks("on_epoch_begin")
@@ -295,7 +316,7 @@ class DataParallel(MiniBatch):
         theta, state = vector.get(), trainer.opt_state
         loss_sum, seen = 0.0, 0
         for start in range(0, max(steps), per_round):
-            [theta_f, state_f] = client.scatter([theta, state], broadcast=True)
+            [theta_f, state_f] = scatter(client, [theta, state])
             futures = [
                 client.submit(
                     _worker.local_steps,

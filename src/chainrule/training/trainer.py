@@ -295,7 +295,9 @@ class Trainer:
         job_data = (None, None, None, None, None, False, as_generator(rng), None)
         return self._run(job_data, epochs, callbacks)
 
-    def _run(self, job_data: tuple[Any, ...], epochs: int, callbacks: Iterable[Callback]) -> History:
+    def _run(
+        self, job_data: tuple[Any, ...], epochs: int, callbacks: Iterable[Callback]
+    ) -> History:
         """The part of a run every entry shares: the job, the solver, the stop bookkeeping."""
         first = self.history.epoch[-1] + 1 if self.history.epoch else 0
         self.first_epoch, self.last_epoch = first, first + epochs - 1
