@@ -218,3 +218,31 @@ def test_the_trainer_refuses_dask_arrays() -> None:
     X = da.from_array(rng.standard_normal((20, 3)), chunks=10)
     with pytest.raises(TypeError, match=r"chainrule\.dask"):
         Trainer(net, "mse", "sgd").fit(X, np.zeros(20), epochs=1)
+
+
+def test_cli_train_dask_on_a_parquet_glob(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    import chainrule
+
+    rng = np.random.default_rng(6)
+    (tmp_path / "data").mkdir()
+    for i in range(2):
+        n = 300
+        f = pd.DataFrame({"a": rng.normal(size=n), "c": rng.choice(["u", "v"], n)})
+        f["y"] = np.where(f["a"] + (f["c"] == "u") > 0.5, "hi", "lo")
+        f.to_parquet(tmp_path / "data" / f"p{i}.parquet")
+    out = tmp_path / "m.safetensors"
+    done = subprocess.run(
+        [sys.executable, "-m", "chainrule", "train", "data/*.parquet", "--target", "y",
+         "--dask", "--workers", "2", "--epochs", "30", "--hidden", "8", "--lr", "0.02",
+         "--out", str(out), "--quiet"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Trained a classification model" in done.stdout and "2 classes" in done.stdout
+    model = chainrule.load(out)
+    frame = pd.read_parquet(tmp_path / "data" / "p0.parquet")
+    assert np.mean(model.predict(frame) == frame["y"].to_numpy()) > 0.8  # predicts on pandas
+    assert model.training["dask_partitions"] == 2

@@ -10,5 +10,6 @@ checks the extra first.
 from chainrule.dask._classifier import DaskMLPClassifier
 from chainrule.dask._engine import WorkerLostError
 from chainrule.dask._regressor import DaskMLPRegressor
+from chainrule.dask._tabular import fit_table
 
-__all__ = ["DaskMLPClassifier", "DaskMLPRegressor", "WorkerLostError"]
+__all__ = ["DaskMLPClassifier", "DaskMLPRegressor", "WorkerLostError", "fit_table"]

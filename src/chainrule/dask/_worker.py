@@ -107,7 +107,9 @@ def local_steps(
     if rows.size == 0:
         return theta, opt_state, 0.0, 0
     net, vector = _network(template, theta)
-    objective = L2Penalized(loss, net, alpha)
+    # Wrapped only with a penalty: the Trainer reads class indices for a bare CrossEntropy.
+    objective = L2Penalized(loss, net, alpha) if alpha else loss
+    hooks = [PenaltyGradient(objective)] if alpha else []
     trainer = Trainer(net, objective, MiniBatch(optimizer))
     trainer.opt_state = copy.deepcopy(opt_state)
     history = trainer.fit(
@@ -117,7 +119,7 @@ def local_steps(
         batch_size=batch_size,
         shuffle=False,
         sample_weight=None if w is None else w[rows],
-        callbacks=[PenaltyGradient(objective)],
+        callbacks=hooks,
     )
     losses = history.history.get("loss", [float("nan")])
     return vector.get(), trainer.opt_state, float(losses[-1]) * rows.size, int(rows.size)
