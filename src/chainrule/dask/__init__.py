@@ -7,9 +7,24 @@ are :class:`~chainrule.MLPClassifier` / :class:`~chainrule.MLPRegressor` plus ``
 checks the extra first.
 """
 
-from chainrule.dask._classifier import DaskMLPClassifier
 from chainrule.dask._engine import WorkerLostError
-from chainrule.dask._regressor import DaskMLPRegressor
 from chainrule.dask._tabular import fit_table
+from chainrule.extras import require
 
 __all__ = ["DaskMLPClassifier", "DaskMLPRegressor", "WorkerLostError", "fit_table"]
+
+
+def __getattr__(name: str) -> object:
+    # The estimators import scikit-learn, an optional dependency (the CLI's --dask path does
+    # not need it): load them on first use, as chainrule.MLPClassifier is.
+    if name == "DaskMLPClassifier":
+        require("sklearn", "scipy", "dask", "distributed", purpose=f"chainrule.dask.{name}")
+        from chainrule.dask._classifier import DaskMLPClassifier
+
+        return DaskMLPClassifier
+    if name == "DaskMLPRegressor":
+        require("sklearn", "scipy", "dask", "distributed", purpose=f"chainrule.dask.{name}")
+        from chainrule.dask._regressor import DaskMLPRegressor
+
+        return DaskMLPRegressor
+    raise AttributeError(f"module 'chainrule.dask' has no attribute {name!r}")

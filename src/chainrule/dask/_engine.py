@@ -23,7 +23,7 @@ states and a few numbers travel between the client and the workers.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -240,8 +240,9 @@ class DataParallel(MiniBatch):
     shards : Shards
     loss : Loss
         Data loss (mean reduction).
-    alpha : float
-        scikit-learn's L2 penalty, scaled per batch as on one machine.
+    penalty : callable or None
+        ``penalty(loss, net) -> (loss, callbacks)`` run on the workers (the estimators pass
+        scikit-learn's L2 penalty, scaled per batch as on one machine).
     batch_size : int
     sync_every : int or None
         Local steps between averages; ``None``: one pass over each partition per round.
@@ -259,7 +260,7 @@ class DataParallel(MiniBatch):
         optimizer: GradientTransformation,
         shards: Shards,
         loss: Loss,
-        alpha: float,
+        penalty: Callable[..., Any] | None,
         batch_size: int,
         sync_every: int | None,
         seed: int,
@@ -267,7 +268,7 @@ class DataParallel(MiniBatch):
         validation: Shards | None = None,
     ) -> None:
         super().__init__(optimizer)
-        self.shards, self.loss, self.alpha = shards, loss, float(alpha)
+        self.shards, self.loss, self.penalty = shards, loss, penalty
         self.batch_size, self.sync_every, self.seed = int(batch_size), sync_every, int(seed)
         self.shuffle, self.validation = bool(shuffle), validation
         self.rounds = 0
@@ -325,7 +326,7 @@ class DataParallel(MiniBatch):
                     state_f,
                     shard,
                     (self._seed(epoch, p), start, per_round, self.batch_size, self.shuffle),
-                    self.alpha,
+                    self.penalty,
                     pure=False,
                 )
                 for p, shard in enumerate(self.shards.futures)

@@ -30,7 +30,7 @@ from chainrule.dask._engine import (
 )
 from chainrule.estimators._base import BaseMLP
 from chainrule.estimators._network import build_network, make_optimizer
-from chainrule.estimators._objective import L2Penalized
+from chainrule.estimators._objective import L2Penalized, PenaltyGradient
 from chainrule.network import initializers
 from chainrule.tabular.preprocessing import TablePreprocessor
 from chainrule.training.callbacks import Callback
@@ -164,8 +164,9 @@ class DaskMLPMixin:
         batch = min(200, min(shards.rows)) if self.batch_size == "auto" else int(self.batch_size)
         alpha = float(self.alpha)
         seed = int(rng.integers(2**31))
+        penalty = functools.partial(_penalized, alpha) if alpha else None
         solver = DataParallel(
-            make_optimizer(self), shards, base, alpha, batch, self.sync_every, seed, self.shuffle
+            make_optimizer(self), shards, base, penalty, batch, self.sync_every, seed, self.shuffle
         )
         trainer = Trainer(net, L2Penalized(base, net, alpha), solver)
         rule = NoImprovement(self.tol, self.n_iter_no_change)
@@ -264,6 +265,12 @@ class DaskMLPMixin:
         if _data.is_frame(y) or hasattr(y, "to_dask_array"):
             return y.to_dask_array(lengths=True)
         return y
+
+
+def _penalized(alpha: float, loss: Any, net: Any) -> tuple[Any, list[Callback]]:
+    """scikit-learn's L2 penalty per batch, for the workers' local steps."""
+    objective = L2Penalized(loss, net, alpha)
+    return objective, [PenaltyGradient(objective)]
 
 
 def _call(local: Any, method: str, block: np.ndarray) -> np.ndarray:

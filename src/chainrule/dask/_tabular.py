@@ -203,5 +203,5 @@ def _trainer(
     except (ValueError, TypeError) as exc:
         raise DataError(str(exc)) from None
     batch = batch_size or max(shards.rows)
-    solver = DataParallel(rule, shards, loss, 0.0, batch, sync_every, seed)
+    solver = DataParallel(rule, shards, loss, None, batch, sync_every, seed)
     return Trainer(net, loss, solver)

@@ -9,14 +9,15 @@ numbers. Nothing here returns rows, which is what keeps the rows on the workers.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from chainrule.estimators._objective import L2Penalized, PenaltyGradient
 from chainrule.network.containers import Sequential
 from chainrule.network.losses import Loss
 from chainrule.network.optimizers import GradientTransformation
+from chainrule.training.callbacks import Callback
 from chainrule.training.solvers import MiniBatch, ParamVector
 from chainrule.training.trainer import Trainer
 
@@ -78,15 +79,16 @@ def local_steps(
     opt_state: Any,
     shard: Shard,
     plan: tuple[int, int, int, int, bool],
-    alpha: float,
+    penalty: Callable[[Loss, Sequential], tuple[Loss, list[Callback]]] | None,
 ) -> tuple[np.ndarray, Any, float, int]:
     """``n_steps`` mini-batch steps of the lecture's loop on this partition, from ``theta``.
 
     ``plan = (seed, start, n_steps, batch_size, shuffle)``: the partition's batch order for
     the epoch is a permutation drawn from ``seed`` (the same for every round of the epoch),
     and this round runs its batches ``start … start + n_steps - 1``. The steps are an ordinary
-    :class:`~chainrule.training.trainer.Trainer` run (forward, loss with scikit-learn's L2
-    penalty per batch, backward, optimizer update) over exactly those rows.
+    :class:`~chainrule.training.trainer.Trainer` run (forward, loss, backward, optimizer
+    update) over exactly those rows; ``penalty(loss, net)``, when given, returns the loss with
+    a penalty and the callbacks that add its gradient (the estimators' scikit-learn L2).
 
     Returns
     -------
@@ -108,8 +110,7 @@ def local_steps(
         return theta, opt_state, 0.0, 0
     net, vector = _network(template, theta)
     # Wrapped only with a penalty: the Trainer reads class indices for a bare CrossEntropy.
-    objective = L2Penalized(loss, net, alpha) if alpha else loss
-    hooks = [PenaltyGradient(objective)] if alpha else []
+    objective, hooks = (loss, []) if penalty is None else penalty(loss, net)
     trainer = Trainer(net, objective, MiniBatch(optimizer))
     trainer.opt_state = copy.deepcopy(opt_state)
     history = trainer.fit(
