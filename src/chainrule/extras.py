@@ -9,6 +9,7 @@ networks. Everything else is an *extra* (``pip install 'chainrule[io]'``)::
     plot     matplotlib               plots and the HTML report
     sklearn  scikit-learn, scipy      the MLPClassifier / MLPRegressor estimators
     skl2onnx skl2onnx                 whole scikit-learn pipelines to ONNX
+    dask     dask, distributed        training on a Dask cluster (chainrule.dask, train --dask)
 
 A command or library function that needs one calls :func:`require` before doing any work, so
 ``chainrule train`` without safetensors stops before the first epoch, not after the last, and
@@ -32,6 +33,8 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "skl2onnx": ("skl2onnx", "skl2onnx"),
     "starlette": ("playground", "starlette"),
     "uvicorn": ("playground", "uvicorn"),
+    "dask": ("dask", "dask[array,dataframe]"),
+    "distributed": ("dask", "distributed"),
 }
 """Import name → (the extra that installs it, its name on PyPI)."""
 

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from chainrule.commands import _shared
+from chainrule.commands import _dask_train, _shared
 from chainrule.network.optimizers import OPTIMIZERS
 from chainrule.persist import save
 from chainrule.tabular.data import read_table
@@ -133,6 +133,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="MODEL",
         help="model file to write (default: model.safetensors)",
     )
+    parser.add_argument(
+        "--dask",
+        nargs="?",
+        const="local",
+        default=None,
+        metavar="ADDRESS",
+        help="train on a Dask cluster, the rows staying on its workers: the scheduler's address "
+        "(tcp://host:8786), or none for a local cluster of --workers processes; DATA may then "
+        "be a glob of Parquet files, e.g. 'data/*.parquet'",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_shared.positive_int,
+        default=2,
+        help="processes of the local cluster of --dask without an address (default: 2)",
+    )
     _shared.add_na_values(parser)
     _shared.add_device(parser, "train")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -159,12 +175,57 @@ def run(args: argparse.Namespace) -> int:
     _shared.require("pandas", "data", "Reading the table")
     _shared.check_writable(args.out, "model file", inputs=[args.data])
     _shared.device(args.device)
-    frame = read_table(args.data, args.na_values)
     callbacks = (
         []
         if args.quiet
         else [ProgressBar(epochs=args.epochs, stream=sys.stderr, every=max(1, args.epochs // 20))]
     )
+    if args.dask is not None:  # the rows stay on the cluster: commands/_dask_train.py
+        model, n_rows, elapsed = _dask_train.fit(args, callbacks)
+    else:
+        model, n_rows, elapsed = _fit_local(args, callbacks)
+    if model.history.stop_reason == "non_finite":  # a diverged run never replaces a model
+        kept = "left untouched" if Path(args.out).exists() else "not written"
+        print(
+            f"chainrule: error: training diverged (the loss became infinite or NaN), so "
+            f"'{args.out}' was {kept}; try a smaller --lr or standardize the data "
+            f"(exit status {DIVERGED}).",
+            file=sys.stderr,
+        )
+        return DIVERGED
+    path = save(model, args.out)
+
+    history = model.history
+    stop = history.stop_reason
+    outputs = f"{len(model.classes)} classes" if model.task == "classification" else "1 value"
+    print(
+        f"Trained a {model.task} model for {args.target!r} on {args.data}: {n_rows} rows, "
+        f"{model.n_features} features -> {outputs}."
+    )
+    widths = [model.n_features, *args.hidden, model.network.output_dim(model.n_features)]
+    rows = [
+        (
+            "network",
+            " -> ".join(map(str, widths))
+            + f" ({args.activation}), {model.network.n_params} parameters",
+        ),
+        *describe_history(history, args.epochs),
+        ("time", f"{elapsed:.1f} s"),
+        ("model file", f"{path} ({_shared.human_size(Path(path).stat().st_size)})"),
+    ]
+    print(_shared.table(rows, indent="  "))
+    if stop == "interrupted":
+        print(
+            f"chainrule: training interrupted; the best weights so far were saved to {path}.",
+            file=sys.stderr,
+        )
+        return 130
+    return 0
+
+
+def _fit_local(args: argparse.Namespace, callbacks: list) -> tuple[TabularModel, int, float]:
+    """Read the whole table into this process and train on it."""
+    frame = read_table(args.data, args.na_values)
     started = time.perf_counter()
     model, _ = TabularModel.fit(
         frame,
@@ -190,41 +251,4 @@ def run(args: argparse.Namespace) -> int:
         l2=args.l2,
         l1=args.l1,
     )
-    elapsed = time.perf_counter() - started
-    if model.history.stop_reason == "non_finite":  # a diverged run never replaces a model
-        kept = "left untouched" if Path(args.out).exists() else "not written"
-        print(
-            f"chainrule: error: training diverged (the loss became infinite or NaN), so "
-            f"'{args.out}' was {kept}; try a smaller --lr or standardize the data "
-            f"(exit status {DIVERGED}).",
-            file=sys.stderr,
-        )
-        return DIVERGED
-    path = save(model, args.out)
-
-    history = model.history
-    stop = history.stop_reason
-    outputs = f"{len(model.classes)} classes" if model.task == "classification" else "1 value"
-    print(
-        f"Trained a {model.task} model for {args.target!r} on {args.data}: {len(frame)} rows, "
-        f"{model.n_features} features -> {outputs}."
-    )
-    widths = [model.n_features, *args.hidden, model.network.output_dim(model.n_features)]
-    rows = [
-        (
-            "network",
-            " -> ".join(map(str, widths))
-            + f" ({args.activation}), {model.network.n_params} parameters",
-        ),
-        *describe_history(history, args.epochs),
-        ("time", f"{elapsed:.1f} s"),
-        ("model file", f"{path} ({_shared.human_size(Path(path).stat().st_size)})"),
-    ]
-    print(_shared.table(rows, indent="  "))
-    if stop == "interrupted":
-        print(
-            f"chainrule: training interrupted; the best weights so far were saved to {path}.",
-            file=sys.stderr,
-        )
-        return 130
-    return 0
+    return model, len(frame), time.perf_counter() - started

@@ -68,6 +68,35 @@ def check_fit_inputs(trainer: Any, X: Array, y: Array, w: Array | None) -> None:
         check_sample_weight(np.asarray(to_numpy(w)), X.shape[0])
 
 
+def check_in_place(X: Array) -> None:
+    """Raise ``TypeError`` when ``X``'s array type cannot update the weights in place.
+
+    The solvers move the weights with ``params[k] += update``. For NumPy, PyTorch and CuPy
+    that writes into the layer's own array; for an immutable or lazy array (a dask array, a
+    JAX array) ``+=`` only rebinds a temporary, so training would run without error and
+    never change the model. A two-element probe in ``X``'s namespace tells them apart.
+    """
+    if type(X) is np.ndarray:  # the fast path: NumPy always writes in place
+        return
+    xp = namespace(X)
+    probe = xp.zeros((2,))
+    alias = probe
+    alias += 1
+    if alias is probe:
+        return
+    kind = f"{type(X).__module__.split('.')[0]}.{type(X).__name__}"
+    hint = (
+        "train on the cluster with chainrule.dask.DaskMLPClassifier / DaskMLPRegressor, or "
+        "pass NumPy arrays"
+        if "dask" in kind
+        else "pass NumPy (or PyTorch / CuPy) arrays"
+    )
+    raise TypeError(
+        f"X is a {kind}, whose arrays cannot be updated in place, so training would never "
+        f"change the weights; {hint}."
+    )
+
+
 def check_sample_weight(w: np.ndarray, n: int, name: str = "sample_weight") -> None:
     """Raise ``ValueError`` unless ``w`` is ``n`` finite, non-negative weights, not all zero."""
     if w.ndim != 1 or w.shape[0] != n:

@@ -39,7 +39,7 @@ from chainrule.network.losses import CrossEntropy, Loss
 from chainrule.network.optimizers import GradientTransformation
 from chainrule.training import resume, solvers, streaming
 from chainrule.training.callbacks import Callback, Monitor
-from chainrule.training.checks import FiniteGuard, all_finite, check_fit_inputs
+from chainrule.training.checks import FiniteGuard, all_finite, check_fit_inputs, check_in_place
 from chainrule.training.history import History
 from chainrule.training.interrupt import InterruptFlag
 from chainrule.training.progress import verbose_callbacks
@@ -245,6 +245,7 @@ class Trainer:
             return self._run(epochs, make, callbacks, verbose)
         if y is None:
             raise ValueError("y is required with array inputs.")
+        check_in_place(X)  # dask or JAX arrays would leave the weights untouched: checks.py
         if self.device is not None:  # once per fit: an epoch never copies the data
             X, y, sample_weight, validation_data = self.device.put_all(
                 X, y, sample_weight, validation_data
@@ -285,6 +286,32 @@ class Trainer:
         self.steps_per_epoch = 1 if full_batch else math.ceil(n_train / batch_size)
         fields = (X, y, w, train_idx, None if full_batch else batch_size, shuffle, gen)
         make = lambda *r: solvers.FitJob(*fields, r[0], val, *r[1:])  # noqa: E731
+        return self._run(epochs, make, callbacks, verbose)
+
+    def fit_remote(
+        self,
+        *,
+        epochs: int = 1,
+        rng: RandomSource | int | None = None,
+        callbacks: Iterable[Callback] = (),
+        verbose: bool | int | str = 0,
+    ) -> History:
+        """Train with a solver that reaches its rows itself; no rows pass through here.
+
+        For distributed engines (:mod:`chainrule.dask`): the solver is an
+        :class:`~chainrule.training.solvers.LBFGS` with an ``objective`` or a solver whose
+        ``run`` computes on remote partitions, and its job has ``X = y = w = None``. Epochs,
+        history, callbacks, the best-weights snapshot, Ctrl-C and the finite-weights guard are
+        those of :meth:`fit`.
+        """
+        if epochs < 0:
+            raise ValueError(f"epochs must be non-negative, got {epochs}.")
+        if isinstance(self.solver, solvers.LBFGS) and self.solver.objective is None:
+            raise ValueError("fit_remote needs an L-BFGS solver with an objective= callable.")
+        gen = as_generator(rng)
+        none = (None, None, None, None, None, False, gen)
+        make = lambda *r: solvers.FitJob(*none, r[0], None, *r[1:])  # noqa: E731
+        self.steps_per_epoch = None
         return self._run(epochs, make, callbacks, verbose)
 
     def _run(

@@ -1,0 +1,81 @@
+"""``chainrule train DATA --dask [ADDRESS]``: the training step of ``train`` on a Dask cluster.
+
+``DATA`` may be a glob (``'data/*.parquet'``) or a folder of Parquet files, read lazily by
+``dask.dataframe``; the rows stay on the workers. Without an address a local cluster of
+``--workers`` processes (one thread each) is started for the run and closed after it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from typing import Any
+
+from chainrule.commands._shared import UsageError
+from chainrule.dask import fit_table
+from chainrule.extras import require
+from chainrule.tabular.model import TabularModel
+from chainrule.training.callbacks import Callback
+
+LOCAL = "local"
+"""``--dask`` given without an address."""
+
+
+def read(path: str) -> Any:
+    """A lazy dask DataFrame over ``path`` (Parquet, or CSV / TSV by extension)."""
+    import dask.dataframe as dd
+
+    lower = path.lower()
+    try:
+        if lower.endswith((".csv", ".tsv")):
+            return dd.read_csv(path, sep="\t" if lower.endswith(".tsv") else ",")
+        return dd.read_parquet(path)
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read {path!r} with Dask: {exc}") from None
+
+
+def fit(args: argparse.Namespace, callbacks: list[Callback]) -> tuple[TabularModel, int, float]:
+    """Train on the cluster ``args.dask`` names; returns the model, its rows and the seconds."""
+    require("dask", "distributed", "pandas", "pyarrow", purpose="chainrule train --dask")
+    import distributed
+
+    if args.dask == LOCAL:
+        cluster: Any = distributed.LocalCluster(
+            n_workers=args.workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.ERROR,
+        )
+        address = cluster
+    else:
+        cluster, address = None, args.dask
+    try:
+        with distributed.Client(address, timeout=60) as client:
+            frame = read(args.data)
+            started = time.perf_counter()
+            model, _ = fit_table(
+                frame,
+                args.target,
+                client=client,
+                task=None if args.task == "auto" else args.task,
+                hidden=args.hidden,
+                activation=args.activation,
+                optimizer=args.optimizer,
+                learning_rate=args.lr,
+                epochs=args.epochs,
+                batch_size=args.batch_size,
+                validation_split=args.validation_split,
+                early_stopping=args.early_stopping,
+                patience=args.patience,
+                seed=args.seed,
+                impute=args.impute,
+                drop=args.drop,
+                callbacks=callbacks,
+                source=args.data,
+            )
+            return model, int(model.training["rows"]), time.perf_counter() - started
+    finally:
+        if cluster is not None:
+            cluster.close()

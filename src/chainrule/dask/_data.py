@@ -1,0 +1,238 @@
+"""Dask collections in, per-partition pieces out; preprocessing statistics by Dask reductions.
+
+:func:`pieces` lines up ``X``, ``y`` and ``sample_weight`` partition by partition as delayed
+``(X_p, Y_p, w_p)`` tuples (never computed here); :class:`~chainrule.dask._engine.Shards`
+materialises them on the workers. :func:`fit_preprocessor` learns chainrule's
+:class:`~chainrule.tabular.preprocessing.TablePreprocessor` state — means, population
+standard deviations, categories — from reductions that return one number (or one small set)
+per column, then builds the preprocessor from that state, so a partition is encoded on its
+worker exactly as a pandas table would be on one machine.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from chainrule.tabular.data import DataError
+from chainrule.tabular.preprocessing import MAX_CATEGORIES, TablePreprocessor, value_key
+
+
+def is_frame(obj: Any) -> bool:
+    """Whether ``obj`` is a dask DataFrame."""
+    import dask.dataframe as dd
+
+    return isinstance(obj, dd.DataFrame)
+
+
+def is_dask(obj: Any) -> bool:
+    """Whether ``obj`` is a dask collection (array, DataFrame or Series)."""
+    import dask
+
+    return dask.is_dask_collection(obj)
+
+
+def numeric_columns(frame: Any) -> bool:
+    """Whether every column of a (dask or pandas) frame holds numbers or booleans."""
+    from pandas.api import types
+
+    return all(types.is_numeric_dtype(t) or types.is_bool_dtype(t) for t in frame.dtypes)
+
+
+def fit_preprocessor(frame: Any, columns: list[str], impute: str = "error") -> TablePreprocessor:
+    """A :class:`TablePreprocessor` whose statistics come from Dask reductions on ``frame``.
+
+    For numeric column :math:`x`: :math:`\\mu = \\frac1N\\sum x`,
+    :math:`s = \\sqrt{\\frac1N\\sum x^2 - \\mu^2}` (``ddof=0``, 1 for a constant column), from
+    the partition sums :math:`\\sum 1, \\sum x, \\sum x^2`; ``impute="mean"`` fills with
+    :math:`\\mu` of the present values first (``"median"`` is refused: it is not a reduction).
+    Categorical columns: the sorted distinct values (``drop_duplicates`` per partition, then
+    once more). Only these numbers travel to the client.
+    """
+    import dask
+
+    if impute == "median":
+        raise DataError("impute='median' is not available on a Dask cluster; use impute='mean'.")
+    if not columns:
+        raise DataError("The table has no feature columns besides the target.")
+    numeric = set(c for c in columns if numeric_columns(frame[[c]]))
+    lazy: dict[str, Any] = {}
+    for name in columns:
+        col = frame[name]
+        if name in numeric:
+            x = col.astype("float64")
+            lazy[name] = (x.count(), x.isna().sum(), x.sum(), (x * x).sum())
+        else:
+            lazy[name] = (col.isna().sum(), col.dropna().astype(str))
+    (computed,) = dask.compute({k: v if k in numeric else v[0] for k, v in lazy.items()})
+    state = []
+    for name in columns:
+        missing = int(computed[name][1] if name in numeric else computed[name])
+        if missing and impute == "error":
+            raise DataError(
+                f"Column {name!r} has {missing} missing values; fill them, or pass impute='mean'."
+            )
+        if name in numeric:
+            state.append(_numeric_state(name, *computed[name], impute))
+        else:
+            keys = sorted({value_key(v) for v in distinct(lazy[name][1])})
+            if len(keys) > MAX_CATEGORIES:
+                raise DataError(
+                    f"Column {name!r} has {len(keys)} distinct text values, too many to one-hot "
+                    f"encode (limit {MAX_CATEGORIES}); drop it."
+                )
+            state.append({"name": name, "kind": "categorical", "categories": keys})
+    return TablePreprocessor.from_dict({"impute": impute, "columns": state})
+
+
+def _numeric_state(
+    name: str, count: int, missing: int, total: float, squares: float, impute: str
+) -> dict[str, Any]:
+    if count == 0:
+        raise DataError(f"Column {name!r} has no values at all; drop it.")
+    mean = total / count
+    if missing and impute == "mean":  # filled values sit at the mean: they add 0 to the spread
+        var = (squares - count * mean * mean) / (count + missing)
+        fill: float | None = mean
+    else:
+        var, fill = squares / count - mean * mean, None
+    scale = float(np.sqrt(max(var, 0.0)))
+    return {"name": name, "kind": "numeric", "mean": float(mean), "fill": fill,
+            "scale": scale if scale > 1e-12 * max(1.0, abs(mean)) else 1.0}  # fmt: skip
+
+
+def frame_blocks(frame: Any, encode: Callable[[Any], np.ndarray]) -> list[Any]:
+    """Delayed ``encode(partition)`` per partition of a dask DataFrame or Series."""
+    import dask
+
+    return [dask.delayed(encode)(part) for part in frame.to_delayed()]
+
+
+def array_blocks(X: Any) -> list[Any]:
+    """Delayed row blocks of a 1-D or 2-D dask array (columns joined into one block)."""
+    if X.ndim == 2:
+        X = X.rechunk({1: -1})
+        return list(X.to_delayed()[:, 0])
+    return list(X.to_delayed())
+
+
+def blocks(obj: Any, encode: Callable[[Any], np.ndarray]) -> list[Any]:
+    """Delayed per-partition NumPy blocks of ``obj`` (dask array, DataFrame or Series)."""
+    import dask.array as da
+
+    if isinstance(obj, da.Array):
+        return [dask_apply(encode, b) for b in array_blocks(obj)]
+    return frame_blocks(obj, encode)
+
+
+def dask_apply(fn: Callable[..., Any], *args: Any) -> Any:
+    """``dask.delayed(fn)(*args)``: one more lazy step on a partition."""
+    import dask
+
+    return dask.delayed(fn)(*args)
+
+
+def pieces(
+    X: Any,
+    y: Any,
+    w: Any,
+    encode_x: Callable[[Any], np.ndarray],
+    encode_y: Callable[[Any], np.ndarray],
+) -> list[Any]:
+    """Delayed ``(X_p, Y_p, w_p)`` per partition; ``X`` and ``y`` must be partitioned alike.
+
+    A DataFrame ``X`` with Series ``y`` (and weights) is first joined into one frame: Dask
+    may repartition a projection of one column differently from the whole table, and one
+    frame keeps every row's features, target and weight in the same partition.
+    """
+    if is_frame(X) and is_frame_like(y) and (w is None or is_frame_like(w)):
+        columns = [str(c) for c in X.columns]
+        joined = X.assign(**{_Y: y} if w is None else {_Y: y, _W: w})
+        split = functools.partial(_split, columns, encode_x, encode_y, w is not None)
+        return [dask_apply(split, part) for part in joined.to_delayed()]
+    xs, ys = blocks(X, encode_x), blocks(y, encode_y)
+    ws = [None] * len(xs) if w is None else blocks(w, as_float_vector)
+    if not len(xs) == len(ys) == len(ws):
+        raise ValueError(
+            f"X has {len(xs)} partitions but y has {len(ys)}"
+            + ("" if w is None else f" and sample_weight {len(ws)}")
+            + "; split them alike (e.g. y = frame[target] of the same DataFrame, or the same "
+            "row chunks)."
+        )
+    return [dask_apply(_check_piece, x, t, v) for x, t, v in zip(xs, ys, ws, strict=True)]
+
+
+_Y, _W = "__chainrule_target__", "__chainrule_weight__"
+
+
+def is_frame_like(obj: Any) -> bool:
+    """Whether ``obj`` is a dask DataFrame or Series."""
+    import dask.dataframe as dd
+
+    return isinstance(obj, dd.DataFrame | dd.Series)
+
+
+def _split(
+    columns: list[str],
+    encode_x: Callable[[Any], np.ndarray],
+    encode_y: Callable[[Any], np.ndarray],
+    weighted: bool,
+    part: Any,
+) -> tuple[Any, Any, Any]:
+    w = as_float_vector(part[_W]) if weighted else None
+    return encode_x(part[columns]), encode_y(part[_Y]), w
+
+
+def distinct(series: Any) -> list[Any]:
+    """The distinct non-missing values of a dask Series or array: unique per partition on the
+    workers, then once more here (a small set travels, not the rows)."""
+    import dask
+
+    if is_frame_like(series):
+        per_part = series.dropna().map_partitions(_distinct_block, meta=series._meta.dropna())
+    else:
+        per_part = series.map_blocks(np.unique, chunks=(np.nan,), dtype=series.dtype)
+    (values,) = dask.compute(per_part)
+    return list(pd_unique(np.asarray(values)))
+
+
+def _distinct_block(block: Any) -> Any:
+    return block.drop_duplicates()
+
+
+def pd_unique(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (``np.unique``; object arrays of mixed text compared as text)."""
+    try:
+        return np.unique(values)
+    except TypeError:
+        return np.unique(values.astype(str))
+
+
+def _check_piece(X: np.ndarray, Y: np.ndarray, w: np.ndarray | None) -> tuple[Any, Any, Any]:
+    if X.shape[0] != Y.shape[0] or (w is not None and w.shape[0] != X.shape[0]):
+        raise ValueError(
+            f"A partition has {X.shape[0]} rows of X but {Y.shape[0]} of y; partition them alike."
+        )
+    return X, Y, w
+
+
+def as_float_matrix(block: Any) -> np.ndarray:
+    """A partition of numeric features as a C-contiguous float64 ``(n_p, d)`` matrix."""
+    values = block.to_numpy(dtype=np.float64) if hasattr(block, "to_numpy") else block
+    values = np.asarray(values, dtype=np.float64)
+    return np.ascontiguousarray(values.reshape(len(values), -1))
+
+
+def as_float_vector(block: Any) -> np.ndarray:
+    """A partition of weights or targets as float64 ``(n_p,)``."""
+    values = block.to_numpy() if hasattr(block, "to_numpy") else block
+    return np.asarray(values, dtype=np.float64).reshape(-1)
+
+
+def as_vector(block: Any) -> np.ndarray:
+    """A partition of labels as ``(n_p,)`` (dtype kept) or ``(n_p, L)`` indicator rows."""
+    values = block.to_numpy() if hasattr(block, "to_numpy") else block
+    return np.asarray(values)

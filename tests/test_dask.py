@@ -1,0 +1,248 @@
+"""chainrule.dask on a real ``distributed.LocalCluster(n_workers=2, threads_per_worker=1)``.
+
+Oracles: the single-machine estimators on the same rows (tested against scikit-learn
+elsewhere), the bytes that actually reach the client process through its sockets, a worker
+process killed with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+
+pytest.importorskip("distributed")
+pd = pytest.importorskip("pandas")
+
+import dask.array as da  # noqa: E402
+import dask.dataframe as dd  # noqa: E402
+import distributed  # noqa: E402
+from distributed.comm import tcp  # noqa: E402
+
+from chainrule import MLPClassifier, MLPRegressor, Trainer  # noqa: E402
+from chainrule.dask import DaskMLPClassifier, DaskMLPRegressor, WorkerLostError  # noqa: E402
+from chainrule.network.containers import Sequential  # noqa: E402
+from chainrule.network.layers import Dense  # noqa: E402
+from chainrule.tabular.preprocessing import TablePreprocessor  # noqa: E402
+from chainrule.training.callbacks import Callback  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _cluster() -> distributed.LocalCluster:
+    return distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",  # a free port: no "8787 in use" warning
+        silence_logs=logging.ERROR,
+    )
+
+
+@pytest.fixture(scope="module")
+def client():
+    with _cluster() as cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+def _rel(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a - b).max() / np.abs(b).max())
+
+
+def test_lbfgs_equals_the_local_fit(client) -> None:
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((1200, 6))
+    y = np.digitize(X[:, 0] + 0.5 * X[:, 1] ** 2, [-0.5, 0.8])  # three classes
+    kw = dict(hidden_layer_sizes=(8,), solver="lbfgs", max_iter=40, alpha=1e-3, random_state=3)
+    local = MLPClassifier(**kw).fit(X, y)
+    remote = DaskMLPClassifier(**kw, client=client).fit(
+        da.from_array(X, chunks=300), da.from_array(y, chunks=300)
+    )
+    assert remote.n_partitions_ == 4 and remote.n_iter_ == local.n_iter_
+    for a, b in zip(
+        remote.coefs_ + remote.intercepts_, local.coefs_ + local.intercepts_, strict=True
+    ):
+        assert _rel(a, b) < 1e-8
+    # Weighted regression: the penalty is scaled by the global total weight, not per partition.
+    w = rng.uniform(0.2, 3.0, 1200)
+    t = X @ rng.standard_normal(6)
+    kw = dict(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=30, alpha=0.1, random_state=1)
+    local = MLPRegressor(**kw).fit(X, t, sample_weight=w)
+    chunks = (500, 400, 300)
+    remote = DaskMLPRegressor(**kw, client=client).fit(
+        da.from_array(X, chunks=(chunks, 6)),
+        da.from_array(t, chunks=(chunks,)),
+        sample_weight=da.from_array(w, chunks=(chunks,)),
+    )
+    for a, b in zip(remote.coefs_, local.coefs_, strict=True):
+        assert _rel(a, b) < 1e-8
+    assert remote.loss_ == pytest.approx(local.loss_, rel=1e-9)
+
+
+def test_prediction_is_lazy_and_to_local_is_the_plain_estimator(client, tmp_path) -> None:
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((600, 4))
+    y = np.where(X[:, 0] > 0, "yes", "no")
+    dX, dy = da.from_array(X, chunks=200), da.from_array(y, chunks=200)
+    clf = DaskMLPClassifier((6,), solver="lbfgs", max_iter=30, random_state=0).fit(dX, dy)
+    proba, labels, score = clf.predict_proba(dX), clf.predict(dX), clf.score(dX, dy)
+    for lazy in (proba, labels, score):
+        assert isinstance(lazy, da.Array)  # nothing computed yet
+    local = clf.to_local()
+    assert type(local) is MLPClassifier
+    np.testing.assert_array_equal(proba.compute(), local.predict_proba(X))
+    np.testing.assert_array_equal(labels.compute(), local.predict(X))
+    assert float(score) == pytest.approx(np.mean(local.predict(X) == y))
+    import chainrule
+
+    path = chainrule.save(local, tmp_path / "m.safetensors")
+    np.testing.assert_allclose(chainrule.load(path).predict_proba(X), local.predict_proba(X))
+
+
+def test_parquet_frame_with_text_columns(client, tmp_path) -> None:
+    rng = np.random.default_rng(2)
+    n = 900
+    frame = pd.DataFrame(
+        {
+            "age": rng.normal(40, 10, n),
+            "income": rng.lognormal(10, 0.5, n),
+            "city": rng.choice(["oslo", "rome", "lima"], n),
+        }
+    )
+    frame["y"] = ((frame["age"] > 40) ^ (frame["city"] == "rome")).astype(int)
+    for i in range(3):
+        frame.iloc[i * 300 : (i + 1) * 300].to_parquet(tmp_path / f"part{i}.parquet")
+    ddf = dd.read_parquet(str(tmp_path / "*.parquet"))
+    assert ddf.npartitions == 3
+    features = ["age", "income", "city"]
+    kw = dict(hidden_layer_sizes=(6,), solver="lbfgs", max_iter=25, random_state=0)
+    clf = DaskMLPClassifier(**kw, client=client).fit(ddf[features], ddf["y"])
+    # The statistics from Dask reductions are those of the pandas preprocessor on all rows.
+    expected = TablePreprocessor().fit(frame, features)
+    got = clf.preprocessor_.to_dict()["columns"]
+    for g, e in zip(got, expected.to_dict()["columns"], strict=True):
+        assert g["name"] == e["name"] and g["kind"] == e["kind"]
+        if g["kind"] == "numeric":
+            assert g["mean"] == pytest.approx(e["mean"], rel=1e-12)
+            assert g["scale"] == pytest.approx(e["scale"], rel=1e-9)
+        else:
+            assert g["categories"] == e["categories"]
+    local = MLPClassifier(**kw).fit(expected.transform(frame), frame["y"].to_numpy())
+    assert _rel(clf.coefs_[0], local.coefs_[0]) < 1e-8
+    test = frame.iloc[:50]
+    np.testing.assert_array_equal(
+        clf.predict(test[features]), local.predict(expected.transform(test))
+    )
+
+
+def test_data_parallel_adam_matches_local_accuracy(client) -> None:
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((2000, 5))
+    y = (X[:, 0] * X[:, 1] + X[:, 2] > 0).astype(int)
+    kw = dict(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=25, random_state=0)
+    local = MLPClassifier(**kw).fit(X[:1500], y[:1500])
+    remote = DaskMLPClassifier(**kw, sync_every=2, client=client).fit(
+        da.from_array(X[:1500], chunks=750), da.from_array(y[:1500], chunks=750)
+    )
+    assert remote.rounds_ == remote.n_iter_ * 2  # 4 batches of 200 per partition, averaged every 2
+    acc_local = local.score(X[1500:], y[1500:])
+    acc_remote = float(remote.score(da.from_array(X[1500:]), da.from_array(y[1500:])))
+    assert acc_remote > 0.85 and abs(acc_remote - acc_local) < 0.06
+
+
+def test_training_rows_never_reach_the_client(client, monkeypatch) -> None:
+    # Rows generated on the workers; every byte the client process reads from a socket counted.
+    received = []
+    original = tcp.from_frames
+
+    async def counting(frames, *args, **kwargs):
+        received.append(sum(memoryview(f).nbytes for f in frames))
+        return await original(frames, *args, **kwargs)
+
+    monkeypatch.setattr(tcp, "from_frames", counting)
+    X = da.random.default_rng(0).standard_normal((200_000, 10), chunks=(50_000, 10))
+    y = (X[:, 0] - X[:, 1] > 0).astype(int)
+    clf = DaskMLPClassifier((4,), solver="lbfgs", max_iter=5, random_state=0, client=client)
+    clf.fit(X, y)
+    assert clf.n_rows_ == 200_000 and 0 < sum(received) < X.nbytes / 50  # 16 MB of rows
+    received.clear()
+    X[:2000].compute()  # the guard sees rows when rows do travel
+    assert sum(received) >= 2000 * 10 * 8
+
+
+class _KillAWorker(Callback):
+    def __init__(self, client: distributed.Client) -> None:
+        self.client, self.killed = client, False
+
+    def on_epoch_end(self, trainer, epoch, logs) -> None:
+        if epoch == 1 and not self.killed:
+            pid = next(iter(self.client.run(os.getpid).values()))
+            os.kill(pid, signal.SIGKILL)
+            self.killed = True
+
+
+def test_a_killed_worker_is_recovered_or_reported() -> None:
+    with _cluster() as cluster, distributed.Client(cluster) as c:
+        X = da.random.default_rng(5).standard_normal((4000, 4), chunks=(1000, 4))
+        y = (X[:, 0] > 0).astype(int)
+        killer = _KillAWorker(c)
+        clf = DaskMLPClassifier(
+            (4,), max_iter=4, n_iter_no_change=100, random_state=0, callbacks=[killer], client=c
+        )
+        outcome: list[object] = []
+
+        def fit() -> None:
+            try:
+                outcome.append(clf.fit(X, y))
+            except WorkerLostError as exc:
+                outcome.append(exc)
+
+        thread = threading.Thread(target=fit, daemon=True)
+        thread.start()
+        thread.join(timeout=100)
+        assert not thread.is_alive(), "the client hung after a worker was killed"
+        assert killer.killed
+        if outcome[0] is clf:  # Dask recomputed the lost partitions
+            assert clf.n_iter_ == 4 and np.isfinite(clf.loss_)
+        else:
+            assert "lost the workers" in str(outcome[0])
+
+
+def test_the_trainer_refuses_dask_arrays() -> None:
+    rng = np.random.default_rng(0)
+    net = Sequential([Dense(3, 1, rng=rng)])
+    X = da.from_array(rng.standard_normal((20, 3)), chunks=10)
+    with pytest.raises(TypeError, match=r"chainrule\.dask"):
+        Trainer(net, "mse", "sgd").fit(X, np.zeros(20), epochs=1)
+
+
+def test_cli_train_dask_on_a_parquet_glob(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    import chainrule
+
+    rng = np.random.default_rng(6)
+    (tmp_path / "data").mkdir()
+    for i in range(2):
+        n = 300
+        f = pd.DataFrame({"a": rng.normal(size=n), "c": rng.choice(["u", "v"], n)})
+        f["y"] = np.where(f["a"] + (f["c"] == "u") > 0.5, "hi", "lo")
+        f.to_parquet(tmp_path / "data" / f"p{i}.parquet")
+    out = tmp_path / "m.safetensors"
+    done = subprocess.run(
+        [sys.executable, "-m", "chainrule", "train", "data/*.parquet", "--target", "y",
+         "--dask", "--workers", "2", "--epochs", "30", "--hidden", "8", "--lr", "0.02",
+         "--out", str(out), "--quiet"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Trained a classification model" in done.stdout and "2 classes" in done.stdout
+    model = chainrule.load(out)
+    frame = pd.read_parquet(tmp_path / "data" / "p0.parquet")
+    assert np.mean(model.predict(frame) == frame["y"].to_numpy()) > 0.8  # predicts on pandas
+    assert model.training["dask_partitions"] == 2
