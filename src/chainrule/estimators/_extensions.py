@@ -42,7 +42,7 @@ from chainrule.network.regularization import add_l1, clip_by_global_norm
 from chainrule.network.schedules import Schedule, linear_warmup
 
 if TYPE_CHECKING:
-    from chainrule.estimators._base import BaseMLP
+    from sklearn.base import BaseEstimator  # a chainrule MLP estimator: its parameters are read
 
 EXTENSION_CONSTRAINTS: dict[str, list[Any]] = {
     "normalization": [StrOptions({"batch", "layer"}), None],
@@ -59,7 +59,7 @@ LABEL_SMOOTHING_CONSTRAINT: dict[str, list[Any]] = {
 
 
 def check_extensions(
-    est: BaseMLP, n_train: int | None = None, batch_size: int | None = None
+    est: BaseEstimator, n_train: int | None = None, batch_size: int | None = None
 ) -> None:
     """Refuse combinations that cannot work, in one sentence each.
 
@@ -87,7 +87,7 @@ def check_extensions(
             )
 
 
-def norm_layer(est: BaseMLP, units: int) -> Layer | None:
+def norm_layer(est: BaseEstimator, units: int) -> Layer | None:
     """The normalization layer after a hidden ``Dense`` of ``units`` outputs, or None."""
     if est.normalization == "batch":
         return BatchNorm(units)
@@ -96,7 +96,7 @@ def norm_layer(est: BaseMLP, units: int) -> Layer | None:
     return None
 
 
-def learning_rate(est: BaseMLP, steps_per_epoch: int | None) -> float | Schedule:
+def learning_rate(est: BaseEstimator, steps_per_epoch: int | None) -> float | Schedule:
     """:math:`\\eta_0`, or its linear warm-up over ``warmup_epochs`` epochs of updates."""
     lr = float(est.learning_rate_init)
     epochs = int(getattr(est, "warmup_epochs", 0) or 0)
@@ -126,7 +126,9 @@ def _weights_only(transform: GradientTransformation) -> GradientTransformation:
     return GradientTransformation(transform.init, update)
 
 
-def extend_optimizer(est: BaseMLP, optimizer: GradientTransformation) -> GradientTransformation:
+def extend_optimizer(
+    est: BaseEstimator, optimizer: GradientTransformation
+) -> GradientTransformation:
     """``optimizer`` behind L1 and global-norm clipping, when asked for (else itself)."""
     from_front: list[GradientTransformation] = []
     if getattr(est, "l1", 0.0):

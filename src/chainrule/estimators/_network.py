@@ -14,7 +14,7 @@ from chainrule.network.layers import Dense, Dropout, Layer
 from chainrule.network.schedules import Schedule
 
 if TYPE_CHECKING:
-    from chainrule.estimators._base import BaseMLP
+    from sklearn.base import BaseEstimator  # a chainrule MLP estimator: its parameters are read
 
 HIDDEN_ACTIVATIONS: dict[str, type[Layer]] = {
     name: ACTIVATIONS[name]
@@ -24,7 +24,7 @@ HIDDEN_ACTIVATIONS: dict[str, type[Layer]] = {
 
 
 def build_network(
-    est: BaseMLP, n_in: int, hidden: list[int], n_out: int, dropout: list[float], rng: Any
+    est: BaseEstimator, n_in: int, hidden: list[int], n_out: int, dropout: list[float], rng: Any
 ) -> Sequential:
     """``Dense [→ norm] → activation [→ Dropout] → … → Dense`` with ``n_out`` linear outputs.
 
@@ -60,7 +60,7 @@ def build_network(
 
 
 def make_optimizer(
-    est: BaseMLP, steps_per_epoch: int | None = None
+    est: BaseEstimator, steps_per_epoch: int | None = None
 ) -> optimizers_module.GradientTransformation:
     """The update rule ``solver`` names, with the estimator's rates and moments.
 
@@ -71,7 +71,9 @@ def make_optimizer(
     return extend_optimizer(est, _solver_rule(est, learning_rate(est, steps_per_epoch)))
 
 
-def _solver_rule(est: BaseMLP, lr: float | Schedule) -> optimizers_module.GradientTransformation:
+def _solver_rule(
+    est: BaseEstimator, lr: float | Schedule
+) -> optimizers_module.GradientTransformation:
     if est.solver == "sgd":
         # scikit-learn's velocity holds the rate, v ← μ v − η g, so a rate changed by
         # invscaling / adaptive applies to new gradients only: scale first, then momentum.
@@ -89,7 +91,7 @@ def _solver_rule(est: BaseMLP, lr: float | Schedule) -> optimizers_module.Gradie
     return optimizers_module.rmsprop(lr, eps=est.epsilon)
 
 
-def hidden_sizes(est: BaseMLP) -> list[int]:
+def hidden_sizes(est: BaseEstimator) -> list[int]:
     """``hidden_layer_sizes`` as a list of positive integers (one int is one layer)."""
     sizes = est.hidden_layer_sizes
     sizes = [sizes] if not hasattr(sizes, "__iter__") else list(sizes)
@@ -98,7 +100,7 @@ def hidden_sizes(est: BaseMLP) -> list[int]:
     return [int(s) for s in sizes]
 
 
-def dropout_rates(est: BaseMLP, n_hidden: int) -> list[float]:
+def dropout_rates(est: BaseEstimator, n_hidden: int) -> list[float]:
     """``dropout`` as one rate per hidden layer."""
     rates = est.dropout
     if isinstance(rates, Real):

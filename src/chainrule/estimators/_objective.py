@@ -33,7 +33,7 @@ from chainrule.network.losses import Loss, PoissonNLL
 from chainrule.training.callbacks import Callback
 
 if TYPE_CHECKING:
-    from chainrule.training.trainer import Trainer
+    from chainrule.training.loop import Loop
 
 
 class HalfPoissonDeviance(PoissonNLL):
@@ -159,7 +159,7 @@ class PenaltyGradient(Callback):
     def __init__(self, penalized: L2Penalized) -> None:
         self.penalized = penalized
 
-    def on_gradients(self, trainer: Trainer, grads: dict[str, Array]) -> None:
+    def on_gradients(self, trainer: Loop, grads: dict[str, Array]) -> None:
         add_penalty_gradient(self.penalized, grads)
 
 

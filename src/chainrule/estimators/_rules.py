@@ -23,13 +23,13 @@ from chainrule.training.callbacks import Callback, Monitor
 from chainrule.training.trainer import Trainer
 
 if TYPE_CHECKING:
-    from chainrule.estimators._base import BaseMLP
+    from sklearn.base import BaseEstimator  # a chainrule MLP estimator: its parameters are read
 
 Validation = tuple[np.ndarray, np.ndarray, np.ndarray | None]
 
 
 def split_validation(
-    est: BaseMLP, X: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None, rng: Any
+    est: BaseEstimator, X: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None, rng: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, Validation]:
     """Hold out ``validation_fraction`` of the rows (stratified for single-label classifiers).
 
@@ -63,7 +63,9 @@ class ValidationScore(Monitor):
     progress bar.
     """
 
-    def __init__(self, est: BaseMLP, data_loss: Loss, validation: Validation, best: float) -> None:
+    def __init__(
+        self, est: BaseEstimator, data_loss: Loss, validation: Validation, best: float
+    ) -> None:
         super().__init__("val_score", "max", 0.0)
         self.est, self.data_loss, self.validation = est, data_loss, validation
         self.best = best
@@ -97,7 +99,7 @@ class EpochRules(Callback):
 
     def __init__(
         self,
-        est: BaseMLP,
+        est: BaseEstimator,
         data_loss: Loss,
         n_train: int,
         validation: Validation | None,
@@ -127,7 +129,7 @@ class EpochRules(Callback):
                 self.best_validation_score = -math.inf
             self.monitor = ValidationScore(est, data_loss, validation, self.best_validation_score)
 
-    def _continue(self, est: BaseMLP) -> None:
+    def _continue(self, est: BaseEstimator) -> None:
         """Pick up the curves and counters of the previous fit (warm start, partial_fit)."""
         self.t = est.t_
         self.loss_curve = list(est.loss_curve_)

@@ -23,13 +23,13 @@ from chainrule.training.history import History
 from chainrule.training.resume import generator_table, restore_generator_table
 
 if TYPE_CHECKING:
-    from chainrule.estimators._base import BaseMLP
+    from sklearn.base import BaseEstimator  # a chainrule MLP estimator: its parameters are read
 
 FITTED_NUMBERS = ("n_iter_", "t_", "loss_", "best_loss_", "best_validation_score_")
 FITTED_LISTS = ("loss_curve_", "validation_scores_", "validation_loss_curve_")
 
 
-def json_params(self: BaseMLP) -> dict[str, Any]:
+def json_params(self: BaseEstimator) -> dict[str, Any]:
     """The constructor's parameters as JSON (callbacks and generators left out)."""
     params = {}
     for key, value in self.get_params(deep=False).items():
@@ -43,7 +43,7 @@ def json_params(self: BaseMLP) -> dict[str, Any]:
     return params
 
 
-def estimator_state(self: BaseMLP) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def estimator_state(self: BaseEstimator) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Arrays (the network's weights) and JSON (everything else) of a fitted estimator."""
     check_is_fitted(self, "network_")
     tensors, network = self.network_.state()
@@ -79,7 +79,7 @@ def estimator_state(self: BaseMLP) -> tuple[dict[str, np.ndarray], dict[str, Any
     return tensors, meta
 
 
-def _restore_optimizer(est: BaseMLP, tensors: dict[str, np.ndarray], saved: Any) -> None:
+def _restore_optimizer(est: BaseEstimator, tensors: dict[str, np.ndarray], saved: Any) -> None:
     """The saved optimizer state, rebuilt on a fresh ``init`` of the estimator's own optimizer."""
     est._opt_state, est._opt_solver = None, est.solver
     if not isinstance(saved, dict) or saved.get("state") is None:
@@ -94,8 +94,8 @@ def _restore_optimizer(est: BaseMLP, tensors: dict[str, np.ndarray], saved: Any)
 
 
 def estimator_from_state(
-    cls: type[BaseMLP], tensors: dict[str, np.ndarray], meta: dict[str, Any]
-) -> BaseMLP:
+    cls: type[BaseEstimator], tensors: dict[str, np.ndarray], meta: dict[str, Any]
+) -> BaseEstimator:
     """Rebuild a fitted estimator of class ``cls`` from :func:`estimator_state`'s output."""
     params = dict(meta["params"])
     for key in ("hidden_layer_sizes", "dropout"):  # JSON has lists only; sklearn uses tuples

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 from chainrule.training.callbacks import Callback
 
 if TYPE_CHECKING:
-    from chainrule.training.trainer import Trainer
+    from chainrule.training.loop import Loop
 
 
 class SklearnVerbose(Callback):
     """Print ``Iteration %d, loss = %.8f`` (and ``Validation score: %f``) as scikit-learn does."""
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+    def on_epoch_end(self, trainer: Loop, epoch: int, logs: dict[str, float]) -> None:
         print(f"Iteration {epoch + 1}, loss = {logs['loss']:.8f}", file=sys.stdout)
         if "val_score" in logs:
             print(f"Validation score: {logs['val_score']:f}", file=sys.stdout)

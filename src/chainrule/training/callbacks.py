@@ -18,28 +18,28 @@ from chainrule.backend import Array, namespace
 from chainrule.network import optimizers
 
 if TYPE_CHECKING:
-    from chainrule.training.trainer import Trainer
+    from chainrule.training.loop import Loop
 
 
 class Callback:
     """Base class with every hook doing nothing."""
 
-    def on_train_begin(self, trainer: Trainer) -> None:
+    def on_train_begin(self, trainer: Loop) -> None:
         """Called once before the first epoch of a ``fit`` call."""
 
-    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
+    def on_epoch_begin(self, trainer: Loop, epoch: int) -> None:
         """Called at the start of each epoch."""
 
-    def on_gradients(self, trainer: Trainer, grads: dict[str, Array]) -> None:
+    def on_gradients(self, trainer: Loop, grads: dict[str, Array]) -> None:
         """Called after every backward pass, before the optimizer touches ``grads``."""
 
-    def on_batch_end(self, trainer: Trainer, batch: int, logs: dict[str, float]) -> None:
+    def on_batch_end(self, trainer: Loop, batch: int, logs: dict[str, float]) -> None:
         """Called after every update with ``logs = {"loss": batch loss, "size": rows}``."""
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+    def on_epoch_end(self, trainer: Loop, epoch: int, logs: dict[str, float]) -> None:
         """Called after each epoch with the epoch's losses and metrics."""
 
-    def on_train_end(self, trainer: Trainer) -> None:
+    def on_train_end(self, trainer: Loop) -> None:
         """Called once when ``fit`` ends, however it ends."""
 
 
@@ -74,7 +74,7 @@ class PrintEvery(Callback):
         self.every, self.fmt, self.stream, self.last = every, fmt, stream, last
         self._epochs_total: int | None = None
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+    def on_epoch_end(self, trainer: Loop, epoch: int, logs: dict[str, float]) -> None:
         final = self.last and epoch == trainer.last_epoch
         if epoch % self.every == 0 or final:
             print(self.fmt.format(epoch=epoch, **logs), file=self.stream or sys.stdout)
@@ -105,7 +105,7 @@ class Monitor:
             return self.monitor[4:]
         return self.monitor
 
-    def measure(self, trainer: Trainer, logs: dict[str, float]) -> float:
+    def measure(self, trainer: Loop, logs: dict[str, float]) -> float:
         """The epoch's monitored value, read from ``logs``.
 
         A subclass may compute it instead (e.g. a score on held-out data) and add it to
@@ -157,12 +157,12 @@ class EarlyStopping(Callback):
         """Best monitored value so far."""
         return self._watch.best
 
-    def on_train_begin(self, trainer: Trainer) -> None:
+    def on_train_begin(self, trainer: Loop) -> None:
         self.wait = 0
         self._watch.best = math.inf if self._watch.mode == "min" else -math.inf
         self._best_params = None
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+    def on_epoch_end(self, trainer: Loop, epoch: int, logs: dict[str, float]) -> None:
         value = logs.get(self._watch.key(logs), math.nan)
         if self._watch.improved(value):
             self._watch.best, self.best_epoch, self.wait = value, epoch, 0
@@ -173,7 +173,7 @@ class EarlyStopping(Callback):
             if self.wait >= self.patience:
                 trainer.stop_reason = "early_stopping"
 
-    def on_train_end(self, trainer: Trainer) -> None:
+    def on_train_end(self, trainer: Loop) -> None:
         if self.restore_best_weights and self._best_params is not None:
             trainer.restore(self._best_params)
 
@@ -211,7 +211,7 @@ class ReduceLROnPlateau(Callback):
         self.factor, self.patience, self.cooldown, self.min_lr = factor, patience, cooldown, min_lr
         self.wait = self._cooling = 0
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+    def on_epoch_end(self, trainer: Loop, epoch: int, logs: dict[str, float]) -> None:
         value = logs.get(self._watch.key(logs), math.nan)
         if self._cooling > 0:
             self._cooling -= 1
@@ -240,7 +240,7 @@ class LearningRateScheduler(Callback):
         self.schedule = schedule
         self._base: float | None = None
 
-    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
+    def on_epoch_begin(self, trainer: Loop, epoch: int) -> None:
         lr = optimizers.current_learning_rate(trainer.opt_state)
         if lr is None:
             return
@@ -271,18 +271,18 @@ class GradientNorms(Callback):
     gradient made visible.
     """
 
-    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
+    def on_epoch_begin(self, trainer: Loop, epoch: int) -> None:
         self._sums: dict[str, float] = {}
         self._batches = 0
 
-    def on_gradients(self, trainer: Trainer, grads: dict[str, Array]) -> None:
+    def on_gradients(self, trainer: Loop, grads: dict[str, Array]) -> None:
 
         for name, g in grads.items():
             xp = namespace(g)
             self._sums[name] = self._sums.get(name, 0.0) + float(xp.sqrt(xp.sum(g * g)))
         self._batches += 1
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+    def on_epoch_end(self, trainer: Loop, epoch: int, logs: dict[str, float]) -> None:
         if not self._batches:
             return
         history = trainer.history.history

@@ -20,7 +20,7 @@ from chainrule.training.callbacks import Callback
 from chainrule.training.resume import trainer_state
 
 if TYPE_CHECKING:
-    from chainrule.training.trainer import Trainer
+    from chainrule.training.loop import Loop
 
 __all__ = ["CSVLogger", "ModelCheckpoint"]
 
@@ -64,7 +64,7 @@ class ModelCheckpoint(Callback):
         self.save_best = save_best
         self.saved: list[Path] = []
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+    def on_epoch_end(self, trainer: Loop, epoch: int, logs: dict[str, float]) -> None:
         shown = epoch + 1
         periodic = self.every is not None and shown % self.every == 0
         best = self.save_best and trainer.history.best_epoch == epoch
@@ -100,7 +100,7 @@ class CSVLogger(Callback):
         self._writer: csv.DictWriter | None = None
         self._header_needed = True
 
-    def on_train_begin(self, trainer: Trainer) -> None:
+    def on_train_begin(self, trainer: Loop) -> None:
         existing = self.append and self.path.exists() and self.path.stat().st_size > 0
         self._header_needed = not existing
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -119,7 +119,7 @@ class CSVLogger(Callback):
             self._file, fieldnames=fields, delimiter=self.separator, extrasaction="ignore"
         )
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+    def on_epoch_end(self, trainer: Loop, epoch: int, logs: dict[str, float]) -> None:
         if self._file is None:
             return
         if self._writer is None:
@@ -130,7 +130,7 @@ class CSVLogger(Callback):
         self._writer.writerow({"epoch": epoch + 1, **{k: repr(float(v)) for k, v in logs.items()}})
         self._file.flush()
 
-    def on_train_end(self, trainer: Trainer) -> None:
+    def on_train_end(self, trainer: Loop) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None

@@ -18,7 +18,7 @@ from chainrule import devices
 from chainrule.backend import Array, from_numpy, namespace
 
 if TYPE_CHECKING:
-    from chainrule.training.trainer import Trainer
+    from chainrule.training.loop import Loop
 
 
 class RowOrder:
@@ -51,7 +51,7 @@ class RowOrder:
         return namespace(self.X).take(self.rows, perm, axis=0) if self.subset else perm
 
 
-def host_epoch(trainer: Trainer, logs: dict[str, Any]) -> bool:
+def host_epoch(trainer: Loop, logs: dict[str, Any]) -> bool:
     """Bring an epoch's logs to the host (one transfer); ``False`` if its loss is not finite.
 
     NumPy logs are floats already and pass untouched. A device epoch whose loss is NaN or

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from chainrule.training.callbacks import Callback
 
 if TYPE_CHECKING:
-    from chainrule.training.trainer import Trainer
+    from chainrule.training.loop import Loop
 
 __all__ = ["ProgressBar", "format_duration", "verbose_callbacks"]
 
@@ -108,7 +108,7 @@ class ProgressBar(Callback):
     def _out(self) -> TextIO:
         return self.stream or sys.stderr
 
-    def on_train_begin(self, trainer: Trainer) -> None:
+    def on_train_begin(self, trainer: Loop) -> None:
         self._start = time.perf_counter()
         self._first = trainer.first_epoch
         if self.epochs is None and trainer.last_epoch is not None:
@@ -134,13 +134,13 @@ class ProgressBar(Callback):
     def _desc(self, epoch: int) -> str:
         return f"epoch {epoch + 1}" + (f"/{self._first + self._total}" if self._total else "")
 
-    def on_epoch_begin(self, trainer: Trainer, epoch: int) -> None:
+    def on_epoch_begin(self, trainer: Loop, epoch: int) -> None:
         if self._bar is not None:
             self._bar.ncols = _columns()  # follow a terminal resized during training
             self._bar.set_description_str(self._desc(epoch), refresh=False)
             self._running = (0.0, 0)
 
-    def on_batch_end(self, trainer: Trainer, batch: int, logs: dict[str, float]) -> None:
+    def on_batch_end(self, trainer: Loop, batch: int, logs: dict[str, float]) -> None:
         if self._bar is None:
             return
         total, seen = self._running
@@ -183,7 +183,7 @@ class ProgressBar(Callback):
             parts.append(f"{format_duration(left)} left")
         return "  ".join(parts)
 
-    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+    def on_epoch_end(self, trainer: Loop, epoch: int, logs: dict[str, float]) -> None:
         if self._bar is not None:
             # the epoch's validation values stay on the bar during the next epoch
             self._epoch_logs = {k: v for k, v in _shown(logs) if k.startswith("val_")}
@@ -194,7 +194,7 @@ class ProgressBar(Callback):
         elif (epoch - self._first) % self.every == 0 or epoch == trainer.last_epoch:
             print(self.line(epoch, logs), file=self._out, flush=True)
 
-    def on_train_end(self, trainer: Trainer) -> None:
+    def on_train_end(self, trainer: Loop) -> None:
         if self._bar is not None:
             self._bar.close()
             self._bar = None

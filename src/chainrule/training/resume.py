@@ -43,7 +43,7 @@ from chainrule.training.callbacks import Monitor
 from chainrule.training.history import History
 
 if TYPE_CHECKING:
-    from chainrule.training.trainer import Trainer
+    from chainrule.training.loop import Loop
 
 __all__ = [
     "generator_table",
@@ -101,7 +101,7 @@ def restore_generator_table(saved: dict[str, Any], network: Sequential) -> Any:
     return None if shuffle is None else pick(shuffle, "the shuffles")
 
 
-def trainer_state(trainer: Trainer) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def trainer_state(trainer: Loop) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """``(tensors, meta)`` of a trainer between ``fit`` calls (or at an epoch's end).
 
     Raises
@@ -154,8 +154,8 @@ def trainer_state(trainer: Trainer) -> tuple[dict[str, np.ndarray], dict[str, An
 
 
 def trainer_from_state(
-    cls: type[Trainer], tensors: dict[str, np.ndarray], meta: dict[str, Any]
-) -> Trainer:
+    cls: type[Loop], tensors: dict[str, np.ndarray], meta: dict[str, Any]
+) -> Loop:
     """Rebuild the trainer :func:`trainer_state` described (``cls`` is the Trainer class)."""
     prefixed = ("optimizer/", "best/")
     weights = {k: v for k, v in tensors.items() if not k.startswith(prefixed)}

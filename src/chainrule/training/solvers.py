@@ -42,7 +42,7 @@ from chainrule.training.ondevice import RowOrder, host_epoch
 
 if TYPE_CHECKING:
     from chainrule.network.containers import Sequential
-    from chainrule.training.trainer import Trainer
+    from chainrule.training.loop import Loop
 
 Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
 """``θ ↦ (J(θ), ∇J(θ))`` with ``θ`` a float64 vector laid out by :class:`ParamVector`."""
@@ -144,7 +144,7 @@ class MiniBatch:
         self.optimizer = optimizer
 
     def step(
-        self, trainer: Trainer, job: FitJob, xb: Array, yb: Array, wb: Array | None
+        self, trainer: Loop, job: FitJob, xb: Array, yb: Array, wb: Array | None
     ) -> tuple[float, Array]:
         """Forward, loss, backward and update on one batch; returns the loss and the output.
 
@@ -166,7 +166,7 @@ class MiniBatch:
         optimizers_module.apply_updates(params, updates)
         return value, out
 
-    def run(self, trainer: Trainer, job: FitJob) -> None:
+    def run(self, trainer: Loop, job: FitJob) -> None:
         """Every epoch: the batches, then ``trainer.end_epoch`` with the epoch's mean loss.
 
         On NumPy a non-finite batch loss stops the run before its update. On a device the
@@ -259,7 +259,7 @@ class ParamVector:
         return np.concatenate([to_numpy(grads[k]).ravel() for k in self.names]).astype(np.float64)
 
 
-def full_batch_objective(trainer: Trainer, job: FitJob, vector: ParamVector) -> Objective:
+def full_batch_objective(trainer: Loop, job: FitJob, vector: ParamVector) -> Objective:
     """:math:`J(\\theta)` and :math:`\\nabla J(\\theta)` on the whole training set.
 
     The network's own ``forward``, the trainer's loss, ``backward`` and the ``on_gradients``
@@ -314,7 +314,7 @@ class LBFGS:
         self.max_fun, self.tol, self.objective = int(max_fun), float(tol), objective
         self.result: Any = None
 
-    def run(self, trainer: Trainer, job: FitJob) -> None:
+    def run(self, trainer: Loop, job: FitJob) -> None:
         """Minimise the objective from the current weights, logging every iteration."""
         try:
             import scipy.optimize  # optional: only this solver needs SciPy

@@ -28,11 +28,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chainrule.backend import Array, from_numpy, namespace, to_numpy
+from chainrule.training import arrays
 from chainrule.training.checks import check_fit_inputs
 from chainrule.training.solvers import FitJob
 
 if TYPE_CHECKING:
-    from chainrule.training.trainer import Trainer
+    from chainrule.training.loop import Loop
 
 Batch = tuple[Any, ...]
 """``(X_b, y_b)`` or ``(X_b, y_b, w_b)``."""
@@ -89,7 +90,7 @@ class StreamJob(FitJob):
         self.rows_seen = count
 
 
-def prepare_batch(trainer: Trainer, batch: Batch) -> tuple[Array, Array, Array | None]:
+def prepare_batch(trainer: Loop, batch: Batch) -> tuple[Array, Array, Array | None]:
     """One ``(X_b, y_b[, w_b])`` in the network's namespace and dtype, checked."""
     if not isinstance(batch, tuple | list) or len(batch) not in (2, 3):
         raise ValueError(
@@ -105,7 +106,7 @@ def prepare_batch(trainer: Trainer, batch: Batch) -> tuple[Array, Array, Array |
 
 
 def job_maker(
-    trainer: Trainer,
+    trainer: Loop,
     source: Any,
     epochs: int,
     rng: Any,
@@ -120,7 +121,7 @@ def job_maker(
             f"The {trainer.solver.name} solver needs the whole data set at once; stream only "
             "with a mini-batch optimizer (sgd, adam…)."
         )
-    val = trainer._prepare_validation(validation_data)
+    val = arrays.prepare_validation(trainer, validation_data)
     epoch = epoch_source(source, epochs)
 
     def make(run: range, callbacks: list[Any], interrupt: Any) -> StreamJob:

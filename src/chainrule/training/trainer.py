@@ -22,7 +22,6 @@ the best weights seen; every ``stop_reason`` is listed in :class:`History`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -37,9 +36,9 @@ from chainrule.network.containers import Sequential
 from chainrule.network.initializers import RandomSource, as_generator
 from chainrule.network.losses import CrossEntropy, Loss
 from chainrule.network.optimizers import GradientTransformation
-from chainrule.training import resume, solvers, streaming
+from chainrule.training import arrays, resume, solvers, streaming
 from chainrule.training.callbacks import Callback, Monitor
-from chainrule.training.checks import FiniteGuard, all_finite, check_fit_inputs, check_in_place
+from chainrule.training.checks import FiniteGuard, all_finite
 from chainrule.training.history import History
 from chainrule.training.interrupt import InterruptFlag
 from chainrule.training.progress import verbose_callbacks
@@ -245,47 +244,9 @@ class Trainer:
             return self._run(epochs, make, callbacks, verbose)
         if y is None:
             raise ValueError("y is required with array inputs.")
-        check_in_place(X)  # dask or JAX arrays would leave the weights untouched: checks.py
-        if self.device is not None:  # once per fit: an epoch never copies the data
-            X, y, sample_weight, validation_data = self.device.put_all(
-                X, y, sample_weight, validation_data
-            )
-        X, y = self.prepare(X, y)
-        xp = namespace(X)
-        w = None
-        if sample_weight is not None:
-            w = xp.astype(from_numpy(np.asarray(to_numpy(sample_weight)), xp, like=X), X.dtype)
-        n = X.shape[0]
-        if n == 0:
-            raise ValueError("Cannot train on an empty data set (0 rows).")
-        check_fit_inputs(self, X, y, w)  # non-finite data, class range, weights: training/checks.py
-
-        train_idx = None
-        if validation_split and validation_data is None:
-            n_val = max(1, round(n * validation_split))
-            if n_val >= n:
-                raise ValueError("validation_split leaves no training rows; lower it.")
-            order = gen.permutation(n)
-            val_idx = from_numpy(order[:n_val], xp, like=X)
-            train_idx = np.sort(order[n_val:])
-            validation_data = (
-                xp.take(X, val_idx, axis=0),
-                xp.take(y, val_idx, axis=0),
-                None if w is None else xp.take(w, val_idx, axis=0),
-            )
-        val = self._prepare_validation(validation_data)
-
-        n_train = n if train_idx is None else train_idx.shape[0]
-        full_batch = batch_size is None or batch_size >= n_train
-        if full_batch and train_idx is not None:  # materialise the split once, not per epoch
-            idx = from_numpy(train_idx, xp, like=X)
-            X, y = xp.take(X, idx, axis=0), xp.take(y, idx, axis=0)
-            w = None if w is None else xp.take(w, idx, axis=0)
-            train_idx = None
-
-        self.steps_per_epoch = 1 if full_batch else math.ceil(n_train / batch_size)
-        fields = (X, y, w, train_idx, None if full_batch else batch_size, shuffle, gen)
-        make = lambda *r: solvers.FitJob(*fields, r[0], val, *r[1:])  # noqa: E731
+        make = arrays.job_maker(
+            self, X, y, sample_weight, batch_size, shuffle, gen, validation_data, validation_split
+        )
         return self._run(epochs, make, callbacks, verbose)
 
     def fit_remote(
@@ -380,18 +341,6 @@ class Trainer:
         """Put back the last finite weights now (a device run learns of a bad epoch at its end)."""
         if self._finite_guard is not None:
             self._finite_guard.rewind()
-
-    def _prepare_validation(self, data: Any) -> tuple[Array, Array, Array | None] | None:
-        if data is None:
-            return None
-        if len(data) not in (2, 3):
-            raise ValueError("validation_data must be (X_val, y_val) or (X_val, y_val, w_val).")
-        Xv, yv = self.prepare(data[0], data[1])
-        wv = data[2] if len(data) == 3 else None
-        if wv is not None:
-            xp = namespace(Xv)
-            wv = xp.astype(from_numpy(np.asarray(to_numpy(wv)), xp, like=Xv), Xv.dtype)
-        return Xv, yv, wv
 
     def _params_finite(self) -> bool:
         return all(all_finite(v) for v in self.network.params.values())

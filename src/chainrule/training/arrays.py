@@ -1,0 +1,94 @@
+"""In-memory arrays as a training job: device placement, checks, the validation split.
+
+:meth:`Trainer.fit <chainrule.training.trainer.Trainer.fit>` hands arrays here and a stream of
+batches to :mod:`chainrule.training.streaming`; both return a function that builds the
+:class:`~chainrule.training.solvers.FitJob` the solver runs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from chainrule.backend import Array, from_numpy, namespace, to_numpy
+from chainrule.training import solvers
+from chainrule.training.checks import check_fit_inputs, check_in_place
+
+if TYPE_CHECKING:
+    from chainrule.training.loop import Loop
+
+
+def job_maker(
+    trainer: Loop,
+    X: Array,
+    y: Array,
+    sample_weight: Array | None,
+    batch_size: int | None,
+    shuffle: bool,
+    gen: Any,
+    validation_data: Any,
+    validation_split: float,
+) -> Callable[..., solvers.FitJob]:
+    """Prepare ``X, y`` (and the validation rows) once; return the job builder for the run.
+
+    Rows held out by ``validation_split`` are drawn with ``gen``; with full batches the
+    training rows are gathered once here, never per epoch. Sets ``trainer.steps_per_epoch``.
+    """
+    check_in_place(X)  # dask or JAX arrays would leave the weights untouched: checks.py
+    if trainer.device is not None:  # once per fit: an epoch never copies the data
+        X, y, sample_weight, validation_data = trainer.device.put_all(
+            X, y, sample_weight, validation_data
+        )
+    X, y = trainer.prepare(X, y)
+    xp = namespace(X)
+    w = None
+    if sample_weight is not None:
+        w = xp.astype(from_numpy(np.asarray(to_numpy(sample_weight)), xp, like=X), X.dtype)
+    n = X.shape[0]
+    if n == 0:
+        raise ValueError("Cannot train on an empty data set (0 rows).")
+    check_fit_inputs(trainer, X, y, w)  # non-finite data, class range, weights: training/checks.py
+
+    train_idx = None
+    if validation_split and validation_data is None:
+        n_val = max(1, round(n * validation_split))
+        if n_val >= n:
+            raise ValueError("validation_split leaves no training rows; lower it.")
+        order = gen.permutation(n)
+        val_idx = from_numpy(order[:n_val], xp, like=X)
+        train_idx = np.sort(order[n_val:])
+        validation_data = (
+            xp.take(X, val_idx, axis=0),
+            xp.take(y, val_idx, axis=0),
+            None if w is None else xp.take(w, val_idx, axis=0),
+        )
+    val = prepare_validation(trainer, validation_data)
+
+    n_train = n if train_idx is None else train_idx.shape[0]
+    full_batch = batch_size is None or batch_size >= n_train
+    if full_batch and train_idx is not None:  # materialise the split once, not per epoch
+        idx = from_numpy(train_idx, xp, like=X)
+        X, y = xp.take(X, idx, axis=0), xp.take(y, idx, axis=0)
+        w = None if w is None else xp.take(w, idx, axis=0)
+        train_idx = None
+
+    trainer.steps_per_epoch = 1 if full_batch else math.ceil(n_train / batch_size)
+    fields = (X, y, w, train_idx, None if full_batch else batch_size, shuffle, gen)
+    return lambda *r: solvers.FitJob(*fields, r[0], val, *r[1:])
+
+
+def prepare_validation(trainer: Loop, data: Any) -> tuple[Array, Array, Array | None] | None:
+    """``(X_val, y_val[, w_val])`` in the network's namespace and dtype, or ``None``."""
+    if data is None:
+        return None
+    if len(data) not in (2, 3):
+        raise ValueError("validation_data must be (X_val, y_val) or (X_val, y_val, w_val).")
+    Xv, yv = trainer.prepare(data[0], data[1])
+    wv = data[2] if len(data) == 3 else None
+    if wv is not None:
+        xp = namespace(Xv)
+        wv = xp.astype(from_numpy(np.asarray(to_numpy(wv)), xp, like=Xv), Xv.dtype)
+    return Xv, yv, wv
