@@ -17,10 +17,12 @@ if TYPE_CHECKING:
     from sklearn.base import BaseEstimator  # a chainrule MLP estimator: its parameters are read
 
 HIDDEN_ACTIVATIONS: dict[str, type[Layer]] = {
-    name: ACTIVATIONS[name]
-    for name in ("identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu")
+    cls.sklearn_name: cls
+    for cls in sorted(set(ACTIVATIONS.values()), key=lambda c: c.__name__)
+    if cls.sklearn_name is not None
 }
-"""scikit-learn's four hidden activations by their scikit-learn names, and three more."""
+"""Every registered activation with a scikit-learn name (each class says its own): scikit-learn's
+four hidden activations under their names, and chainrule's others (``leaky_relu``, ``elu``…)."""
 
 
 def build_network(

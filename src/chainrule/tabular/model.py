@@ -59,7 +59,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-HIDDEN_ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid")
+HIDDEN_ACTIVATIONS = tuple(
+    name for name in activations_module.ACTIVATIONS if name not in ("softmax", "identity", "linear")
+)
+"""Every registered activation name that makes sense between layers (each class names itself)."""
 _HE_FAMILY = ("relu", "leaky_relu", "elu", "gelu")
 
 
