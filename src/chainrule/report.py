@@ -270,11 +270,7 @@ def build_report(
     )
     if X is not None and y is not None:
         try:
-            boundary_X = X
-            if trained.preprocessing is not None:  # the raw columns the model reads
-                columns = list(trained.preprocessing.input_columns)
-                boundary_X = X[columns].to_numpy(dtype=np.float64)
-            fig = plot_decision_boundary(model, boundary_X, np.asarray(y).reshape(-1))
+            fig = plot_decision_boundary(model, X, np.asarray(y).reshape(-1))
             figures.append(
                 _render(fig, "Decision boundary", "The classifier's regions and the data.", dpi)
             )
