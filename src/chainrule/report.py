@@ -1,4 +1,5 @@
-"""A one-page HTML report of a model: architecture, training history, plots and an explain trace.
+"""A one-page HTML report of a model: architecture, training history, plots and an explain trace
+(with data: scores, a confusion matrix or residual plot; :mod:`chainrule.report_sections`).
 
 The page is self-contained: the plots are PNGs embedded as ``data:`` URLs, the style sheet is
 inline, there is no script, and a Content-Security-Policy forbids loading anything from
@@ -60,6 +61,7 @@ pre { margin: 0; font-size: 0.85rem; }
 figure { margin: 1rem 0; } figcaption { color: #5b6570; font-size: 0.9rem; }
 img { max-width: 100%; height: auto; border: 1px solid #eef0f2; }
 .explain { overflow-x: auto; }
+.explain pre { font-size: 0.76rem; } .explain td, .explain th { padding: 0.25rem 0.45rem; }
 .note { color: #5b6570; font-size: 0.9rem; }
 table.confusion td { text-align: right; min-width: 3rem; }
 table.confusion td.hit { background: #e6f4ea; font-weight: 600; }
@@ -208,8 +210,9 @@ def build_report(
     model : Sequential, model bundle or estimator
         What to report on (see :func:`chainrule.plots.model_parts`).
     X, y : optional
-        Data for the decision boundary (when there are two input features and the model
-        classifies) and for the explained step (its first row). For a model bundle ``X`` is the
+        Data for the scores, confusion matrix or residual plot
+        (:mod:`chainrule.report_sections`), the decision boundary (when the model classifies)
+        and the explained step (its first row). For a model bundle ``X`` is the
         raw table (a ``DataFrame``) and ``y`` the target column.
     title : str, optional
         The page title.

@@ -148,7 +148,7 @@ def _confusion_html(scores: Scores) -> str:
     assert scores.confusion is not None and scores.classes is not None
     esc = html.escape
     labels = [esc(str(c)) for c in scores.classes]
-    head = "<tr><th>true ＼ predicted</th>" + "".join(f"<th>{c}</th>" for c in labels) + "</tr>"
+    head = "<tr><th>true ↓ · predicted →</th>" + "".join(f"<th>{c}</th>" for c in labels) + "</tr>"
     body = "".join(
         f"<tr><th>{labels[i]}</th>"
         + "".join(
@@ -186,7 +186,7 @@ def scores_section(trained: TrainedModel, X: Any, y: Any, dpi: int = 100) -> str
         return f"<p class='note'>No scores: {esc(str(exc))}</p>"
     n = scores.truth.shape[0]
     rows = "".join(
-        f'<tr><th>{_NAMES[k]}</th><td data-score="{k}">{v:.6g}</td></tr>'
+        f'<tr><th>{_NAMES[k]}</th><td data-score="{k}" data-value="{v!r}">{v:.6g}</td></tr>'
         for k, v in scores.values.items()
     )
     parts = [
