@@ -1,4 +1,5 @@
-"""A one-page HTML report of a model: architecture, training history, plots and an explain trace.
+"""A one-page HTML report of a model: architecture, training history, plots and an explain trace
+(with data: scores, a confusion matrix or residual plot; :mod:`chainrule.report_sections`).
 
 The page is self-contained: the plots are PNGs embedded as ``data:`` URLs, the style sheet is
 inline, there is no script, and a Content-Security-Policy forbids loading anything from
@@ -33,6 +34,12 @@ from chainrule.plots import (
     plot_weight_histograms,
     png_bytes,
 )
+from chainrule.report_sections import (
+    MATRIX_LIMIT,
+    model_optimizer,
+    preprocessing_section,
+    scores_section,
+)
 from chainrule.training.history import History
 from chainrule.training.protocol import TrainedModel, trained_model
 
@@ -54,7 +61,11 @@ pre { margin: 0; font-size: 0.85rem; }
 figure { margin: 1rem 0; } figcaption { color: #5b6570; font-size: 0.9rem; }
 img { max-width: 100%; height: auto; border: 1px solid #eef0f2; }
 .explain { overflow-x: auto; }
+.explain pre { font-size: 0.76rem; } .explain td, .explain th { padding: 0.25rem 0.45rem; }
 .note { color: #5b6570; font-size: 0.9rem; }
+table.confusion td { text-align: right; min-width: 3rem; }
+table.confusion td.hit { background: #e6f4ea; font-weight: 600; }
+table.scores td { text-align: right; font-variant-numeric: tabular-nums; }
 footer { color: #8a939c; font-size: 0.8rem; text-align: center; }
 """
 
@@ -151,25 +162,35 @@ def explain_sample(
 def _explain_section(
     trained: TrainedModel, X: Any, y: Any, learning_rate: float | None, precision: int
 ) -> str:
-    """One gradient-descent step on the first row (or a synthetic one), as HTML."""
+    """One training step of the model's own optimizer on the first row (or a synthetic one)."""
     esc = html.escape
     try:
         x, t, loss, origin = explain_sample(trained, X, y, rng_seed=0)
+        optimizer, which = model_optimizer(trained, learning_rate)
         rate = learning_rate
         if rate is None:
             recorded = trained.settings.get("learning_rate")
             rate = float(recorded) if isinstance(recorded, int | float) else None
         rate = LEARNING_RATE if rate is None else rate
-        trace: StepTrace = explain_step(trained.network, x, t, loss, learning_rate=rate)
+        trace: StepTrace = explain_step(trained.network, x, t, loss, optimizer, learning_rate=rate)
     except (ValueError, KeyError, TypeError) as exc:
         return f"<p class='note'>No explain trace: {esc(str(exc))}</p>"
+    if optimizer is not None:
+        trace.optimizer_description = (
+            f"the model's own optimizer, {which}: W⁺ = W + Δ, its first step from a fresh "
+            "state (moments and momentum start at zero)"
+        )
+        how = f"One step of the model's own optimizer, {which},"
+    else:
+        how = f"One plain gradient-descent step (η = {rate:g}; {which})"
     intro = (
-        f"<p>One gradient-descent step (η = {rate:g}) on {esc(origin)}, in the "
-        "lecture's notation: every value of the forward pass, the backward pass (the "
-        "chain rule, layer by layer) and the update, computed by the network's own layers."
-        "</p>"
+        f'<p class="optimizer">{esc(how)} on {esc(origin)}, in the lecture\'s notation: every '
+        "value of the forward pass, the backward pass (the chain rule, layer by layer) and the "
+        "update, computed by the network's own layers. Matrices wider or taller than "
+        f"{MATRIX_LIMIT} show their first and last rows and columns; the shape column gives "
+        "the full size.</p>"
     )
-    return intro + trace.html(precision)
+    return intro + trace.html(precision, limit=MATRIX_LIMIT)
 
 
 def build_report(
@@ -189,8 +210,9 @@ def build_report(
     model : Sequential, model bundle or estimator
         What to report on (see :func:`chainrule.plots.model_parts`).
     X, y : optional
-        Data for the decision boundary (when there are two input features and the model
-        classifies) and for the explained step (its first row). For a model bundle ``X`` is the
+        Data for the scores, confusion matrix or residual plot
+        (:mod:`chainrule.report_sections`), the decision boundary (when the model classifies)
+        and the explained step (its first row). For a model bundle ``X`` is the
         raw table (a ``DataFrame``) and ``y`` the target column.
     title : str, optional
         The page title.
@@ -226,6 +248,12 @@ def build_report(
         + "</section>"
     )
 
+    preprocessing = preprocessing_section(trained)
+    if preprocessing is not None:
+        sections.append(
+            f'<section id="preprocessing"><h2>Preprocessing</h2>{preprocessing}</section>'
+        )
+
     # -- training -----------------------------------------------------------------------------
     training = trained.settings
     if history is not None and len(history):
@@ -242,6 +270,13 @@ def build_report(
     else:
         body = "<p class='note'>This model carries no training history.</p>"
     sections.append(f'<section id="training"><h2>Training</h2>{body}</section>')
+
+    if X is not None and y is not None:
+        sections.append(
+            '<section id="scores"><h2>Scores on the given data</h2>'
+            + scores_section(trained, X, y, dpi)
+            + "</section>"
+        )
 
     # -- plots --------------------------------------------------------------------------------
     figures: list[_Figure] = []
@@ -270,11 +305,7 @@ def build_report(
     )
     if X is not None and y is not None:
         try:
-            boundary_X = X
-            if trained.preprocessing is not None:  # the raw columns the model reads
-                columns = list(trained.preprocessing.input_columns)
-                boundary_X = X[columns].to_numpy(dtype=np.float64)
-            fig = plot_decision_boundary(model, boundary_X, np.asarray(y).reshape(-1))
+            fig = plot_decision_boundary(model, X, np.asarray(y).reshape(-1))
             figures.append(
                 _render(fig, "Decision boundary", "The classifier's regions and the data.", dpi)
             )

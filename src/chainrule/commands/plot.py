@@ -28,6 +28,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", required=True, metavar="FILE.png", help="the PNG file to write")
     add_data_arguments(parser)
+    parser.add_argument(
+        "--x",
+        metavar="COL",
+        help="boundary: the numeric input column on the x axis (default: the first numeric one)",
+    )
+    parser.add_argument(
+        "--y",
+        metavar="COL",
+        help="boundary: the numeric input column on the y axis (default: the second numeric "
+        "one); the model's other inputs are held at their mean or most frequent value",
+    )
     parser.add_argument("--width", type=float, default=6.4, help="inches (default 6.4)")
     parser.add_argument("--height", type=float, default=4.0, help="inches (default 4.0)")
     parser.add_argument("--dpi", type=int, default=100, help="pixels per inch (default 100)")
@@ -43,6 +54,10 @@ def run(args: argparse.Namespace) -> int:
     _shared.check_writable(
         args.out, "--out file", inputs=[args.model, *([args.data] if args.data else [])]
     )
+    if (args.x or args.y) and args.kind != "boundary":
+        raise UsageError("--x and --y choose the axes of --kind boundary.")
+    if bool(args.x) != bool(args.y):
+        raise UsageError("Give both --x COL and --y COL (or neither: the first two numeric).")
     model = load_model(args.model)
     X, y = read_data(model, args.data, args.target)
     size = (args.width, args.height)
@@ -57,10 +72,10 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(
                 "--kind boundary draws the data points: give --data FILE (and --target COL)."
             )
-        codec = trained_model(model).preprocessing
-        if codec is not None:  # the raw columns the model reads
-            X = X[list(codec.input_columns)].to_numpy(dtype=float)
-        fig = plots.plot_decision_boundary(model, X, y, figsize=size)
+        if args.x and trained_model(model).preprocessing is None:
+            raise UsageError("--x and --y name table columns; this model takes a plain matrix.")
+        columns = (args.x, args.y) if args.x else None
+        fig = plots.plot_decision_boundary(model, X, y, columns=columns, figsize=size)
     path = plots.save(fig, args.out, dpi=args.dpi)
     print(f"wrote {path} ({round(args.width * args.dpi)}×{round(args.height * args.dpi)} pixels)")
     return 0

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.explain.matrix import format_matrix
+
 STAGES = ("parameters", "forward", "loss", "backward", "update")
 """The stages of a step, in the order a trace lists them."""
 
@@ -175,8 +177,18 @@ class StepTrace:
             lines += ["", *(f"> {n}" for n in self.notes)]
         return "\n".join(lines) + "\n"
 
-    def html(self, precision: int = 6) -> str:
-        """An HTML fragment (a header list and one ``<table>`` per stage), all text escaped."""
+    def html(self, precision: int = 6, limit: int | None = None) -> str:
+        """An HTML fragment (a header list and one ``<table>`` per stage), all text escaped.
+
+        Parameters
+        ----------
+        precision : int
+            Significant digits of each printed number.
+        limit : int, optional
+            Abbreviate matrices with more rows or columns than this to their first and last
+            rows and columns (:func:`chainrule.explain.matrix.format_matrix`); the shape
+            column still gives the full size.
+        """
         esc = html.escape
         parts = ['<div class="explain">', "<ul>"]
         for line in self._header_lines():
@@ -193,7 +205,7 @@ class StepTrace:
                 "<th>value</th></tr></thead><tbody>"
             )
             for q in rows:
-                value = esc(_format_array(q.value, precision))
+                value = esc(format_matrix(q.value, precision, limit))
                 parts.append(
                     f"<tr><td>{esc(q.symbol)}</td><td>{esc(q.formula)}</td>"
                     f"<td>{esc(_shape(q.value))}</td><td><pre>{value}</pre></td></tr>"
@@ -232,17 +244,4 @@ def _shape(value: np.ndarray) -> str:
 
 
 def _format_array(value: np.ndarray, precision: int) -> str:
-    def number(v: float) -> str:
-        return f"{v:.{precision}g}"
-
-    if value.ndim == 0:
-        return number(float(value))
-    # Right-align every number to the widest, so matrix columns line up.
-    width = max((len(number(v)) for v in value.ravel()), default=1)
-    return np.array2string(
-        value,
-        formatter={"float_kind": lambda v: number(v).rjust(width)},
-        threshold=200,
-        edgeitems=4,
-        max_line_width=100,
-    )
+    return format_matrix(value, precision)

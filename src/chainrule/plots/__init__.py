@@ -10,7 +10,8 @@ anything :func:`chainrule.trained_model` accepts (a network, a Trainer, a
 :class:`~chainrule.tabular.TabularModel`, a fitted estimator), whose parts they read only
 through that protocol. Modules: :mod:`~chainrule.plots.common` (model parts, figures, PNG
 files), :mod:`~chainrule.plots.training` (loss, gradient flow, weights) and
-:mod:`~chainrule.plots.boundary` (decision boundary).
+:mod:`~chainrule.plots.plane` (the grid a boundary is drawn on, text columns held at their
+most frequent value) and :mod:`~chainrule.plots.boundary` (decision boundary).
 """
 
 from chainrule.plots.boundary import plot_decision_boundary
@@ -22,12 +23,15 @@ from chainrule.plots.common import (
     png_bytes,
     save,
 )
+from chainrule.plots.plane import DecisionGrid, decision_grid
 from chainrule.plots.training import plot_gradient_norms, plot_loss, plot_weight_histograms
 
 __all__ = [
     "DEFAULT_SIZE",
     "KINDS",
+    "DecisionGrid",
     "ModelParts",
+    "decision_grid",
     "model_parts",
     "plot_decision_boundary",
     "plot_gradient_norms",

@@ -2,62 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from chainrule.network.losses import Loss
-from chainrule.plots.common import DEFAULT_SIZE, figure, get_colormap, model_parts
-from chainrule.training.protocol import trained_model
+from chainrule.plots.common import DEFAULT_SIZE, figure, get_colormap
+from chainrule.plots.plane import decision_grid
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-
-def _grid_predictor(
-    model: Any, loss: Loss | None
-) -> tuple[Callable[[np.ndarray], np.ndarray], list[str] | None, list[Any] | None]:
-    """``(probabilities of a grid (M, 2) -> (M, K), feature names, class labels)``."""
-    trained = trained_model(model)
-    classes = list(trained.classes) if trained.classes is not None else None
-    codec = trained.preprocessing
-    if codec is not None:  # a model that takes tables: the grid is two raw columns
-        if trained.predict_proba is None:
-            raise ValueError(
-                "A decision boundary needs a classifier; this model does regression. "
-                "Try plot_loss, plot_gradient_norms or plot_weight_histograms."
-            )
-        columns = list(codec.input_columns)
-        if len(columns) != 2:
-            raise ValueError(
-                f"A decision boundary is drawn over two input columns; this model takes "
-                f"{len(columns)} ({', '.join(columns)})."
-            )
-        import pandas as pd
-
-        proba = trained.predict_proba
-        return (
-            lambda grid: np.asarray(proba(pd.DataFrame(grid, columns=columns))),
-            columns,
-            classes,
-        )
-    if trained.predict_proba is not None:  # an estimator: its own probabilities
-        proba = trained.predict_proba
-        return lambda grid: np.asarray(proba(grid)), None, classes
-    parts = model_parts(model)
-    network = parts.network
-    link = (loss or parts.loss).link if (loss or parts.loss) is not None else (lambda out: out)
-    if network.in_features not in (None, 2):
-        raise ValueError(
-            f"A decision boundary is drawn over two inputs; this network takes "
-            f"{network.in_features}."
-        )
-    return (
-        lambda grid: np.asarray(link(network.predict(grid.astype(network.dtype)))),
-        None,
-        classes,
-    )
 
 
 def plot_decision_boundary(
@@ -66,6 +20,7 @@ def plot_decision_boundary(
     y: Any,
     *,
     loss: Loss | None = None,
+    columns: tuple[str, str] | None = None,
     feature_names: tuple[str, str] | None = None,
     resolution: int = 200,
     title: str | None = None,
@@ -80,37 +35,30 @@ def plot_decision_boundary(
     ----------
     model : Sequential, model bundle or estimator
         For a bare network, pass its ``loss`` so logits become probabilities.
-    X : array, shape (N, 2)
-        The points, in the space the model takes (raw columns for a model bundle).
+    X : array (N, 2) or DataFrame
+        The points, in the space the model takes. For a model that takes a table, the raw
+        table (text columns too); an ``(N, 2)`` array when it reads exactly two columns.
     y : array, shape (N,)
         Their labels (any values; class labels of a bundle are matched to its classes).
     loss : Loss, optional
         For a bare network: the loss whose ``link`` maps outputs to probabilities.
+    columns : (str, str), optional
+        For a table model: the two numeric input columns to draw over (default: the first
+        two). Every other input column is held at its mean (numbers) or most frequent value
+        (text) in ``X``, and the title says at which (:mod:`chainrule.plots.plane`).
     feature_names : (str, str), optional
-        Axis labels.
+        Axis labels (default: the column names).
     resolution : int
         Grid points per axis.
     """
-    X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y).reshape(-1)
-    if X.ndim != 2 or X.shape[1] != 2:
-        raise ValueError(
-            f"A decision boundary needs points with exactly 2 features, got shape {X.shape}."
-        )
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]}; they must match.")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("The points have missing or infinite values; remove those rows.")
-    predict, columns, classes = _grid_predictor(model, loss)
-    names = feature_names or (tuple(columns) if columns else ("x₁", "x₂"))
-
-    lo, hi = X.min(axis=0), X.max(axis=0)
-    pad = 0.08 * np.where(hi > lo, hi - lo, 1.0)
-    g0 = np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution)
-    g1 = np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution)
-    xx, yy = np.meshgrid(g0, g1)
-    probs = predict(np.column_stack([xx.ravel(), yy.ravel()]))
-    probs = probs.reshape(xx.size, -1)
+    if y.shape[0] != len(X):
+        raise ValueError(f"X has {len(X)} rows but y has {y.shape[0]}; they must match.")
+    grid = decision_grid(model, X, loss=loss, columns=columns, resolution=resolution)
+    xx, yy, probs, classes = grid.xx, grid.yy, grid.probs, grid.classes
+    names = feature_names or grid.names
+    points, y = grid.points, y[grid.keep]
+    g0, g1 = xx[0], yy[:, 0]
 
     if classes is not None:
         lookup = {str(c): i for i, c in enumerate(classes)}
@@ -140,8 +88,8 @@ def plot_decision_boundary(
         )
         cmap, vmax = "tab10", 9
     ax.scatter(
-        X[:, 0],
-        X[:, 1],
+        points[:, 0],
+        points[:, 1],
         c=codes,
         cmap=cmap,
         vmin=0,
@@ -172,5 +120,16 @@ def plot_decision_boundary(
     ax.set_ylabel(names[1])
     ax.set_xlim(g0[0], g0[-1])
     ax.set_ylim(g1[0], g1[-1])
-    ax.set_title(title or "decision boundary")
+    ax.set_title(title or "decision boundary" + _held_note(grid.held), fontsize="medium")
     return fig
+
+
+def _held_note(held: dict[str, Any]) -> str:
+    """A second title line naming the values the other columns are held at (shortened)."""
+    if not held:
+        return ""
+    parts = [f"{k} = {v:.3g}" if isinstance(v, float) else f"{k} = {v}" for k, v in held.items()]
+    text = ", ".join(parts)
+    if len(text) > 70:
+        text = text[:69].rstrip(", ") + "…"
+    return f"\nother inputs held at {text}"

@@ -302,7 +302,14 @@ class TabularModel:
         )
         proba = self.predict_proba if self.task == "classification" else None
         return TrainedModel(
-            self.network, self.loss, self.history, codec, self.classes, proba, dict(self.training)
+            self.network,
+            self.loss,
+            self.history,
+            codec,
+            self.classes,
+            proba,
+            dict(self.training),
+            self.predict,
         )
 
     # -- the model as data --------------------------------------------------------------------

@@ -18,12 +18,17 @@ attributes:
 ``classes``
     the class labels in output order, or ``None`` for regression and raw networks;
 
-and two optional parts, so consumers need nothing else from the wrapper:
+and three optional parts, so consumers need nothing else from the wrapper:
 
 ``predict_proba``
     a callable from the user's raw rows (a table for a tabular model, a matrix for an
     estimator) to class probabilities ``(N, K)`` in the order of ``classes``, or ``None``
     (regression, raw networks: use ``loss.link(network.predict(x))``);
+``predict``
+    a callable from the user's raw rows to predictions in the target's units ``(N,)`` (class
+    labels, or values with any target scaling undone), or ``None`` (then a regression's
+    prediction is ``loss.link(network.predict(x))`` and a classifier's the arg-max of
+    ``predict_proba``);
 ``settings``
     how it was trained, as a flat ``dict`` for display (``learning_rate``, ``epochs``… for a
     tabular model; the constructor parameters of an estimator); empty when unknown.
@@ -106,6 +111,7 @@ class TrainedModel:
     classes: list[Any] | None = None
     predict_proba: Callable[[Any], Any] | None = None
     settings: dict[str, Any] = field(default_factory=dict)
+    predict: Callable[[Any], Any] | None = None
 
 
 @runtime_checkable
