@@ -283,7 +283,8 @@ class BaseMLP(BaseEstimator):
         incremental: bool,
     ) -> None:
         """``trainer.fit`` with the penalty's gradient, the rules, progress and user callbacks."""
-        callbacks: list[Callback] = [PenaltyGradient(trainer.loss), *rules]
+        penalty = [PenaltyGradient(trainer.loss)] if trainer.loss.alpha else []  # 0: no hook
+        callbacks: list[Callback] = [*penalty, *rules]
         if self.verbose:  # scikit-learn's meaning: "Iteration n, loss = ..." lines
             callbacks.append(SklearnVerbose())
         callbacks += list(self.callbacks or ())

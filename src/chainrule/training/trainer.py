@@ -39,7 +39,12 @@ from chainrule.network.losses import CrossEntropy, Loss
 from chainrule.network.optimizers import GradientTransformation
 from chainrule.training import resume, solvers, streaming
 from chainrule.training.callbacks import Callback, Monitor
-from chainrule.training.checks import FiniteGuard, all_finite, check_fit_inputs, check_in_place
+from chainrule.training.checks import (
+    FiniteGuard,
+    check_fit_inputs,
+    check_in_place,
+    params_finite,
+)
 from chainrule.training.history import History
 from chainrule.training.interrupt import InterruptFlag
 from chainrule.training.progress import verbose_callbacks
@@ -176,7 +181,10 @@ class Trainer:
         if into is None or into.keys() != params.keys():
             return {k: v + 0 for k, v in params.items()}
         for k, v in params.items():
-            into[k][...] = v
+            if type(v) is np.ndarray:
+                np.copyto(into[k], v)  # the same copy as ``[...] =``, without its indexing
+            else:
+                into[k][...] = v
         return into
 
     def restore(self, saved: dict[str, Array]) -> None:
@@ -394,7 +402,7 @@ class Trainer:
         return Xv, yv, wv
 
     def _params_finite(self) -> bool:
-        return all(all_finite(v) for v in self.network.params.values())
+        return params_finite(self.network.params.values())
 
     # -- inference ---------------------------------------------------------------------------
     def predict(self, X: Array, batch_size: int | None = 8192) -> Array:
