@@ -201,9 +201,7 @@ class MiniBatch:
                     for i, (_, fn) in enumerate(metrics):
                         metric_sums[i] += fn(yb, pred) * size
                 if batch_hooks:  # no dict per batch when nothing reads it
-                    batch_logs = {"loss": value, "size": size}
-                    for cb in batch_hooks:
-                        cb.on_batch_end(trainer, b, batch_logs)
+                    _batch_end(trainer, batch_hooks, b, {"loss": value, "size": size})
                 if interrupt.raised:
                     trainer.stop_reason = "interrupted"
                     break
@@ -219,6 +217,11 @@ class MiniBatch:
                 trainer.stop_reason = "interrupted"
             if trainer.stop_reason is not None:
                 return
+
+
+def _batch_end(trainer: Trainer, hooks: list[Callback], b: int, logs: dict[str, Any]) -> None:
+    for cb in hooks:
+        cb.on_batch_end(trainer, b, logs)
 
 
 class ParamVector:
