@@ -206,6 +206,7 @@ class Trainer:
         sample_weight: Array | None = None,
         callbacks: Iterable[Callback] = (),
         verbose: int | str = "auto",
+        check_inputs: bool = True,
     ) -> History:
         """Train for ``epochs`` epochs and return the (cumulative) :class:`History`.
 
@@ -238,6 +239,9 @@ class Trainer:
             Keras' meaning: 0 silent, 1 a progress bar updated every batch (plain lines when
             standard error is not a terminal), 2 one line per epoch; ``"auto"`` is 1 on a
             terminal and 0 otherwise. Ignored when ``callbacks`` hold a ``ProgressBar``.
+        check_inputs : bool
+            Run :func:`~chainrule.training.checks.check_fit_inputs` (a pass over ``X``); callers
+            that already did (the estimators: ``validate_data``) pass ``False``.
         """
         if epochs < 0:
             raise ValueError(f"epochs must be non-negative, got {epochs}.")
@@ -266,7 +270,8 @@ class Trainer:
         n = X.shape[0]
         if n == 0:
             raise ValueError("Cannot train on an empty data set (0 rows).")
-        check_fit_inputs(self, X, y, w)  # non-finite data, class range, weights: training/checks.py
+        if check_inputs:  # non-finite data, class range, weights: training/checks.py
+            check_fit_inputs(self, X, y, w)
 
         train_idx = None
         if validation_split and validation_data is None:
