@@ -24,6 +24,8 @@ from .timing import Row, Setup, interleaved, ratio_rows
 
 FLOOR_LIMIT = 1.15
 """chainrule's epoch at most 1.15× the matrix products alone."""
+ESTIMATOR_FLOOR_LIMIT = 1.20
+"""chainrule's MLPClassifier (issue 15) at most 1.2× the matrix products alone."""
 PEER_LIMIT = 1.0
 """…and faster than scikit-learn and PyTorch."""
 LEARNING_RATE = 0.01
@@ -132,6 +134,33 @@ def chainrule_trainer(X: np.ndarray, y: np.ndarray, widths: list[int], batch: in
     return setup
 
 
+def chainrule_estimator(X: np.ndarray, y: np.ndarray, widths: list[int], batch: int) -> Setup:
+    """chainrule's MLPClassifier in scikit-learn's setting of :func:`sklearn_mlp` (float32 kept)."""
+    from chainrule import MLPClassifier
+
+    def setup() -> Any:
+        model = MLPClassifier(
+            hidden_layer_sizes=tuple(widths[1:-1]),
+            solver="sgd",
+            batch_size=batch,
+            learning_rate_init=LEARNING_RATE,
+            momentum=0.0,
+            alpha=0.0,
+            max_iter=1,
+            shuffle=True,
+            random_state=5,
+        )
+
+        def run() -> None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # ConvergenceWarning after max_iter=1
+                model.fit(X, y)
+
+        return run
+
+    return setup
+
+
 def sklearn_mlp(X: np.ndarray, y: np.ndarray, widths: list[int], batch: int) -> Setup:
     """scikit-learn's MLPClassifier, one epoch of plain SGD (it keeps float32 input float32)."""
     from sklearn.neural_network import MLPClassifier
@@ -199,6 +228,7 @@ def run_case(
     X, y = mnist_shaped(n, widths[0], widths[-1])
     contenders = {
         "chainrule Trainer": chainrule_trainer(X, y, widths, batch),
+        "chainrule MLPClassifier": chainrule_estimator(X, y, widths, batch),
         "matrix products only (floor)": floor(X, widths, batch),
         "NumPy loop": numpy_loop(X, y, widths, batch),
         "scikit-learn MLPClassifier": sklearn_mlp(X, y, widths, batch),
@@ -215,7 +245,21 @@ def run_case(
     }
     shape = "-".join(map(str, widths))
     notes = {"chainrule Trainer": f"{n}×{widths[0]} float32, {shape}, batch {batch}, 1 epoch"}
-    return ratio_rows(case, medians, "chainrule Trainer", limits, notes)
+    est = medians.pop("chainrule MLPClassifier")
+    rows = ratio_rows(case, medians, "chainrule Trainer", limits, notes)
+    floor_time = medians["matrix products only (floor)"]
+    rows.append(Row(case, "chainrule MLPClassifier", est, note="the estimator, same epoch"))
+    rows.append(Row(case, "  estimator vs floor", None, est / floor_time, ESTIMATOR_FLOOR_LIMIT))
+    rows.append(
+        Row(
+            case,
+            "  estimator vs scikit-learn",
+            None,
+            est / medians["scikit-learn MLPClassifier"],
+            PEER_LIMIT,
+        )
+    )
+    return rows
 
 
 def run_medium(quick: bool = False) -> list[Row]:

@@ -36,6 +36,8 @@ def test_quick_run_prints_every_case():
         ("tiny", "PyTorch"),
         ("medium", "matrix products only (floor)"),
         ("medium", "scikit-learn MLPClassifier"),
+        ("medium", "estimator vs floor"),
+        ("tiny", "estimator vs lecture loop (NumPy)"),
         ("wide", "NumPy loop"),
         ("scaling", "log-log slope"),
         ("memory", "float32, 1 epoch"),

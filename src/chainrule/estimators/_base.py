@@ -283,10 +283,9 @@ class BaseMLP(BaseEstimator):
         incremental: bool,
     ) -> None:
         """``trainer.fit`` with the penalty's gradient, the rules, progress and user callbacks."""
-        callbacks: list[Callback] = [PenaltyGradient(trainer.loss), *rules]
-        if self.verbose:  # scikit-learn's meaning: "Iteration n, loss = ..." lines
-            callbacks.append(SklearnVerbose())
-        callbacks += list(self.callbacks or ())
+        hooks: list[Callback] = [PenaltyGradient(trainer.loss)] if trainer.loss.alpha else []
+        hooks += [*rules, *([SklearnVerbose()] if self.verbose else [])]  # "Iteration n, ..."
+        callbacks = [*hooks, *(self.callbacks or ())]  # alpha = 0: no penalty hook per batch
         trainer.fit(
             X,
             Y,
@@ -297,6 +296,7 @@ class BaseMLP(BaseEstimator):
             sample_weight=sample_weight,
             callbacks=callbacks,
             verbose=0,
+            check_inputs=False,  # done: validate_data (finite X), encoded Y, check_weights
         )
         if trainer.stop_reason == "non_finite" or not _finite(trainer.network):
             raise ValueError(

@@ -13,11 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from chainrule.backend import Array, from_numpy, namespace, to_numpy
+from chainrule.backend import Array, dtype_name, from_numpy, is_floating, namespace, to_numpy
+from chainrule.network.losses import CrossEntropy
 from chainrule.training import solvers
 from chainrule.training.checks import check_fit_inputs, check_in_place
 
 if TYPE_CHECKING:
+    from chainrule.network.containers import Sequential
+    from chainrule.network.losses import Loss
     from chainrule.training.loop import Loop
 
 
@@ -31,11 +34,15 @@ def job_maker(
     gen: Any,
     validation_data: Any,
     validation_split: float,
+    *,
+    check_inputs: bool = True,
 ) -> Callable[..., solvers.FitJob]:
     """Prepare ``X, y`` (and the validation rows) once; return the job builder for the run.
 
     Rows held out by ``validation_split`` are drawn with ``gen``; with full batches the
     training rows are gathered once here, never per epoch. Sets ``trainer.steps_per_epoch``.
+    ``check_inputs=False`` skips the pass over ``X`` for non-finite values (and the class and
+    weight checks) for callers that validated already (the estimators).
     """
     check_in_place(X)  # dask or JAX arrays would leave the weights untouched: checks.py
     if trainer.device is not None:  # once per fit: an epoch never copies the data
@@ -50,7 +57,8 @@ def job_maker(
     n = X.shape[0]
     if n == 0:
         raise ValueError("Cannot train on an empty data set (0 rows).")
-    check_fit_inputs(trainer, X, y, w)  # non-finite data, class range, weights: training/checks.py
+    if check_inputs:  # non-finite data, class range, weights: training/checks.py
+        check_fit_inputs(trainer, X, y, w)
 
     train_idx = None
     if validation_split and validation_data is None:
@@ -92,3 +100,39 @@ def prepare_validation(trainer: Loop, data: Any) -> tuple[Array, Array, Array | 
         xp = namespace(Xv)
         wv = xp.astype(from_numpy(np.asarray(to_numpy(wv)), xp, like=Xv), Xv.dtype)
     return Xv, yv, wv
+
+
+def prepare(
+    network: Sequential, loss: Loss, X: Array, y: Array | None = None
+) -> tuple[Array, Array | None]:
+    """Bring ``X`` (and ``y``) into the model's namespace and dtype without needless copies.
+
+    Float32 input makes the model float32 (float32 end to end); other inputs are cast to
+    the model's dtype. ``y`` becomes ``(N, K)`` floats, or class indices for
+    :class:`~chainrule.losses.CrossEntropy`.
+    """
+    xp = namespace(X)
+    params = network.params
+    if params and namespace(next(iter(params.values()))) is not xp:
+        network.to_namespace(X)
+    if is_floating(X) and dtype_name(X.dtype) in ("float32", "float64"):
+        if dtype_name(X.dtype) != network.dtype:
+            network.astype(dtype_name(X.dtype))
+    else:
+        X = xp.astype(X, getattr(xp, network.dtype))
+    if y is None:
+        return X, None
+    dtype = getattr(xp, network.dtype)
+    if namespace(y) is not xp:
+        y = from_numpy(np.asarray(to_numpy(y)), xp, like=X)
+    if isinstance(loss, CrossEntropy) and y.ndim == 1:
+        if is_floating(y):
+            y = xp.astype(y, xp.int64)
+    else:
+        if y.ndim == 1:
+            y = xp.reshape(y, (-1, 1))
+        if dtype_name(y.dtype) != network.dtype:
+            y = xp.astype(y, dtype)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]}; they must match.")
+    return X, y

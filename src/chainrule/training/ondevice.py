@@ -59,6 +59,8 @@ def host_epoch(trainer: Loop, logs: dict[str, Any]) -> bool:
     (:meth:`Trainer.rewind`): on a device the bad batch is found at the epoch's end, not
     before its update, so the epoch's updates are undone instead.
     """
+    if len(logs) == 1 and type(logs.get("loss")) is float:  # the common case, no generator
+        return True
     if all(type(v) is float for v in logs.values()):
         return True
     logs.update(devices.to_floats(logs))

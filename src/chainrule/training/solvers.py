@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from chainrule.network.containers import Sequential
     from chainrule.training.loop import Loop
 
+_isfinite = math.isfinite  # a module global: one lookup per batch, not two
+
 Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
 """``θ ↦ (J(θ), ∇J(θ))`` with ``θ`` a float64 vector laid out by :class:`ParamVector`."""
 
@@ -155,7 +157,7 @@ class MiniBatch:
         network = trainer.network
         out = network.forward(xb, training=True)
         value, grad = trainer.loss(out, yb, wb)
-        if isinstance(value, float) and not math.isfinite(value):
+        if type(value) is float and not _isfinite(value):  # a device's 0-d array: at epoch end
             return value, out
         network.backward(grad, need_input_grad=False)
         grads = network.grads
@@ -180,15 +182,16 @@ class MiniBatch:
         epoch_begin_hooks = job.hooks("on_epoch_begin")
         mean_reduction = trainer.loss.reduction == "mean"
         metrics = trainer.metrics
+        step, interrupt, end_epoch = self.step, job.interrupt, trainer.end_epoch  # hoisted
         for epoch in job.epochs:
             for cb in epoch_begin_hooks:
                 cb.on_epoch_begin(trainer, epoch)
             total, seen = 0.0, 0
             metric_sums = [0.0] * len(metrics)
             for b, (xb, yb, wb) in enumerate(job.batches()):
-                value, out = self.step(trainer, job, xb, yb, wb)
+                value, out = step(trainer, job, xb, yb, wb)
                 size = xb.shape[0]
-                if isinstance(value, float) and not math.isfinite(value):  # device: at epoch end
+                if type(value) is float and not _isfinite(value):  # device: at epoch end
                     trainer.stop_reason = "non_finite"
                     break
                 total += value * size if mean_reduction else value
@@ -197,9 +200,9 @@ class MiniBatch:
                     pred = trainer.loss.link(out)
                     for i, (_, fn) in enumerate(metrics):
                         metric_sums[i] += fn(yb, pred) * size
-                for cb in batch_hooks:
-                    cb.on_batch_end(trainer, b, {"loss": value, "size": size})
-                if job.interrupt.raised:
+                if batch_hooks:  # no dict per batch when nothing reads it
+                    _batch_end(trainer, batch_hooks, b, {"loss": value, "size": size})
+                if interrupt.raised:
                     trainer.stop_reason = "interrupted"
                     break
             if trainer.stop_reason in ("non_finite", "interrupted") and seen < job.n_train:
@@ -209,11 +212,16 @@ class MiniBatch:
                 logs[name] = s / seen
             if not host_epoch(trainer, logs):
                 return
-            trainer.end_epoch(epoch, logs, job)
-            if job.interrupt.raised and trainer.stop_reason is None:
+            end_epoch(epoch, logs, job)
+            if interrupt.raised and trainer.stop_reason is None:
                 trainer.stop_reason = "interrupted"
             if trainer.stop_reason is not None:
                 return
+
+
+def _batch_end(trainer: Loop, hooks: list[Callback], b: int, logs: dict[str, Any]) -> None:
+    for cb in hooks:
+        cb.on_batch_end(trainer, b, logs)
 
 
 class ParamVector:

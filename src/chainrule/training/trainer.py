@@ -28,17 +28,17 @@ from typing import Any
 import numpy as np
 
 from chainrule import devices
-from chainrule.backend import Array, dtype_name, from_numpy, is_floating, namespace, to_numpy
+from chainrule.backend import Array
 from chainrule.network import losses as losses_module
 from chainrule.network import metrics as metrics_module
 from chainrule.network import optimizers as optimizers_module
 from chainrule.network.containers import Sequential
 from chainrule.network.initializers import RandomSource, as_generator
-from chainrule.network.losses import CrossEntropy, Loss
+from chainrule.network.losses import Loss
 from chainrule.network.optimizers import GradientTransformation
 from chainrule.training import arrays, resume, solvers, streaming
 from chainrule.training.callbacks import Callback, Monitor
-from chainrule.training.checks import FiniteGuard, all_finite
+from chainrule.training.checks import FiniteGuard, params_finite
 from chainrule.training.history import History
 from chainrule.training.interrupt import InterruptFlag
 from chainrule.training.progress import verbose_callbacks
@@ -134,37 +134,8 @@ class Trainer:
 
     # -- data preparation ---------------------------------------------------------------------
     def prepare(self, X: Array, y: Array | None = None) -> tuple[Array, Array | None]:
-        """Bring ``X`` (and ``y``) into the model's namespace and dtype without needless copies.
-
-        Float32 input makes the model float32 (float32 end to end); other inputs are cast to
-        the model's dtype. ``y`` becomes ``(N, K)`` floats, or class indices for
-        :class:`~chainrule.losses.CrossEntropy`.
-        """
-        xp = namespace(X)
-        params = self.network.params
-        if params and namespace(next(iter(params.values()))) is not xp:
-            self.network.to_namespace(X)
-        if is_floating(X) and dtype_name(X.dtype) in ("float32", "float64"):
-            if dtype_name(X.dtype) != self.network.dtype:
-                self.network.astype(dtype_name(X.dtype))
-        else:
-            X = xp.astype(X, getattr(xp, self.network.dtype))
-        if y is None:
-            return X, None
-        dtype = getattr(xp, self.network.dtype)
-        if namespace(y) is not xp:
-            y = from_numpy(np.asarray(to_numpy(y)), xp, like=X)
-        if isinstance(self.loss, CrossEntropy) and y.ndim == 1:
-            if is_floating(y):
-                y = xp.astype(y, xp.int64)
-        else:
-            if y.ndim == 1:
-                y = xp.reshape(y, (-1, 1))
-            if dtype_name(y.dtype) != self.network.dtype:
-                y = xp.astype(y, dtype)
-        if y.shape[0] != X.shape[0]:
-            raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]}; they must match.")
-        return X, y
+        """Bring ``X`` (and ``y``) into the network's namespace and dtype (:func:`arrays.prepare`)."""
+        return arrays.prepare(self.network, self.loss, X, y)
 
     # -- weights snapshots -------------------------------------------------------------------
     def snapshot(
@@ -175,7 +146,10 @@ class Trainer:
         if into is None or into.keys() != params.keys():
             return {k: v + 0 for k, v in params.items()}
         for k, v in params.items():
-            into[k][...] = v
+            if type(v) is np.ndarray:
+                np.copyto(into[k], v)  # the same copy as ``[...] =``, without its indexing
+            else:
+                into[k][...] = v
         return into
 
     def restore(self, saved: dict[str, Array]) -> None:
@@ -197,6 +171,7 @@ class Trainer:
         sample_weight: Array | None = None,
         callbacks: Iterable[Callback] = (),
         verbose: int | str = "auto",
+        check_inputs: bool = True,
     ) -> History:
         """Train for ``epochs`` epochs and return the (cumulative) :class:`History`.
 
@@ -229,6 +204,9 @@ class Trainer:
             Keras' meaning: 0 silent, 1 a progress bar updated every batch (plain lines when
             standard error is not a terminal), 2 one line per epoch; ``"auto"`` is 1 on a
             terminal and 0 otherwise. Ignored when ``callbacks`` hold a ``ProgressBar``.
+        check_inputs : bool
+            Run :func:`~chainrule.training.checks.check_fit_inputs` (a pass over ``X``); callers
+            that already did (the estimators: ``validate_data``) pass ``False``.
         """
         if epochs < 0:
             raise ValueError(f"epochs must be non-negative, got {epochs}.")
@@ -245,7 +223,16 @@ class Trainer:
         if y is None:
             raise ValueError("y is required with array inputs.")
         make = arrays.job_maker(
-            self, X, y, sample_weight, batch_size, shuffle, gen, validation_data, validation_split
+            self,
+            X,
+            y,
+            sample_weight,
+            batch_size,
+            shuffle,
+            gen,
+            validation_data,
+            validation_split,
+            check_inputs=check_inputs,
         )
         return self._run(epochs, make, callbacks, verbose)
 
@@ -343,7 +330,7 @@ class Trainer:
             self._finite_guard.rewind()
 
     def _params_finite(self) -> bool:
-        return all(all_finite(v) for v in self.network.params.values())
+        return params_finite(self.network.params.values())
 
     # -- inference ---------------------------------------------------------------------------
     def predict(self, X: Array, batch_size: int | None = 8192) -> Array:
