@@ -26,8 +26,8 @@ UNITS.update({"k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12})
 UNITS.update({"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40})
 BUFFER_SHARE = 8
 """The shuffle buffer gets 1/8 of the limit; reading, encoding and the interpreter the rest."""
-SMALLEST = 10**6
-"""Smallest limit taken (1 MB): below it Python itself does not fit."""
+SMALLEST = 10**3
+"""Smallest limit taken (1 kB; tests stream small files with tiny limits)."""
 
 
 def memory_size(text: str) -> int:
@@ -40,7 +40,7 @@ def memory_size(text: str) -> int:
         )
     size = int(float(match.group(1)) * UNITS[unit])
     if size < SMALLEST:
-        raise argparse.ArgumentTypeError(f"a memory limit must be at least 1MB, got {text!r}")
+        raise argparse.ArgumentTypeError(f"a memory limit must be at least 1kB, got {text!r}")
     return size
 
 

@@ -47,7 +47,7 @@ from chainrule.tabular.model import (
 from chainrule.tabular.preprocessing import TablePreprocessor
 from chainrule.tabular.regularize import make_optimizer, with_dropout
 from chainrule.tabular.streamfit import TargetEncoding, fit_chunks
-from chainrule.tabular.targets import class_indices, check_regression_target
+from chainrule.tabular.targets import check_regression_target, class_indices
 from chainrule.training.callbacks import Callback, EarlyStopping, GradientNorms, Monitor
 from chainrule.training.trainer import Trainer
 
