@@ -156,7 +156,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SIZE",
         help="a Parquet file whose uncompressed data exceeds SIZE (500MB, 2GB) is streamed "
         "record batch by record batch instead of loaded: one pass for the statistics, then "
-        "epochs through a shuffle buffer of SIZE/8; validation rows chosen by a hash of the "
+        "epochs through a shuffle buffer of SIZE/32; validation rows chosen by a hash of the "
         "row number (default: no limit, load the table)",
     )
     _shared.add_na_values(parser)

@@ -54,7 +54,7 @@ from chainrule.training.trainer import Trainer
 if TYPE_CHECKING:
     import pandas as pd
 
-READ_ROWS = 8192
+READ_ROWS = 4096
 """Rows per record batch read from the file."""
 
 _MASK64 = (1 << 64) - 1
