@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from chainrule.commands import _dask_train, _shared
+from chainrule.commands import _dask_train, _shared, _stream_train
 from chainrule.network.optimizers import OPTIMIZERS
 from chainrule.persist import save
 from chainrule.tabular.data import read_table
@@ -149,6 +149,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=2,
         help="processes of the local cluster of --dask without an address (default: 2)",
     )
+    parser.add_argument(
+        "--memory-limit",
+        type=_stream_train.memory_size,
+        default=None,
+        metavar="SIZE",
+        help="a Parquet file whose uncompressed data exceeds SIZE (500MB, 2GB) is streamed "
+        "record batch by record batch instead of loaded: one pass for the statistics, then "
+        "epochs through a shuffle buffer of SIZE/32; validation rows chosen by a hash of the "
+        "row number (default: no limit, load the table)",
+    )
     _shared.add_na_values(parser)
     _shared.add_device(parser, "train")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -182,6 +192,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.dask is not None:  # the rows stay on the cluster: commands/_dask_train.py
         model, n_rows, elapsed = _dask_train.fit(args, callbacks)
+    elif _stream_train.should_stream(args):  # larger than --memory-limit: commands/_stream_train.py
+        model, n_rows, elapsed = _stream_train.fit(args, callbacks)
     else:
         model, n_rows, elapsed = _fit_local(args, callbacks)
     if model.history.stop_reason == "non_finite":  # a diverged run never replaces a model
