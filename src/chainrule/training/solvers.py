@@ -146,7 +146,13 @@ class MiniBatch:
         self.optimizer = optimizer
 
     def step(
-        self, trainer: Loop, job: FitJob, xb: Array, yb: Array, wb: Array | None
+        self,
+        trainer: Loop,
+        job: FitJob,
+        xb: Array,
+        yb: Array,
+        wb: Array | None,
+        params: dict[str, Array] | None = None,
     ) -> tuple[float, Array]:
         """Forward, loss, backward and update on one batch; returns the loss and the output.
 
@@ -163,7 +169,8 @@ class MiniBatch:
         grads = network.grads
         for cb in job.gradient_hooks:
             cb.on_gradients(trainer, grads)
-        params = network.params
+        if params is None:  # the run passes its own, built once: arrays are updated in place
+            params = network.params
         updates, trainer.opt_state = self.optimizer.update(grads, trainer.opt_state, params)
         optimizers_module.apply_updates(params, updates)
         return value, out
@@ -183,13 +190,16 @@ class MiniBatch:
         mean_reduction = trainer.loss.reduction == "mean"
         metrics = trainer.metrics
         step, interrupt, end_epoch = self.step, job.interrupt, trainer.end_epoch  # hoisted
+        # One dict for the run (the optimizer updates its arrays in place) when the data was
+        # prepared up front; a stream prepares each batch, which may recast the weights.
+        params = trainer.network.params if job.X is not None else None
         for epoch in job.epochs:
             for cb in epoch_begin_hooks:
                 cb.on_epoch_begin(trainer, epoch)
             total, seen = 0.0, 0
             metric_sums = [0.0] * len(metrics)
             for b, (xb, yb, wb) in enumerate(job.batches()):
-                value, out = step(trainer, job, xb, yb, wb)
+                value, out = step(trainer, job, xb, yb, wb, params)
                 size = xb.shape[0]
                 if type(value) is float and not _isfinite(value):  # device: at epoch end
                     trainer.stop_reason = "non_finite"
