@@ -313,11 +313,12 @@ class Trainer:
         watch = self.monitor
         value = watch.measure(self, logs)
         self.history.append(epoch, logs)
-        finite = self._params_finite()
+        params = self.network.params
+        finite = params_finite(params.values())
         improved = finite and watch.improved(value)
         if improved:
             watch.best = value
-            self.best_params = self.snapshot(self.best_params)
+            self.best_params = self.snapshot(self.best_params, params)
             self.history.best_epoch = epoch
         if self._finite_guard is not None:  # None only when a solver is driven by hand
             self._finite_guard.epoch_end(finite, improved)
