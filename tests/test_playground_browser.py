@@ -135,7 +135,9 @@ def test_add_layer_and_the_link_reproduces_the_setup(
     tab.wait("playground.stat.config.hidden[2] === 3")
     tab.page.select_option("#activation", "relu")
     tab.wait("playground.stat.config.activation === 'relu'")
-    assert len(tab.js("playground.frame.weights")) == 4  # four Dense layers now
+    # the page writes its state into the URL after it applies it: wait for that, too
+    tab.wait("location.hash.includes('activation=relu') && location.hash.includes('hidden=4,2,3')")
+    tab.wait("playground.frame.weights.length === 4")  # four Dense layers, once retrained
     link = tab.page.url
     assert "hidden=4,2,3" in link and "activation=relu" in link
     other = Page(browser, base_url + link[link.index("#") :])
