@@ -119,7 +119,9 @@ def test_estimator_network_names_its_real_initialisation(
     y = (X[:, 0] > 0).astype(int)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning after one epoch
-        mlp = cr.MLPClassifier((6,), activation=activation, max_iter=1, learning_rate_init=1e-9)
+        mlp = cr.MLPClassifier(
+            (6,), activation=activation, max_iter=1, learning_rate_init=1e-9, random_state=0
+        )
         mlp.fit(X, y)
     dense = mlp.network_[0]
     assert f"weight_init='{label}'" in repr(mlp.network_) and "zeros" not in repr(mlp.network_)
