@@ -35,7 +35,8 @@ from chainrule.network.containers import Sequential
 from chainrule.network.losses import Loss
 from chainrule.network.optimizers import GradientTransformation
 from chainrule.training.callbacks import Callback
-from chainrule.training.solvers import FitJob, MiniBatch, Objective, ParamVector
+from chainrule.training.paramvector import ParamVector
+from chainrule.training.solvers import FitJob, MiniBatch, Objective
 
 
 class WorkerLostError(RuntimeError):

@@ -33,7 +33,8 @@ from chainrule.tabular.targets import (
     class_indices,
 )
 from chainrule.training.callbacks import Callback, EarlyStopping, Monitor
-from chainrule.training.solvers import ParamVector, lbfgs
+from chainrule.training.paramvector import ParamVector
+from chainrule.training.solvers import lbfgs
 from chainrule.training.trainer import Trainer
 
 
