@@ -24,8 +24,9 @@ import chainrule as cr
 from chainrule.commands._stream_train import memory_size
 from chainrule.network import losses
 from chainrule.tabular.data import DataError
-from chainrule.tabular.model import TabularModel, build_network
+from chainrule.tabular.model import TabularModel
 from chainrule.tabular.preprocessing import TablePreprocessor
+from chainrule.tabular.recipe import build_network
 from chainrule.tabular.stream import ParquetTable, fit_parquet, held_out
 from chainrule.tabular.streamfit import TargetEncoding, fit_chunks
 from chainrule.tabular.targets import check_classification_target, class_indices

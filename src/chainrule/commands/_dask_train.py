@@ -12,7 +12,7 @@ import logging
 import time
 from typing import Any
 
-from chainrule.commands._shared import UsageError
+from chainrule.commands._shared import UsageError, fit_options
 from chainrule.dask import fit_table
 from chainrule.extras import require
 from chainrule.tabular.model import TabularModel
@@ -59,19 +59,7 @@ def fit(args: argparse.Namespace, callbacks: list[Callback]) -> tuple[TabularMod
                 frame,
                 args.target,
                 client=client,
-                task=None if args.task == "auto" else args.task,
-                hidden=args.hidden,
-                activation=args.activation,
-                optimizer=args.optimizer,
-                learning_rate=args.lr,
-                epochs=args.epochs,
-                batch_size=args.batch_size,
-                validation_split=args.validation_split,
-                early_stopping=args.early_stopping,
-                patience=args.patience,
-                seed=args.seed,
-                impute=args.impute,
-                drop=args.drop,
+                **fit_options(args),
                 callbacks=callbacks,
                 source=args.data,
             )

@@ -296,3 +296,22 @@ def read_data(model: Any, data: str | None, target: str | None) -> tuple[Any, An
             )
         return numeric.to_numpy(dtype=float), frame[target].to_numpy()
     return features, frame[target].to_numpy()
+
+
+def fit_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The training options every ``chainrule train`` path passes on (in memory, streamed, Dask)."""
+    return {
+        "task": None if args.task == "auto" else args.task,
+        "hidden": args.hidden,
+        "activation": args.activation,
+        "optimizer": args.optimizer,
+        "learning_rate": args.lr,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "validation_split": args.validation_split,
+        "early_stopping": args.early_stopping,
+        "patience": args.patience,
+        "seed": args.seed,
+        "impute": args.impute,
+        "drop": args.drop,
+    }

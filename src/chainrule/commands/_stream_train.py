@@ -14,7 +14,7 @@ import re
 import time
 from pathlib import Path
 
-from chainrule.commands._shared import UsageError, human_size
+from chainrule.commands._shared import UsageError, fit_options, human_size
 from chainrule.extras import require
 from chainrule.tabular.data import READERS
 from chainrule.tabular.model import TabularModel
@@ -86,19 +86,7 @@ def fit(args: argparse.Namespace, callbacks: list[Callback]) -> tuple[TabularMod
     model, _ = fit_parquet(
         args.data,
         args.target,
-        task=None if args.task == "auto" else args.task,
-        hidden=args.hidden,
-        activation=args.activation,
-        optimizer=args.optimizer,
-        learning_rate=args.lr,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        validation_split=args.validation_split,
-        early_stopping=args.early_stopping,
-        patience=args.patience,
-        seed=args.seed,
-        impute=args.impute,
-        drop=args.drop,
+        **fit_options(args),
         embed=args.embed,
         callbacks=callbacks,
         device=args.device,

@@ -25,7 +25,8 @@ from chainrule.network import losses as losses_module
 from chainrule.network import optimizers as optimizers_module
 from chainrule.network.containers import Sequential
 from chainrule.tabular.data import DataError
-from chainrule.tabular.model import HIDDEN_ACTIVATIONS, TabularModel, build_network
+from chainrule.tabular.model import HIDDEN_ACTIVATIONS, TabularModel
+from chainrule.tabular.recipe import build_network
 from chainrule.tabular.targets import (
     MAX_CLASSES_INFERRED,
     check_classification_target,

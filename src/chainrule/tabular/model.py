@@ -22,7 +22,6 @@ these standardized units; the ``rmse`` metric is in the target's own units.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -32,16 +31,12 @@ import numpy as np
 from chainrule import devices
 from chainrule.network import activations as activations_module
 from chainrule.network import losses as losses_module
-from chainrule.network import metrics as metrics_module
-from chainrule.network import optimizers as optimizers_module
 from chainrule.network.containers import Sequential, StateError
-from chainrule.network.layers import Dense
+from chainrule.tabular import recipe
 from chainrule.tabular.codec import TableCodec
 from chainrule.tabular.columns import check_column
 from chainrule.tabular.data import DataError, require_columns
-from chainrule.tabular.embedding import prepend, with_embeddings
 from chainrule.tabular.preprocessing import TablePreprocessor
-from chainrule.tabular.regularize import make_optimizer, with_dropout
 from chainrule.tabular.runs import describe_history, saved_epoch  # noqa: F401  (re-exported)
 from chainrule.tabular.targets import (
     TASKS,
@@ -50,7 +45,7 @@ from chainrule.tabular.targets import (
     class_indices,
     infer_task,
 )
-from chainrule.training.callbacks import Callback, EarlyStopping, GradientNorms
+from chainrule.training.callbacks import Callback
 from chainrule.training.history import History
 from chainrule.training.protocol import TrainedModel
 from chainrule.training.trainer import Trainer
@@ -63,7 +58,6 @@ HIDDEN_ACTIVATIONS = tuple(
     name for name in activations_module.ACTIVATIONS if name not in ("softmax", "identity", "linear")
 )
 """Every registered activation name that makes sense between layers (each class names itself)."""
-_HE_FAMILY = ("relu", "leaky_relu", "elu", "gelu")
 
 
 class TabularModel:
@@ -188,25 +182,19 @@ class TabularModel:
         if task == "classification":
             classes = check_classification_target(y_column, target, source)
             y = class_indices(y_column, classes, target, source)
-            n_out, loss = len(classes), losses_module.CrossEntropy()
-            metrics: list[Any] = ["accuracy"]
         else:
             numbers = check_regression_target(y_column, target, source)
             mean = float(np.mean(numbers))
             scale = float(np.std(numbers)) or 1.0
             y = (numbers - mean) / scale
-            n_out, loss = 1, losses_module.MSE()
-            metrics = [_rmse_in_target_units(scale)]
-
-        front, width = with_embeddings(pre, X.shape[1], init_rng)  # embed: ColumnEmbedding
-        net = prepend(front, build_network(width, hidden, n_out, activation, init_rng))
-        net = with_dropout(net, dropout, init_rng)
-        opt = make_optimizer(optimizer, learning_rate, l2, l1)
-        run_callbacks: list[Any] = [GradientNorms(), *callbacks]
-        if early_stopping:
-            run_callbacks.insert(0, EarlyStopping("val_loss", patience=patience))
+        n_out, loss, metrics = recipe.task_objective(task, classes, scale)
+        net, opt = recipe.network_and_optimizer(
+            pre, X.shape[1], hidden, n_out, activation, dropout, optimizer, learning_rate, l2, l1,
+            init_rng,
+        )  # fmt: skip
+        callbacks = recipe.run_callbacks(callbacks, early_stopping, patience)
         on = None if device == "cpu" else device  # chainrule.devices; the weights come home
-        trainer = Trainer(net, loss, opt, metrics=metrics, callbacks=run_callbacks, device=on)
+        trainer = Trainer(net, loss, opt, metrics=metrics, callbacks=callbacks, device=on)
         started = time.perf_counter()
         trainer.fit(
             X,
@@ -218,22 +206,12 @@ class TabularModel:
             verbose=0,  # progress is the caller's callbacks (the CLI's bar)
         )
         net.to_namespace(np.empty(0))
-        training = {
-            "data": os.path.basename(source),
-            "rows": int(X.shape[0]),
-            "hidden": [int(h) for h in hidden],
-            "activation": activation,
-            "optimizer": optimizer,
-            "learning_rate": optimizers_module.current_learning_rate(trainer.opt_state),
-            "epochs": int(epochs),
-            "batch_size": batch_size,
-            "validation_split": float(validation_split),
-            "early_stopping": bool(early_stopping),
-            "patience": int(patience),
-            "seed": seed,
-            **({"dropout": dropout, "l2": l2, "l1": l1} if dropout or l2 or l1 else {}),
-            "seconds": round(time.perf_counter() - started, 3),
-        }
+        training = recipe.run_record(
+            trainer, started, source=source, rows=X.shape[0], hidden=hidden,
+            activation=activation, optimizer=optimizer, epochs=epochs, batch_size=batch_size,
+            validation_split=validation_split, early_stopping=early_stopping, patience=patience,
+            seed=seed, dropout=dropout, l2=l2, l1=l1,
+        )  # fmt: skip
         model = cls(net, loss, task, pre, target, classes, mean, scale, trainer.history, training)
         return model, trainer
 
@@ -363,31 +341,3 @@ class TabularModel:
             f"TabularModel(task={self.task!r}, target={self.target!r}, "
             f"features={self.n_features}, params={self.network.n_params})"
         )
-
-
-def build_network(
-    n_in: int, hidden: Sequence[int], n_out: int, activation: str, rng: np.random.Generator
-) -> Sequential:
-    """``Dense → activation`` for each hidden width, then a linear ``Dense`` output layer.
-
-    ReLU-family layers start from He-uniform weights (variance :math:`2/n_{in}` keeps the
-    activations' scale through a ReLU), tanh and sigmoid from Glorot-uniform.
-    """
-    init = "he_uniform" if activation in _HE_FAMILY else "glorot_uniform"
-    layers: list[Any] = []
-    width = n_in
-    for h in hidden:
-        layers += [
-            Dense(width, int(h), weight_init=init, rng=rng),
-            activations_module.get(activation),
-        ]
-        width = int(h)
-    layers.append(Dense(width, n_out, weight_init="glorot_uniform", rng=rng))
-    return Sequential(layers)
-
-
-def _rmse_in_target_units(scale: float) -> Any:
-    def rmse(y_true: Any, y_pred: Any) -> float:
-        return scale * metrics_module.rmse(y_true, y_pred)  # s_y · RMSE(t, t̂) = RMSE(y, ŷ)
-
-    return rmse

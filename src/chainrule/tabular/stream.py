@@ -30,25 +30,20 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from chainrule.network import losses as losses_module
-from chainrule.network import optimizers as optimizers_module
+from chainrule.tabular import recipe
 from chainrule.tabular.data import DataError, require_columns
-from chainrule.tabular.embedding import prepend, with_embeddings
 from chainrule.tabular.model import (
     HIDDEN_ACTIVATIONS,
     TabularModel,
-    _rmse_in_target_units,
-    build_network,
 )
 from chainrule.tabular.preprocessing import TablePreprocessor
-from chainrule.tabular.regularize import make_optimizer, with_dropout
 from chainrule.tabular.streamfit import TargetEncoding, fit_chunks
 from chainrule.tabular.targets import check_regression_target, class_indices
-from chainrule.training.callbacks import Callback, EarlyStopping, GradientNorms, Monitor
+from chainrule.training.callbacks import Callback, Monitor
 from chainrule.training.trainer import Trainer
 
 if TYPE_CHECKING:
@@ -283,19 +278,12 @@ def fit_parquet(
     buffer_rows = max(batch_size, buffer_bytes // (8 * (pre.n_features + 1)))
 
     init_rng, fit_rng = np.random.default_rng(seed).spawn(2)
-    if encoding.task == "classification":
-        n_out, loss = len(encoding.classes), losses_module.CrossEntropy()
-        metrics: list[Any] = ["accuracy"]
-    else:
-        n_out, loss = 1, losses_module.MSE()
-        metrics = [_rmse_in_target_units(encoding.scale)]
-    front, width = with_embeddings(pre, pre.n_features, init_rng)
-    net = prepend(front, build_network(width, hidden, n_out, activation, init_rng))
-    net = with_dropout(net, dropout, init_rng)
-    opt = make_optimizer(optimizer, learning_rate, l2, l1)
-    run_callbacks: list[Any] = [GradientNorms(), *callbacks]
-    if early_stopping:
-        run_callbacks.insert(0, EarlyStopping("val_loss", patience=patience))
+    n_out, loss, metrics = recipe.task_objective(encoding.task, encoding.classes, encoding.scale)
+    net, opt = recipe.network_and_optimizer(
+        pre, pre.n_features, hidden, n_out, activation, dropout, optimizer, learning_rate, l2, l1,
+        init_rng,
+    )  # fmt: skip
+    run_callbacks = recipe.run_callbacks(callbacks, early_stopping, patience)
     fraction = float(validation_split)
     monitor: Monitor | str = "val_loss"  # no held-out rows: the trainer's default
     if fraction > 0:
@@ -313,23 +301,13 @@ def fit_parquet(
     started = time.perf_counter()
     trainer.fit(epoch, epochs=epochs, rng=fit_rng, verbose=0)
     net.to_namespace(np.empty(0))
-    training = {
-        "data": os.path.basename(source),
-        "rows": rows,
-        "hidden": [int(h) for h in hidden],
-        "activation": activation,
-        "optimizer": optimizer,
-        "learning_rate": optimizers_module.current_learning_rate(trainer.opt_state),
-        "epochs": int(epochs),
-        "batch_size": batch_size,
-        "validation_split": fraction,
-        "early_stopping": bool(early_stopping),
-        "patience": int(patience),
-        "seed": seed,
-        **({"dropout": dropout, "l2": l2, "l1": l1} if dropout or l2 or l1 else {}),
-        "streamed": {"buffer_rows": int(buffer_rows), "validation": "splitmix64(row, seed)"},
-        "seconds": round(time.perf_counter() - started, 3),
-    }
+    training = recipe.run_record(
+        trainer, started, source=source, rows=rows, hidden=hidden, activation=activation,
+        optimizer=optimizer, epochs=epochs, batch_size=batch_size, validation_split=fraction,
+        early_stopping=early_stopping, patience=patience, seed=seed, dropout=dropout, l2=l2,
+        l1=l1,
+        extra={"streamed": {"buffer_rows": int(buffer_rows), "validation": "splitmix64(row, seed)"}},
+    )  # fmt: skip
     model = TabularModel(
         net,
         loss,

@@ -1,0 +1,133 @@
+"""What every way of fitting a table model shares: the objective, the network, the run record.
+
+:meth:`TabularModel.fit <chainrule.tabular.model.TabularModel.fit>` (a table in memory) and
+:func:`chainrule.tabular.stream.fit_parquet` (a table streamed from disk) differ only in how
+rows reach the Trainer; the loss for the task, the network and its optimizer, the callbacks and
+the ``training`` record in the model file come from here, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule.network import activations as activations_module
+from chainrule.network import losses as losses_module
+from chainrule.network import metrics as metrics_module
+from chainrule.network import optimizers as optimizers_module
+from chainrule.network.containers import Sequential
+from chainrule.network.layers import Dense
+from chainrule.network.optimizers import GradientTransformation
+from chainrule.tabular.embedding import prepend, with_embeddings
+from chainrule.tabular.preprocessing import TablePreprocessor
+from chainrule.tabular.regularize import make_optimizer, with_dropout
+from chainrule.training.callbacks import Callback, EarlyStopping, GradientNorms
+from chainrule.training.trainer import Trainer
+
+_HE_FAMILY = ("relu", "leaky_relu", "elu", "gelu")
+
+
+def build_network(
+    n_in: int, hidden: Sequence[int], n_out: int, activation: str, rng: np.random.Generator
+) -> Sequential:
+    """``Dense → activation`` for each hidden width, then a linear ``Dense`` output layer.
+
+    ReLU-family layers start from He-uniform weights (variance :math:`2/n_{in}` keeps the
+    activations' scale through a ReLU), tanh and sigmoid from Glorot-uniform.
+    """
+    init = "he_uniform" if activation in _HE_FAMILY else "glorot_uniform"
+    layers: list[Any] = []
+    width = n_in
+    for h in hidden:
+        layers += [
+            Dense(width, int(h), weight_init=init, rng=rng),
+            activations_module.get(activation),
+        ]
+        width = int(h)
+    layers.append(Dense(width, n_out, weight_init="glorot_uniform", rng=rng))
+    return Sequential(layers)
+
+
+def rmse_in_target_units(scale: float) -> Any:
+    """The ``rmse`` metric of a standardized target, in the target's own units."""
+
+    def rmse(y_true: Any, y_pred: Any) -> float:
+        return scale * metrics_module.rmse(y_true, y_pred)  # s_y · RMSE(t, t̂) = RMSE(y, ŷ)
+
+    return rmse
+
+
+def task_objective(
+    task: str, classes: Sequence[Any] | None, scale: float
+) -> tuple[int, losses_module.Loss, list[Any]]:
+    """``(outputs, loss, metrics)``: K logits and cross-entropy, or one standardized output and MSE."""
+    if task == "classification":
+        return len(classes or ()), losses_module.CrossEntropy(), ["accuracy"]
+    return 1, losses_module.MSE(), [rmse_in_target_units(scale)]
+
+
+def network_and_optimizer(
+    pre: TablePreprocessor,
+    n_in: int,
+    hidden: Sequence[int],
+    n_out: int,
+    activation: str,
+    dropout: float,
+    optimizer: str,
+    learning_rate: float | None,
+    l2: float,
+    l1: float,
+    rng: np.random.Generator,
+) -> tuple[Sequential, GradientTransformation]:
+    """The network (embeddings first, dropout after each hidden activation) and its optimizer.
+
+    The weights are drawn from ``rng`` in this order: embeddings, dense layers, dropout masks'
+    generators — the same whichever way the rows then arrive.
+    """
+    front, width = with_embeddings(pre, n_in, rng)  # embed: ColumnEmbedding
+    net = prepend(front, build_network(width, hidden, n_out, activation, rng))
+    net = with_dropout(net, dropout, rng)
+    return net, make_optimizer(optimizer, learning_rate, l2, l1)
+
+
+def run_callbacks(
+    callbacks: Sequence[Callback], early_stopping: bool, patience: int
+) -> list[Callback]:
+    """Gradient norms for the report, early stopping when asked, then the caller's callbacks."""
+    run: list[Callback] = [GradientNorms(), *callbacks]
+    if early_stopping:
+        run.insert(0, EarlyStopping("val_loss", patience=patience))
+    return run
+
+
+def run_record(
+    trainer: Trainer, started: float, *, source: str, rows: int, **options: Any
+) -> dict[str, Any]:
+    """The ``training`` entry of the model file: what was asked, what rate ran, how long.
+
+    ``options`` are the fit's own (``hidden``, ``activation``, ``optimizer``, ``epochs``,
+    ``batch_size``, ``validation_split``, ``early_stopping``, ``patience``, ``seed``,
+    ``dropout``, ``l2``, ``l1``); regularization is recorded only when used.
+    """
+    dropout, l2, l1 = options["dropout"], options["l2"], options["l1"]
+    return {
+        "data": os.path.basename(source),
+        "rows": int(rows),
+        "hidden": [int(h) for h in options["hidden"]],
+        "activation": options["activation"],
+        "optimizer": options["optimizer"],
+        "learning_rate": optimizers_module.current_learning_rate(trainer.opt_state),
+        "epochs": int(options["epochs"]),
+        "batch_size": options["batch_size"],
+        "validation_split": float(options["validation_split"]),
+        "early_stopping": bool(options["early_stopping"]),
+        "patience": int(options["patience"]),
+        "seed": options["seed"],
+        **({"dropout": dropout, "l2": l2, "l1": l1} if dropout or l2 or l1 else {}),
+        **options.get("extra", {}),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
