@@ -246,3 +246,21 @@ def test_cli_train_dask_on_a_parquet_glob(tmp_path) -> None:
     frame = pd.read_parquet(tmp_path / "data" / "p0.parquet")
     assert np.mean(model.predict(frame) == frame["y"].to_numpy()) > 0.8  # predicts on pandas
     assert model.training["dask_partitions"] == 2
+
+
+def test_cli_refuses_options_the_dask_path_does_not_take(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    frame = pd.DataFrame({"a": np.arange(20.0), "y": np.arange(20) % 2})
+    frame.to_parquet(tmp_path / "d.parquet")
+    out = tmp_path / "m.safetensors"
+    done = subprocess.run(
+        [sys.executable, "-m", "chainrule", "train", "d.parquet", "--target", "y", "--dask",
+         "--dropout", "0.2", "--l1", "0.01", "--out", str(out)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--dropout, --l1 cannot be combined with --dask" in lines[0]
+    assert not out.exists()
