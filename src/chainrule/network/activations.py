@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.backend import Array, namespace
-from chainrule.network.activation import ACTIVATIONS, Activation, _f32, sigmoid
+from chainrule.network.activation import ACTIVATIONS, Activation, _f32, numpy_constants, sigmoid
 
 __all__ = [
     "ACTIVATIONS",
@@ -63,8 +63,12 @@ class Sigmoid(Activation):
         self._check_forwarded()
         # ∂L/∂z = g ⊙ y(1 − y) (the lecture's sigmoid_derivative), in one fresh buffer; the
         # products commute exactly, so the order of the in-place steps changes no bit.
-        d = 1 - self._y
-        d *= self._y
+        y = self._y
+        if type(y) is np.ndarray:
+            d = np.subtract(numpy_constants(y.dtype)[0], y)  # 1 − y, with a ready-made 1
+        else:
+            d = 1 - y
+        d *= y
         d *= grad
         return d
 
