@@ -7,7 +7,7 @@ derivative needs. The concrete activations live in :mod:`chainrule.network.activ
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -89,22 +89,34 @@ class Activation(Layer):
         return {}
 
 
-_NUMPY_CONSTANTS: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+class NumpyConstants(NamedTuple):
+    """``0``, ``1`` and the exponent's floor (:func:`_exp_limit`) as 0-d arrays of one dtype."""
+
+    zero: np.ndarray
+    one: np.ndarray
+    exp_limit: np.ndarray
 
 
-def numpy_constants(dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-    """``1`` and the exponent's floor :func:`_exp_limit` as 0-d NumPy arrays of ``dtype``.
+_NUMPY_CONSTANTS: dict[str, NumpyConstants] = {}
+
+
+def numpy_constants(dtype: np.dtype) -> NumpyConstants:
+    """:class:`NumpyConstants` of ``dtype``, made once per dtype.
 
     A Python number in a NumPy call is converted on every call (about 0.4 µs, as much as the
-    operation itself on the lecture's arrays); these are made once per dtype. They hold the
-    same values, so results are bit for bit those of ``1`` and the limit written out.
+    operation itself on the lecture's arrays). These hold the same values, so results are bit
+    for bit those of the numbers written out.
     """
     try:
         return _NUMPY_CONSTANTS[dtype.char]
     except KeyError:
-        pair = (np.array(1, dtype=dtype), np.array(_exp_limit(np, dtype), dtype=dtype))
-        _NUMPY_CONSTANTS[dtype.char] = pair
-        return pair
+        made = NumpyConstants(
+            np.array(0, dtype=dtype),
+            np.array(1, dtype=dtype),
+            np.array(_exp_limit(np, dtype), dtype=dtype),
+        )
+        _NUMPY_CONSTANTS[dtype.char] = made
+        return made
 
 
 def sigmoid(x: Array) -> Array:
@@ -119,7 +131,7 @@ def sigmoid(x: Array) -> Array:
         # The same operations in one buffer: −z, floored exponent, e^{−z}, 1 + e^{−z},
         # reciprocal. -max(z, -c) == min(-z, c) and 1 + t == t + 1 exactly, so this is the
         # lecture's 1 / (1 + np.exp(-z)) bit for bit above the floor.
-        one, limit = numpy_constants(x.dtype)
+        _, one, limit = numpy_constants(x.dtype)
         y = np.negative(x)
         np.minimum(y, limit, out=y)
         np.exp(y, out=y)

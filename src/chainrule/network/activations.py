@@ -65,7 +65,7 @@ class Sigmoid(Activation):
         # products commute exactly, so the order of the in-place steps changes no bit.
         y = self._y
         if type(y) is np.ndarray:
-            d = np.subtract(numpy_constants(y.dtype)[0], y)  # 1 − y, with a ready-made 1
+            d = np.subtract(numpy_constants(y.dtype).one, y)  # 1 − y, with a ready-made 1
         else:
             d = 1 - y
         d *= y

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.backend import Array, namespace
-from chainrule.network.activation import sigmoid
+from chainrule.network.activation import numpy_constants, sigmoid
 from chainrule.network.loss import Loss
 
 __all__ = [
@@ -187,6 +187,8 @@ class BinaryCrossEntropy(Loss):
         xp = namespace(y_pred)
         if self.label_smoothing:
             y_true = y_true * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
+        if self.from_logits and type(y_pred) is np.ndarray:
+            return _bce_logits_numpy(y_pred, y_true)
         if self.from_logits:
             z = y_pred
             # log(1 + eᶻ) = max(z, 0) + log(1 + e^{−|z|}): the stable softplus, which never
@@ -219,6 +221,24 @@ class BinaryCrossEntropy(Loss):
             "eps": self.eps,
             "label_smoothing": self.label_smoothing,
         }
+
+
+def _bce_logits_numpy(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:class:`BinaryCrossEntropy` from logits on NumPy: the same operations, in place.
+
+    ``ℓ = log(1 + e^{−|z|}) + max(z, 0) − z·y`` and ``∂ℓ/∂z = σ(z) − y``, each step written
+    into the buffer of the one before (the lecture's arrays are small enough that an
+    allocation costs as much as the arithmetic).
+    """
+    value = np.abs(z)  # |z|
+    np.negative(value, out=value)  # −|z|
+    np.exp(value, out=value)  # e^{−|z|}
+    np.log1p(value, out=value)  # log(1 + e^{−|z|})
+    value += np.maximum(z, numpy_constants(z.dtype).zero)  # + max(z, 0)
+    value -= z * y  # − z·y
+    grad = sigmoid(z)
+    grad -= y  # σ(z) − y
+    return value, grad
 
 
 def _log_softmax(xp: Any, z: Array) -> Array:

@@ -45,11 +45,16 @@ class GradientTransformation(NamedTuple):
     ``{"name": "chain", "transforms": [...]}``) so a checkpoint can rebuild the same
     transformation (:func:`chainrule.network.optimizer_state.from_spec`); ``None`` when it
     holds code that JSON cannot carry (a learning-rate schedule, a custom transform).
+    A transformation of your own is applied per named array unless it says ``elementwise``.
     """
 
     init: Callable[[Params], State]
     update: Callable[[Params, State, Params | None], tuple[Params, State]]
     spec: dict[str, Any] | None = None
+    elementwise: bool = False
+    """Treats every element of every array alike and by itself, whatever its parameter's name
+    or shape, so it may run on all parameters at once, laid end to end in one vector
+    (:mod:`chainrule.training.flatparams`) with the same result bit for bit."""
 
 
 def with_spec(transform: GradientTransformation, name: str, **args: Any) -> GradientTransformation:
@@ -115,7 +120,9 @@ def add_decayed_weights(weight_decay: float) -> GradientTransformation:
         return updates, state
 
     return with_spec(
-        GradientTransformation(init, update), "add_decayed_weights", weight_decay=weight_decay
+        GradientTransformation(init, update, elementwise=True),
+        "add_decayed_weights",
+        weight_decay=weight_decay,
     )
 
 
@@ -139,7 +146,7 @@ def trace(momentum: float, nesterov: bool = False) -> GradientTransformation:
         return out, state
 
     spec = {"momentum": momentum, "nesterov": nesterov}
-    return with_spec(GradientTransformation(init, update), "trace", **spec)
+    return with_spec(GradientTransformation(init, update, elementwise=True), "trace", **spec)
 
 
 def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> GradientTransformation:
@@ -162,7 +169,9 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
         return updates, state._replace(count=t)
 
     spec = {"b1": b1, "b2": b2, "eps": eps}
-    return with_spec(GradientTransformation(init, update), "scale_by_adam", **spec)
+    return with_spec(
+        GradientTransformation(init, update, elementwise=True), "scale_by_adam", **spec
+    )
 
 
 def scale_by_rms(
@@ -189,7 +198,7 @@ def scale_by_rms(
         return updates, state
 
     spec = {"alpha": alpha, "eps": eps, "centered": centered}
-    return with_spec(GradientTransformation(init, update), "scale_by_rms", **spec)
+    return with_spec(GradientTransformation(init, update, elementwise=True), "scale_by_rms", **spec)
 
 
 def scale_by_learning_rate(learning_rate: float | Schedule) -> GradientTransformation:
@@ -208,7 +217,7 @@ def scale_by_learning_rate(learning_rate: float | Schedule) -> GradientTransform
             u *= step  # in place: u is ours (a fresh gradient or a transformation's output)
         return updates, LearningRateState(state.count + 1, state.scale, lr)
 
-    transform = GradientTransformation(init, update)
+    transform = GradientTransformation(init, update, elementwise=True)
     if callable(learning_rate):  # a schedule is code: no JSON recipe
         return transform
     return with_spec(transform, "scale_by_learning_rate", learning_rate=float(learning_rate))
@@ -227,7 +236,9 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
             new_state.append(s)
         return updates, tuple(new_state)
 
-    transform = GradientTransformation(init, update)
+    transform = GradientTransformation(
+        init, update, elementwise=all(t.elementwise for t in transforms)
+    )
     specs = [t.spec for t in transforms]
     if any(spec is None for spec in specs):
         return transform

@@ -62,7 +62,7 @@ def add_l1(l1: float) -> GradientTransformation:
             u += l1 * namespace(u).sign(params[k])  # ∂(λ₁|θ|)/∂θ = λ₁ sign(θ)
         return updates, state
 
-    return with_spec(GradientTransformation(_empty, update), "add_l1", l1=l1)
+    return with_spec(GradientTransformation(_empty, update, elementwise=True), "add_l1", l1=l1)
 
 
 def global_norm(updates: Params) -> float:
@@ -119,7 +119,9 @@ def clip(max_value: float) -> GradientTransformation:
     def update(updates: Params, state: EmptyState, params: Params | None) -> tuple[Params, State]:
         return {k: namespace(u).clip(u, -max_value, max_value) for k, u in updates.items()}, state
 
-    return with_spec(GradientTransformation(_empty, update), "clip", max_value=max_value)
+    return with_spec(
+        GradientTransformation(_empty, update, elementwise=True), "clip", max_value=max_value
+    )
 
 
 def _is_matrix(name: str, value: Array) -> bool:

@@ -38,6 +38,7 @@ from chainrule.network import optimizers as optimizers_module
 from chainrule.network.initializers import RandomSource
 from chainrule.network.optimizers import GradientTransformation
 from chainrule.training.callbacks import Callback, overrides
+from chainrule.training.flatparams import FlatParams
 from chainrule.training.ondevice import RowOrder, host_epoch
 from chainrule.training.paramvector import ParamVector
 
@@ -153,6 +154,7 @@ class MiniBatch:
         yb: Array,
         wb: Array | None,
         params: dict[str, Array] | None = None,
+        flat: FlatParams | None = None,
     ) -> tuple[float, Array]:
         """Forward, loss, backward and update on one batch; returns the loss and the output.
 
@@ -169,6 +171,13 @@ class MiniBatch:
         grads = network.grads
         for cb in job.gradient_hooks:
             cb.on_gradients(trainer, grads)
+        if flat is not None:  # one vector θ: the same update, one call per step, not per array
+            updates, state = self.optimizer.update(
+                flat.gather(grads), flat.flat_state(trainer.opt_state), flat.params
+            )
+            optimizers_module.apply_updates(flat.params, updates)  # θ += u
+            trainer.opt_state = flat.named_state(state)
+            return value, out
         if params is None:  # the run passes its own, built once: arrays are updated in place
             params = network.params
         updates, trainer.opt_state = self.optimizer.update(grads, trainer.opt_state, params)
@@ -193,13 +202,14 @@ class MiniBatch:
         # One dict for the run (the optimizer updates its arrays in place) when the data was
         # prepared up front; a stream prepares each batch, which may recast the weights.
         params = trainer.network.params if job.X is not None else None
+        # θ laid end to end when the rule works element by element (training/flatparams.py).
+        flat = trainer.flat if params is not None and self.optimizer.elementwise else None
         for epoch in job.epochs:
-            for cb in epoch_begin_hooks:
-                cb.on_epoch_begin(trainer, epoch)
+            flat, params = _begin_epoch(trainer, epoch_begin_hooks, epoch, flat, params)
             total, seen = 0.0, 0
             metric_sums = [0.0] * len(metrics)
             for b, (xb, yb, wb) in enumerate(job.batches()):
-                value, out = step(trainer, job, xb, yb, wb, params)
+                value, out = step(trainer, job, xb, yb, wb, params, flat)
                 size = xb.shape[0]
                 if type(value) is float and not _isfinite(value):  # device: at epoch end
                     trainer.stop_reason = "non_finite"
@@ -227,6 +237,25 @@ class MiniBatch:
                 trainer.stop_reason = "interrupted"
             if trainer.stop_reason is not None:
                 return
+
+
+def _begin_epoch(
+    trainer: Loop,
+    hooks: list[Callback],
+    epoch: int,
+    flat: FlatParams | None,
+    params: dict[str, Array] | None,
+) -> tuple[FlatParams | None, dict[str, Array] | None]:
+    """Run ``on_epoch_begin``; the flat layout and parameter dict the epoch's steps use.
+
+    A callback that rebound a parameter to a new array breaks both: the steps then update
+    the network's arrays one by one, fetched afresh every batch.
+    """
+    for cb in hooks:
+        cb.on_epoch_begin(trainer, epoch)
+    if flat is not None and not flat.intact():
+        return None, None
+    return flat, params
 
 
 def _batch_end(trainer: Loop, hooks: list[Callback], b: int, logs: dict[str, Any]) -> None:

@@ -39,6 +39,7 @@ from chainrule.network.optimizers import GradientTransformation
 from chainrule.training import arrays, resume, solvers, streaming
 from chainrule.training.callbacks import Callback, Monitor
 from chainrule.training.checks import FiniteGuard, params_finite
+from chainrule.training.flatparams import FlatParams
 from chainrule.training.history import History
 from chainrule.training.interrupt import InterruptFlag
 from chainrule.training.progress import verbose_callbacks
@@ -109,6 +110,8 @@ class Trainer:
         self.first_epoch: int = 0
         self.last_epoch: int | None = None
         self.best_params: dict[str, Array] | None = None
+        self.flat: FlatParams | None = None
+        """The NumPy parameters laid end to end (:mod:`~chainrule.training.flatparams`), or None."""
         self.steps_per_epoch: int | None = None  # batches per epoch, for progress displays
         self.rng: RandomSource | None = None  # the shuffle generator, continued by later fits
         self._finite_guard: FiniteGuard | None = None
@@ -143,6 +146,8 @@ class Trainer:
     ) -> dict[str, Array]:
         """Copy every parameter (into ``into``'s buffers when given, to avoid allocation)."""
         params = self.network.params if params is None else params
+        if self.flat is not None and self.flat.intact(params):
+            return self.flat.snapshot(into, params)  # one copy of θ
         if into is None or into.keys() != params.keys():
             return {k: v + 0 for k, v in params.items()}
         for k, v in params.items():
@@ -275,6 +280,9 @@ class Trainer:
         first = self.history.epoch[-1] + 1 if self.history.epoch else 0
         self.first_epoch, self.last_epoch = first, first + epochs - 1
         self.stop_reason = None
+        # Every NumPy parameter a view of one buffer: updates, finite checks and snapshots are
+        # then one call each, not one per array (the lecture's network: 4 arrays, 17 numbers).
+        self.flat = FlatParams.of(self.network, self.flat)
         # Divergence is reported as stop_reason="non_finite", not as a stream of NumPy overflow
         # warnings; one errstate for the whole run keeps the per-batch path free of it.
         # FiniteGuard: whatever ends the loop, the weights left are finite (training/checks.py).
@@ -314,11 +322,17 @@ class Trainer:
         value = watch.measure(self, logs)
         self.history.append(epoch, logs)
         params = self.network.params
-        finite = params_finite(params.values())
+        flat = self.flat if self.flat is not None and self.flat.intact(params) else None
+        # One reduction over θ, or one per array.
+        finite = flat.finite(params) if flat is not None else params_finite(params.values())
         improved = finite and watch.improved(value)
         if improved:
             watch.best = value
-            self.best_params = self.snapshot(self.best_params, params)
+            self.best_params = (
+                flat.snapshot(self.best_params, params)  # one copy of θ
+                if flat is not None
+                else self.snapshot(self.best_params, params)
+            )
             self.history.best_epoch = epoch
         if self._finite_guard is not None:  # None only when a solver is driven by hand
             self._finite_guard.epoch_end(finite, improved)

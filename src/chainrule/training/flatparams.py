@@ -1,0 +1,198 @@
+"""Every trainable parameter as a view into one buffer, so an update is one operation, not one per array.
+
+The lecture's 2-4-1 network has four parameter arrays of at most eight numbers. NumPy spends
+about a microsecond per call whatever the size, so an SGD step costs eight calls
+(``u = -η g`` and ``θ += u`` per array), the per-epoch finite check four reductions and the
+best-weights snapshot four copies. Laid end to end in one vector
+
+.. math::
+    \\theta = [\\operatorname{vec} W_1, b_1, \\operatorname{vec} W_2, b_2]
+    \\in \\mathbb{R}^{P}, \\qquad
+    g = [\\operatorname{vec} \\partial L/\\partial W_1, \\ldots] \\in \\mathbb{R}^{P}
+
+with every layer's array a view of its slice, each of those is one call:
+``θ += -η g``, ``isfinite(Σ θ)``, ``copyto(best, θ)``. The values are the same: every
+optimizer chainrule ships works element by element (its transformations say so with
+``elementwise=True``), so updating θ at once is updating each array in turn, bit for bit.
+
+The layers keep their views after the run; they are ordinary C-ordered arrays (saving, ONNX
+and ``coefs_`` see no difference). If anything rebinds a parameter to a new array, the
+layout is no longer :meth:`FlatParams.intact` and the trainer falls back to one call per
+array.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from chainrule.network.containers import Sequential
+
+FLAT = "θ"
+"""The one key of the parameter and gradient dicts an optimizer sees on the flat path."""
+
+
+class FlatParams:
+    """One C-ordered NumPy buffer :math:`\\theta` ``(P,)`` holding every trainable parameter.
+
+    Build it with :meth:`of`, which returns ``None`` when the network cannot be laid out so
+    (parameters on a device, of mixed dtypes, or none trainable).
+
+    Attributes
+    ----------
+    theta, grad : ndarray, shape (P,)
+        The parameters, and the gradient gathered by :meth:`gather`.
+    views : dict of str to ndarray
+        Each trainable parameter by full name, as the view of ``theta`` its layer holds.
+    params : dict
+        ``{FLAT: theta}``, what the optimizer updates.
+    """
+
+    def __init__(self, network: Sequential, names: list[str]) -> None:
+        current = network.params
+        self.network, self.names = network, names
+        self.others = [k for k in current if k not in set(names)]  # frozen: not in θ
+        self.theta = np.empty(sum(current[k].size for k in names), dtype=current[names[0]].dtype)
+        self.views = self._views(self.theta, {k: current[k] for k in names})
+        for k in names:
+            self.views[k][...] = current[k]
+        network.set_params(self.views, copy=False)  # the layers now hold the views
+        stores = {full: (store, key) for full, store, key in network.param_slots()}
+        self._slots = [(*stores[k], self.views[k]) for k in names]
+        self.grad = np.empty_like(self.theta)
+        self.params = {FLAT: self.theta}
+        self._snapshots: dict[int, tuple[dict[str, np.ndarray], np.ndarray]] = {}
+        self._state_views: dict[int, tuple[dict[str, np.ndarray], np.ndarray]] = {}
+        self._named_state: Any = None
+        self._flat_state: Any = None
+        self._state_has_dicts = True
+
+    @classmethod
+    def of(cls, network: Sequential, previous: FlatParams | None = None) -> FlatParams | None:
+        """The network's flat layout: ``previous`` while it still holds, else a new one or ``None``."""
+        names = network.trainable_names()
+        if previous is not None and previous.network is network and previous.names == names:
+            if previous.intact():
+                return previous
+        params = network.params
+        if not names or any(type(params[k]) is not np.ndarray for k in params):
+            return None
+        dtype = params[names[0]].dtype
+        if dtype.kind != "f" or any(params[k].dtype != dtype for k in names):
+            return None
+        return cls(network, names)
+
+    def _views(self, buffer: np.ndarray, like: dict[str, Any]) -> dict[str, np.ndarray]:
+        views, offset = {}, 0
+        for k in self.names:
+            shape = like[k].shape
+            size = math.prod(shape)
+            views[k] = buffer[offset : offset + size].reshape(shape)
+            offset += size
+        return views
+
+    def intact(self, params: dict[str, Any] | None = None) -> bool:
+        """Whether every layer still holds its view of :attr:`theta` (nothing rebound one)."""
+        if params is None:  # the layers' own dicts: no name→array dict is built
+            for store, key, view in self._slots:
+                if store.get(key) is not view:
+                    return False
+            return True
+        for k, view in self.views.items():
+            if params.get(k) is not view:
+                return False
+        return True
+
+    # -- per batch ----------------------------------------------------------------------------
+    def gather(self, grads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """``{FLAT: g}``: the named gradients laid out as :attr:`theta` is, in one copy."""
+        np.concatenate([grads[k].ravel() for k in self.names], out=self.grad)
+        return {FLAT: self.grad}
+
+    # -- per epoch ----------------------------------------------------------------------------
+    def finite(self, params: dict[str, Any]) -> bool:
+        """Whether every parameter is finite: one reduction over :attr:`theta` (+ frozen ones)."""
+        if not math.isfinite(np.add.reduce(self.theta)) and not np.isfinite(self.theta).all():
+            return False
+        return all(np.isfinite(params[k]).all() for k in self.others)
+
+    def snapshot(self, into: dict[str, Any] | None, params: dict[str, Any]) -> dict[str, Any]:
+        """A copy of every parameter, reusing ``into``'s buffer when it came from here: one copy."""
+        known = self._snapshots.get(id(into)) if into is not None else None
+        if known is None or known[0] is not into:
+            buffer = self.theta.copy()
+            copies = self._views(buffer, self.views)
+            copies.update({k: params[k].copy() for k in self.others})
+            self._snapshots[id(copies)] = (copies, buffer)
+            return copies
+        np.copyto(known[1], self.theta)
+        for k in self.others:
+            np.copyto(into[k], params[k])
+        return into
+
+    # -- the optimizer's state ------------------------------------------------------------------
+    def flat_state(self, state: Any) -> Any:
+        """``state`` with every per-parameter dict turned into ``{FLAT: buffer}``.
+
+        The state last returned by :meth:`named_state` maps back at no cost; any other (a new
+        ``init``, a state loaded from a checkpoint, one a callback replaced) is laid out anew.
+        """
+        if state is self._named_state:
+            return self._flat_state
+        self._state_has_dicts = self._has_dicts(state)  # an update keeps the state's shape
+        return self._map(state, self._to_flat) if self._state_has_dicts else state
+
+    def named_state(self, state: Any) -> Any:
+        """``state`` as the named dicts the rest of chainrule reads: views of the flat buffers.
+
+        A state with no per-parameter arrays (plain SGD's step count and rate) is its own
+        named form: nothing is walked.
+        """
+        self._flat_state = state
+        self._named_state = self._map(state, self._to_named) if self._state_has_dicts else state
+        return self._named_state
+
+    def _to_flat(self, d: dict) -> dict:
+        if set(d) != set(self.names):
+            return d
+        known = self._state_views.get(id(d))
+        if known is not None and known[0] is d:
+            return {FLAT: known[1]}
+        buffer = np.concatenate([np.asarray(d[k]).ravel() for k in self.names]).astype(
+            self.theta.dtype, copy=False
+        )
+        self._remember(buffer)
+        return {FLAT: buffer}
+
+    def _to_named(self, d: dict) -> dict:
+        if set(d) != {FLAT}:
+            return d
+        buffer = d[FLAT]
+        known = self._state_views.get(id(buffer))
+        if known is None or known[1] is not buffer:
+            known = self._remember(buffer)
+        return known[0]
+
+    def _remember(self, buffer: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        views = self._views(buffer, self.views)
+        entry = (views, buffer)
+        self._state_views[id(buffer)] = self._state_views[id(views)] = entry
+        return entry
+
+    @classmethod
+    def _has_dicts(cls, state: Any) -> bool:
+        if isinstance(state, dict):
+            return True
+        return isinstance(state, tuple) and any(cls._has_dicts(s) for s in state)
+
+    @classmethod
+    def _map(cls, state: Any, fn: Any) -> Any:
+        if isinstance(state, dict):
+            return fn(state)
+        if isinstance(state, tuple):
+            parts = [cls._map(s, fn) for s in state]
+            return type(state)(*parts) if hasattr(state, "_fields") else tuple(parts)
+        return state
