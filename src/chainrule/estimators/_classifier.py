@@ -22,6 +22,7 @@ from sklearn.utils.multiclass import (
 from chainrule.estimators._base import STOCHASTIC_SOLVERS, BaseMLP
 from chainrule.estimators._checks import check_class_weight
 from chainrule.estimators._extensions import LABEL_SMOOTHING_CONSTRAINT
+from chainrule.estimators._labels import indicator_matrix
 from chainrule.estimators._objective import SummedOverOutputs
 from chainrule.network.losses import BinaryCrossEntropy, CrossEntropy, Loss
 from chainrule.training.callbacks import Callback
@@ -296,7 +297,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                     f"{self.classes_}; pass every class to the first partial_fit call."
                 )
         binarizer = self._label_binarizer
-        Y = binarizer.transform(y)
+        Y = indicator_matrix(y, binarizer)
         if self.class_weight is not None:
             if binarizer.y_type_ == "multilabel-indicator":
                 raise ValueError(

@@ -97,9 +97,16 @@ class Loss:
         self, y_pred: Array, y_true: Array, sample_weight: Array | None = None
     ) -> tuple[float, Array]:
         """Return ``(value, grad)``: the reduced loss and :math:`\\partial L/\\partial \\hat y` ``(N, K)``."""
-        xp = namespace(y_pred)
         per_element, grad = self.elementwise(y_pred, y_true)
-        return self._reduce(xp, per_element, grad, sample_weight)
+        if sample_weight is None and type(per_element) is np.ndarray and per_element.ndim <= 2:
+            # NumPy, unweighted: L = Σ ℓ, or Σ ℓ / (N·K) with ∂L/∂ŷ scaled alike (as _reduce).
+            total = float(np.add.reduce(per_element, axis=None))
+            if self.reduction == "sum":
+                return total, grad
+            scale = 1.0 / per_element.size
+            grad *= scale
+            return total * scale, grad
+        return self._reduce(namespace(y_pred), per_element, grad, sample_weight)
 
     def _reduce(
         self, xp: Any, per_element: Array, grad: Array, sample_weight: Array | None

@@ -224,19 +224,28 @@ class BinaryCrossEntropy(Loss):
 
 
 def _bce_logits_numpy(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:class:`BinaryCrossEntropy` from logits on NumPy: the same operations, in place.
+    """:class:`BinaryCrossEntropy` from logits on NumPy, with one exponential for both results.
 
-    ``ℓ = log(1 + e^{−|z|}) + max(z, 0) − z·y`` and ``∂ℓ/∂z = σ(z) − y``, each step written
-    into the buffer of the one before (the lecture's arrays are small enough that an
-    allocation costs as much as the arithmetic).
+    With :math:`e = e^{-|z|} \\in (0, 1]`, never overflowing:
+
+    .. math::
+        \\ell = \\log(1 + e) + \\max(z, 0) - z y, \\qquad
+        \\sigma(z) = \\frac{1}{1 + e} \\;(z \\ge 0), \\quad \\frac{e}{1 + e} \\;(z < 0)
+
+    so the gradient :math:`\\sigma(z) - y` reuses the loss's :math:`e` (for :math:`z \\ge 0` it is
+    the lecture's :math:`1/(1 + e^{-z})` exactly). Each step writes into a buffer of the one
+    before: on the lecture's arrays an allocation or an exponential costs as much as the rest.
     """
-    value = np.abs(z)  # |z|
-    np.negative(value, out=value)  # −|z|
-    np.exp(value, out=value)  # e^{−|z|}
-    np.log1p(value, out=value)  # log(1 + e^{−|z|})
-    value += np.maximum(z, numpy_constants(z.dtype).zero)  # + max(z, 0)
+    zero, one, _ = numpy_constants(z.dtype)
+    e = np.abs(z)  # |z|
+    np.negative(e, out=e)  # −|z|
+    np.exp(e, out=e)  # e = e^{−|z|}
+    value = np.log1p(e)  # log(1 + e)
+    value += np.maximum(z, zero)  # + max(z, 0)
     value -= z * y  # − z·y
-    grad = sigmoid(z)
+    grad = np.where(z >= zero, one, e)  # numerator of σ(z): 1, or e when z < 0
+    e += one  # 1 + e
+    grad /= e  # σ(z)
     grad -= y  # σ(z) − y
     return value, grad
 

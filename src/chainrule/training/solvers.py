@@ -204,11 +204,13 @@ class MiniBatch:
         params = trainer.network.params if job.X is not None else None
         # θ laid end to end when the rule works element by element (training/flatparams.py).
         flat = trainer.flat if params is not None and self.optimizer.elementwise else None
+        # Full batch: the one batch is the data itself, with no generator built per epoch.
+        whole = ((job.X, job.y, job.w),) if job.batch_size is None and job.X is not None else ()
         for epoch in job.epochs:
             flat, params = _begin_epoch(trainer, epoch_begin_hooks, epoch, flat, params)
             total, seen = 0.0, 0
             metric_sums = [0.0] * len(metrics)
-            for b, (xb, yb, wb) in enumerate(job.batches()):
+            for b, (xb, yb, wb) in enumerate(whole or job.batches()):
                 value, out = step(trainer, job, xb, yb, wb, params, flat)
                 size = xb.shape[0]
                 if type(value) is float and not _isfinite(value):  # device: at epoch end
