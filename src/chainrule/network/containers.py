@@ -83,9 +83,9 @@ class Container(Layer):
         """Full names of frozen parameters."""
         return {full for full, layer, p in self._index if p in layer.frozen}
 
-    def param_slots(self) -> list[tuple[str, dict[str, Array], str]]:
-        """``(full name, the layer's params dict, its key)`` for every parameter, in order."""
-        return [(full, layer.params, p) for full, layer, p in self._index]
+    def param_slots(self) -> list[tuple[str, Layer, str]]:
+        """``(full name, the layer holding it, its key in the layer)`` for every parameter."""
+        return list(self._index)
 
     def trainable_names(self) -> list[str]:
         """Full names of the parameters an optimizer updates."""

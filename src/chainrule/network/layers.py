@@ -37,7 +37,7 @@ user-defined layer saves and loads like a built-in one once its module is import
 """
 
 
-def column_sums(a: np.ndarray) -> np.ndarray:
+def column_sums(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """:math:`\\sum_n a_{n\\cdot}` of a NumPy ``(N, K)`` array, shape ``(K,)``: ``np.sum(a, axis=0)``.
 
     On a C-ordered array with ``2 <= K < 128`` columns, ``np.sum(a, axis=0)`` adds the rows one
@@ -45,10 +45,11 @@ def column_sums(a: np.ndarray) -> np.ndarray:
     the lecture's ``np.sum(d_hidden, axis=0)``); there NumPy's reduction pays a loop per row
     (8 µs for the lecture's (500, 4)) where einsum takes 3 µs. Elsewhere (one column: a
     pairwise sum; other layouts; wide rows, where the reduction is faster) it is the reduction.
+    ``out``, when given, receives the sums.
     """
     if a.ndim == 2 and 2 <= a.shape[1] < 128 and a.flags.c_contiguous:
-        return np.einsum("nk->k", a)
-    return np.add.reduce(a, axis=0)
+        return np.einsum("nk->k", a, out=out)
+    return np.add.reduce(a, axis=0, out=out)
 
 
 class Layer:
@@ -83,6 +84,9 @@ class Layer:
         self.name = name
         self.params: dict[str, Array] = {}
         self.grads: dict[str, Array] = {}
+        self.grad_buffers: dict[str, Array] = {}
+        """Arrays ``backward`` may write a gradient into instead of allocating one (a layer
+        that does not is still correct): the trainer's flat gradient vector, during a run."""
         self.buffers: dict[str, Array] = {}
         self.frozen: set[str] = set()
         self._forwarded = False
@@ -264,10 +268,11 @@ class Dense(Layer):
         x, W = self._x, self.params["W"]
         if type(grad) is not np.ndarray:
             return self._backward_any(x, W, grad, need_input_grad)
+        into = self.grad_buffers if self.grad_buffers and W.dtype == grad.dtype else {}
         if "W" not in self.frozen:
-            self.grads["W"] = np.dot(x.T, grad)  # ∂L/∂W = xᵀ·δ     (in, out)
+            self.grads["W"] = np.dot(x.T, grad, out=into.get("W"))  # ∂L/∂W = xᵀ·δ   (in, out)
         if self.use_bias and "b" not in self.frozen:
-            self.grads["b"] = column_sums(grad)  # ∂L/∂b = Σₙ δₙ   (out,)
+            self.grads["b"] = column_sums(grad, out=into.get("b"))  # ∂L/∂b = Σₙ δₙ (out,)
         if not need_input_grad:
             return None  # the first layer's ∂L/∂x is never used: skip its product
         return np.dot(grad, W.T)  # ∂L/∂x = δ·Wᵀ     (N, in)

@@ -60,9 +60,11 @@ class FlatParams:
         for k in names:
             self.views[k][...] = current[k]
         network.set_params(self.views, copy=False)  # the layers now hold the views
-        stores = {full: (store, key) for full, store, key in network.param_slots()}
-        self._slots = [(*stores[k], self.views[k]) for k in names]
+        layers = {full: (layer, key) for full, layer, key in network.param_slots()}
+        self._slots = [(layers[k][0].params, layers[k][1], self.views[k]) for k in names]
+        self._layers = [layers[k] for k in names]
         self.grad = np.empty_like(self.theta)
+        self.grad_views = self._views(self.grad, self.views)
         self.params = {FLAT: self.theta}
         self._snapshots: dict[int, tuple[dict[str, np.ndarray], np.ndarray]] = {}
         self._state_views: dict[int, tuple[dict[str, np.ndarray], np.ndarray]] = {}
@@ -107,9 +109,31 @@ class FlatParams:
         return True
 
     # -- per batch ----------------------------------------------------------------------------
+    def attach_gradients(self) -> None:
+        """Offer each layer its slice of :attr:`grad` to write its gradients into.
+
+        A layer that takes the offer (:class:`~chainrule.layers.Dense`) fills ``g`` in place,
+        so :meth:`gather` has nothing to copy; its ``grads`` are then overwritten by every
+        batch, so a callback that keeps them across batches must copy them.
+        """
+        for (layer, key), view in zip(self._layers, self.grad_views.values(), strict=True):
+            layer.grad_buffers[key] = view
+
+    def detach_gradients(self) -> None:
+        """Withdraw :meth:`attach_gradients`: outside a run, layers allocate their gradients."""
+        for layer, key in self._layers:
+            layer.grad_buffers.pop(key, None)
+
     def gather(self, grads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """``{FLAT: g}``: the named gradients laid out as :attr:`theta` is, in one copy."""
-        np.concatenate([grads[k].ravel() for k in self.names], out=self.grad)
+        """``{FLAT: g}``: the named gradients laid out as :attr:`theta` is.
+
+        Those a layer wrote into their slice already are there; any other (a layer that
+        allocates, a hook that replaced one) is copied in.
+        """
+        for k, view in self.grad_views.items():
+            g = grads[k]
+            if g is not view:
+                np.copyto(view, g)
         return {FLAT: self.grad}
 
     # -- per epoch ----------------------------------------------------------------------------

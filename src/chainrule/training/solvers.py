@@ -194,16 +194,29 @@ class MiniBatch:
         """
         if trainer.opt_state is None:
             trainer.opt_state = self.optimizer.init(trainer.network.params)
-        batch_hooks = job.hooks("on_batch_end")
-        epoch_begin_hooks = job.hooks("on_epoch_begin")
-        mean_reduction = trainer.loss.reduction == "mean"
-        metrics = trainer.metrics
-        step, interrupt, end_epoch = self.step, job.interrupt, trainer.end_epoch  # hoisted
         # One dict for the run (the optimizer updates its arrays in place) when the data was
         # prepared up front; a stream prepares each batch, which may recast the weights.
         params = trainer.network.params if job.X is not None else None
         # θ laid end to end when the rule works element by element (training/flatparams.py).
         flat = trainer.flat if params is not None and self.optimizer.elementwise else None
+        if flat is not None:
+            flat.attach_gradients()
+            try:
+                self._epochs(trainer, job, params, flat)
+            finally:
+                flat.detach_gradients()
+        else:
+            self._epochs(trainer, job, params, flat)
+
+    def _epochs(
+        self, trainer: Loop, job: FitJob, params: dict[str, Array] | None, flat: FlatParams | None
+    ) -> None:
+        """The epochs of :meth:`run`, each ending with ``trainer.end_epoch``."""
+        batch_hooks = job.hooks("on_batch_end")
+        epoch_begin_hooks = job.hooks("on_epoch_begin")
+        mean_reduction = trainer.loss.reduction == "mean"
+        metrics = trainer.metrics
+        step, interrupt, end_epoch = self.step, job.interrupt, trainer.end_epoch  # hoisted
         # Full batch: the one batch is the data itself, with no generator built per epoch.
         whole = ((job.X, job.y, job.w),) if job.batch_size is None and job.X is not None else ()
         for epoch in job.epochs:
