@@ -65,6 +65,7 @@ class FlatParams:
         self._layers = [layers[k] for k in names]
         self.grad = np.empty_like(self.theta)
         self.grad_views = self._views(self.grad, self.views)
+        self._grad_list = list(self.grad_views.values())
         self.params = {FLAT: self.theta}
         self._snapshots: dict[int, tuple[dict[str, np.ndarray], np.ndarray]] = {}
         self._state_views: dict[int, tuple[dict[str, np.ndarray], np.ndarray]] = {}
@@ -124,27 +125,40 @@ class FlatParams:
         for layer, key in self._layers:
             layer.grad_buffers.pop(key, None)
 
-    def gather(self, grads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """``{FLAT: g}``: the named gradients laid out as :attr:`theta` is.
+    def gather(self, grads: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """``{FLAT: g}``: the named gradients (default: the layers' own) laid out as θ is.
 
         Those a layer wrote into their slice already are there; any other (a layer that
         allocates, a hook that replaced one) is copied in.
         """
-        for k, view in self.grad_views.items():
-            g = grads[k]
-            if g is not view:
-                np.copyto(view, g)
+        if grads is None:
+            for (layer, key), view in zip(self._layers, self._grad_list, strict=True):
+                g = layer.grads[key]
+                if g is not view:
+                    np.copyto(view, g)
+        else:
+            for k, view in self.grad_views.items():
+                g = grads[k]
+                if g is not view:
+                    np.copyto(view, g)
         return {FLAT: self.grad}
 
     # -- per epoch ----------------------------------------------------------------------------
-    def finite(self, params: dict[str, Any]) -> bool:
+    def finite(self, params: dict[str, Any] | None = None) -> bool:
         """Whether every parameter is finite: one reduction over :attr:`theta` (+ frozen ones)."""
         if not math.isfinite(np.add.reduce(self.theta)) and not np.isfinite(self.theta).all():
             return False
+        if not self.others:
+            return True
+        params = self.network.params if params is None else params
         return all(np.isfinite(params[k]).all() for k in self.others)
 
-    def snapshot(self, into: dict[str, Any] | None, params: dict[str, Any]) -> dict[str, Any]:
+    def snapshot(
+        self, into: dict[str, Any] | None, params: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """A copy of every parameter, reusing ``into``'s buffer when it came from here: one copy."""
+        if params is None:
+            params = self.network.params if self.others else self.views
         known = self._snapshots.get(id(into)) if into is not None else None
         if known is None or known[0] is not into:
             buffer = self.theta.copy()

@@ -168,16 +168,23 @@ class MiniBatch:
         if type(value) is float and not _isfinite(value):  # a device's 0-d array: at epoch end
             return value, out
         network.backward(grad, need_input_grad=False)
-        grads = network.grads
-        for cb in job.gradient_hooks:
-            cb.on_gradients(trainer, grads)
         if flat is not None:  # one vector θ: the same update, one call per step, not per array
+            if job.gradient_hooks:
+                grads = network.grads
+                for cb in job.gradient_hooks:
+                    cb.on_gradients(trainer, grads)
+                flat_grads = flat.gather(grads)
+            else:  # the layers' own dicts: no name→array dict built per step
+                flat_grads = flat.gather()
             updates, state = self.optimizer.update(
-                flat.gather(grads), flat.flat_state(trainer.opt_state), flat.params
+                flat_grads, flat.flat_state(trainer.opt_state), flat.params
             )
             optimizers_module.apply_updates(flat.params, updates)  # θ += u
             trainer.opt_state = flat.named_state(state)
             return value, out
+        grads = network.grads
+        for cb in job.gradient_hooks:
+            cb.on_gradients(trainer, grads)
         if params is None:  # the run passes its own, built once: arrays are updated in place
             params = network.params
         updates, trainer.opt_state = self.optimizer.update(grads, trainer.opt_state, params)

@@ -321,17 +321,16 @@ class Trainer:
         watch = self.monitor
         value = watch.measure(self, logs)
         self.history.append(epoch, logs)
-        params = self.network.params
-        flat = self.flat if self.flat is not None and self.flat.intact(params) else None
+        flat = self.flat if self.flat is not None and self.flat.intact() else None
         # One reduction over θ, or one per array.
-        finite = flat.finite(params) if flat is not None else params_finite(params.values())
+        finite = flat.finite() if flat is not None else self._params_finite()
         improved = finite and watch.improved(value)
         if improved:
             watch.best = value
             self.best_params = (
-                flat.snapshot(self.best_params, params)  # one copy of θ
+                flat.snapshot(self.best_params)  # one copy of θ
                 if flat is not None
-                else self.snapshot(self.best_params, params)
+                else self.snapshot(self.best_params)
             )
             self.history.best_epoch = epoch
         if self._finite_guard is not None:  # None only when a solver is driven by hand
