@@ -54,6 +54,7 @@ class FlatParams:
     def __init__(self, network: Sequential, names: list[str]) -> None:
         current = network.params
         self.network, self.names = network, names
+        self._name_set = set(names)
         self.others = [k for k in current if k not in set(names)]  # frozen: not in θ
         self.theta = np.empty(sum(current[k].size for k in names), dtype=current[names[0]].dtype)
         self.views = self._views(self.theta, {k: current[k] for k in names})
@@ -164,6 +165,8 @@ class FlatParams:
             buffer = self.theta.copy()
             copies = self._views(buffer, self.views)
             copies.update({k: params[k].copy() for k in self.others})
+            if len(self._snapshots) > 16:  # snapshots of earlier runs: forget them
+                self._snapshots.clear()
             self._snapshots[id(copies)] = (copies, buffer)
             return copies
         np.copyto(known[1], self.theta)
@@ -194,7 +197,7 @@ class FlatParams:
         return self._named_state
 
     def _to_flat(self, d: dict) -> dict:
-        if set(d) != set(self.names):
+        if not self._name_set <= d.keys():
             return d
         known = self._state_views.get(id(d))
         if known is not None and known[0] is d:
@@ -202,7 +205,7 @@ class FlatParams:
         buffer = np.concatenate([np.asarray(d[k]).ravel() for k in self.names]).astype(
             self.theta.dtype, copy=False
         )
-        self._remember(buffer)
+        self._remember(buffer, d)
         return {FLAT: buffer}
 
     def _to_named(self, d: dict) -> dict:
@@ -211,13 +214,19 @@ class FlatParams:
         buffer = d[FLAT]
         known = self._state_views.get(id(buffer))
         if known is None or known[1] is not buffer:
-            known = self._remember(buffer)
+            known = self._remember(buffer, self.views)
         return known[0]
 
-    def _remember(self, buffer: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    def _remember(
+        self, buffer: np.ndarray, like: dict[str, Any]
+    ) -> tuple[dict[str, Any], np.ndarray]:
+        """The named form of a flat state ``buffer``: views, plus ``like``'s frozen entries."""
         views = self._views(buffer, self.views)
-        entry = (views, buffer)
-        self._state_views[id(buffer)] = self._state_views[id(views)] = entry
+        named = {k: views.get(k, like[k]) for k in like}  # the frozen ones: as they were
+        entry = (named, buffer)
+        if len(self._state_views) > 64:  # old runs' states: forget them
+            self._state_views.clear()
+        self._state_views[id(buffer)] = self._state_views[id(named)] = entry
         return entry
 
     @classmethod

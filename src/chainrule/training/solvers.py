@@ -270,14 +270,15 @@ def _begin_epoch(
 ) -> tuple[FlatParams | None, dict[str, Array] | None]:
     """Run ``on_epoch_begin``; the flat layout and parameter dict the epoch's steps use.
 
-    A callback that rebound a parameter to a new array breaks both: the steps then update
-    the network's arrays one by one, fetched afresh every batch.
+    A callback that rebound a parameter to a new array breaks the flat layout: the steps then
+    update the network's arrays one by one, in a dict fetched afresh every epoch.
     """
     for cb in hooks:
         cb.on_epoch_begin(trainer, epoch)
-    if flat is not None and not flat.intact():
-        return None, None
-    return flat, params
+    if flat is not None and flat.intact():
+        return flat, params
+    # Fetched afresh each epoch: a callback may have given a layer a new array.
+    return None, None if params is None else trainer.network.params
 
 
 def _batch_end(trainer: Loop, hooks: list[Callback], b: int, logs: dict[str, Any]) -> None:
