@@ -87,3 +87,18 @@ def test_interleaving_rotates_the_order_and_times_only_the_run():
     medians = interleaved({"a": contender("a"), "b": contender("b")}, repeats=2)
     assert calls == ["setup a", "a", "setup b", "b", "setup b", "b", "setup a", "a"]
     assert set(medians) == {"a", "b"} and all(m >= 0 for m in medians.values())
+
+
+def test_breakdown_clocks_every_part_and_restores_the_code():
+    from benchmarks.breakdown import breakdown
+    from chainrule.network import layers
+    from chainrule.training import solvers
+
+    product, run = layers.product, solvers.MiniBatch.run
+    rows = dict(breakdown("tiny", repeats=1))
+    assert layers.product is product and solvers.MiniBatch.run is run  # unpatched afterwards
+    for part in ("matrix products", "activations", "loss (value and gradient)"):
+        assert rows[part] > 0, part
+    assert rows["optimizer (gather, update, apply)"] > 0
+    parts = sum(ms for label, ms in rows.items() if label != "whole fit")
+    assert abs(parts - rows["whole fit"]) < 1e-6 * rows["whole fit"] + 1e-9
