@@ -236,8 +236,14 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
             new_state.append(s)
         return updates, tuple(new_state)
 
+    def update_one(updates: Params, state: tuple, params: Params | None) -> tuple[Params, State]:
+        updates, s = transforms[0].update(updates, state[0], params)
+        return updates, (s,)
+
     transform = GradientTransformation(
-        init, update, elementwise=all(t.elementwise for t in transforms)
+        init,
+        update_one if len(transforms) == 1 else update,  # plain SGD: no loop per step
+        elementwise=all(t.elementwise for t in transforms),
     )
     specs = [t.spec for t in transforms]
     if any(spec is None for spec in specs):
@@ -372,6 +378,8 @@ def scale_learning_rate(state: State, factor: float) -> State:
 
 def current_learning_rate(state: State) -> float | None:
     """The learning rate the last update used (``None`` if the optimizer has no rate)."""
+    if type(state) is tuple and len(state) == 1 and type(state[0]) is LearningRateState:
+        return state[0].last  # plain SGD's state, read every epoch: no walk
     if isinstance(state, LearningRateState):
         return state.last
     if isinstance(state, tuple) and not hasattr(state, "_fields"):
