@@ -17,7 +17,7 @@ from sklearn.preprocessing import LabelBinarizer
 
 import chainrule as cr
 from chainrule.estimators._labels import indicator_matrix
-from chainrule.network.layers import column_sums
+from chainrule.network.fastpaths import column_sums
 from chainrule.network.optimizers import GradientTransformation
 from chainrule.network.regularization import add_l1, clip
 from chainrule.training.callbacks import Callback

@@ -22,7 +22,7 @@ from sklearn.utils.multiclass import (
 from chainrule.estimators._base import STOCHASTIC_SOLVERS, BaseMLP
 from chainrule.estimators._checks import check_class_weight
 from chainrule.estimators._extensions import LABEL_SMOOTHING_CONSTRAINT
-from chainrule.estimators._labels import indicator_matrix
+from chainrule.estimators._labels import fit_binarizer, indicator_matrix
 from chainrule.estimators._objective import SummedOverOutputs
 from chainrule.network.losses import BinaryCrossEntropy, CrossEntropy, Loss
 from chainrule.training.callbacks import Callback
@@ -276,12 +276,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     ) -> tuple[np.ndarray, np.ndarray | None]:
         check_classification_targets(y)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
-            binarizer = LabelBinarizer().fit(y)
-            if len(binarizer.classes_) < 2:
-                raise ValueError(
-                    f"y holds only one class ({binarizer.classes_[0]!r}); a classifier needs "
-                    "samples of at least two classes."
-                )
+            binarizer = fit_binarizer(y)
             self._label_binarizer, self.classes_ = binarizer, binarizer.classes_
         else:
             classes = unique_labels(y)

@@ -23,3 +23,14 @@ def indicator_matrix(y: np.ndarray, binarizer: LabelBinarizer) -> np.ndarray:
     Y = np.zeros((y_array.shape[0], len(classes)), dtype=np.int64)
     Y[np.arange(y_array.shape[0]), np.searchsorted(classes, y_array)] = 1
     return Y
+
+
+def fit_binarizer(y: np.ndarray) -> LabelBinarizer:
+    """A ``LabelBinarizer`` fitted on ``y``; ``ValueError`` when ``y`` holds a single class."""
+    binarizer = LabelBinarizer().fit(y)
+    if len(binarizer.classes_) < 2:
+        raise ValueError(
+            f"y holds only one class ({binarizer.classes_[0]!r}); a classifier needs "
+            "samples of at least two classes."
+        )
+    return binarizer

@@ -6,30 +6,13 @@ derivative needs. The concrete activations live in :mod:`chainrule.network.activ
 
 from __future__ import annotations
 
-import math
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import numpy as np
 
 from chainrule.backend import Array, namespace
+from chainrule.network.fastpaths import exp_limit, numpy_constants
 from chainrule.network.layers import Layer
-
-_EXP_LIMIT: dict[Any, float] = {}
-
-
-def _exp_limit(xp: Any, dtype: Any) -> float:
-    """Largest ``t`` with ``exp(t)`` finite in ``dtype`` (709 for float64, 88 for float32)."""
-    # The namespace's name comes first, so a dtype is only ever compared with dtypes of its own
-    # namespace (array_api_strict warns when its dtypes meet NumPy's); str(dtype) would be safe
-    # too but costs as much as the sigmoid itself.
-    key = (xp.__name__, dtype)
-    try:
-        return _EXP_LIMIT[key]
-    except KeyError:
-        limit = math.floor(math.log(float(xp.finfo(dtype).max)))
-        _EXP_LIMIT[key] = limit
-        return limit
-
 
 ACTIVATIONS: dict[str, type[Activation]] = {}
 """Every activation by each of its names (``"sigmoid"`` and ``"logistic"``…), filled as the
@@ -89,36 +72,6 @@ class Activation(Layer):
         return {}
 
 
-class NumpyConstants(NamedTuple):
-    """``0``, ``1`` and the exponent's floor (:func:`_exp_limit`) as 0-d arrays of one dtype."""
-
-    zero: np.ndarray
-    one: np.ndarray
-    exp_limit: np.ndarray
-
-
-_NUMPY_CONSTANTS: dict[str, NumpyConstants] = {}
-
-
-def numpy_constants(dtype: np.dtype) -> NumpyConstants:
-    """:class:`NumpyConstants` of ``dtype``, made once per dtype.
-
-    A Python number in a NumPy call is converted on every call (about 0.4 µs, as much as the
-    operation itself on the lecture's arrays). These hold the same values, so results are bit
-    for bit those of the numbers written out.
-    """
-    try:
-        return _NUMPY_CONSTANTS[dtype.char]
-    except KeyError:
-        made = NumpyConstants(
-            np.array(0, dtype=dtype),
-            np.array(1, dtype=dtype),
-            np.array(_exp_limit(np, dtype), dtype=dtype),
-        )
-        _NUMPY_CONSTANTS[dtype.char] = made
-        return made
-
-
 def sigmoid(x: Array) -> Array:
     """:math:`\\sigma(z) = 1 / (1 + e^{-z})` for any array, without overflow, as a new array.
 
@@ -139,7 +92,7 @@ def sigmoid(x: Array) -> Array:
         np.divide(one, y, out=y)
         return y
     xp = namespace(x)
-    z = xp.maximum(x, -_exp_limit(xp, x.dtype))
+    z = xp.maximum(x, -exp_limit(xp, x.dtype))
     return 1 / (1 + xp.exp(-z))
 
 

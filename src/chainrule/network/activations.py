@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from chainrule.backend import Array, namespace
-from chainrule.network.activation import ACTIVATIONS, Activation, _f32, numpy_constants, sigmoid
+from chainrule.network.activation import ACTIVATIONS, Activation, _f32, sigmoid
+from chainrule.network.fastpaths import numpy_constants
 
 __all__ = [
     "ACTIVATIONS",

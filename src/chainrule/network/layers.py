@@ -27,6 +27,7 @@ import numpy as np
 from chainrule import devices
 from chainrule.backend import Array, dtype_name, from_numpy, namespace, to_numpy
 from chainrule.network import initializers
+from chainrule.network.fastpaths import column_sums, product
 from chainrule.network.initializers import RandomSource
 
 LAYER_TYPES: dict[str, type[Layer]] = {}
@@ -35,38 +36,6 @@ LAYER_TYPES: dict[str, type[Layer]] = {}
 A subclass of :class:`Layer` registers itself here when its class statement runs, so a
 user-defined layer saves and loads like a built-in one once its module is imported.
 """
-
-
-SMALL_PRODUCT = 1 << 14
-"""Operands with at most this many elements together go to ``np.dot``, larger ones to ``np.matmul``."""
-
-
-def product(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """:math:`a \\cdot b` of 2-D NumPy arrays, by whichever of NumPy's two calls is faster here.
-
-    Both hand 2-D floats to the same BLAS routine and agree bit for bit. On small operands
-    ``np.dot`` dispatches faster (the lecture's ``(500, 1)·(1, 4)``: 1 µs against matmul's
-    5 µs, which takes a slow path there); on large ones ``np.matmul`` is as fast or faster
-    (``xᵀ·δ`` for a 128×784 batch: np.dot copies the transposed operand, 5–25 % slower).
-    """
-    if a.size + b.size <= SMALL_PRODUCT:
-        return np.dot(a, b, out=out)
-    return np.matmul(a, b, out=out)
-
-
-def column_sums(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """:math:`\\sum_n a_{n\\cdot}` of a NumPy ``(N, K)`` array, shape ``(K,)``: ``np.sum(a, axis=0)``.
-
-    On a C-ordered array with ``2 <= K < 128`` columns, ``np.sum(a, axis=0)`` adds the rows one
-    after another, as ``np.einsum("nk->k", a)`` does, so the two agree bit for bit (and with
-    the lecture's ``np.sum(d_hidden, axis=0)``); there NumPy's reduction pays a loop per row
-    (8 µs for the lecture's (500, 4)) where einsum takes 3 µs. Elsewhere (one column: a
-    pairwise sum; other layouts; wide rows, where the reduction is faster) it is the reduction.
-    ``out``, when given, receives the sums.
-    """
-    if a.ndim == 2 and 2 <= a.shape[1] < 128 and a.flags.c_contiguous:
-        return np.einsum("nk->k", a, out=out)
-    return np.add.reduce(a, axis=0, out=out)
 
 
 class Layer:

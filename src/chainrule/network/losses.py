@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from chainrule.backend import Array, namespace
-from chainrule.network.activation import numpy_constants, sigmoid
+from chainrule.network.activation import sigmoid
+from chainrule.network.fastpaths import bce_logits_numpy
 from chainrule.network.loss import Loss
 
 __all__ = [
@@ -188,7 +189,7 @@ class BinaryCrossEntropy(Loss):
         if self.label_smoothing:
             y_true = y_true * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
         if self.from_logits and type(y_pred) is np.ndarray:
-            return _bce_logits_numpy(y_pred, y_true)
+            return bce_logits_numpy(y_pred, y_true)
         if self.from_logits:
             z = y_pred
             # log(1 + eᶻ) = max(z, 0) + log(1 + e^{−|z|}): the stable softplus, which never
@@ -221,33 +222,6 @@ class BinaryCrossEntropy(Loss):
             "eps": self.eps,
             "label_smoothing": self.label_smoothing,
         }
-
-
-def _bce_logits_numpy(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:class:`BinaryCrossEntropy` from logits on NumPy, with one exponential for both results.
-
-    With :math:`e = e^{-|z|} \\in (0, 1]`, never overflowing:
-
-    .. math::
-        \\ell = \\log(1 + e) + \\max(z, 0) - z y, \\qquad
-        \\sigma(z) = \\frac{1}{1 + e} \\;(z \\ge 0), \\quad \\frac{e}{1 + e} \\;(z < 0)
-
-    so the gradient :math:`\\sigma(z) - y` reuses the loss's :math:`e` (for :math:`z \\ge 0` it is
-    the lecture's :math:`1/(1 + e^{-z})` exactly). Each step writes into a buffer of the one
-    before: on the lecture's arrays an allocation or an exponential costs as much as the rest.
-    """
-    zero, one, _ = numpy_constants(z.dtype)
-    e = np.abs(z)  # |z|
-    np.negative(e, out=e)  # −|z|
-    np.exp(e, out=e)  # e = e^{−|z|}
-    value = np.log1p(e)  # log(1 + e)
-    value += np.maximum(z, zero)  # + max(z, 0)
-    value -= z * y  # − z·y
-    grad = np.where(z >= zero, one, e)  # numerator of σ(z): 1, or e when z < 0
-    e += one  # 1 + e
-    grad /= e  # σ(z)
-    grad -= y  # σ(z) − y
-    return value, grad
 
 
 def _log_softmax(xp: Any, z: Array) -> Array:
