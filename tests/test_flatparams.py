@@ -211,3 +211,17 @@ def test_indicator_matrix_is_label_binarizers(y: np.ndarray) -> None:
         expected = binarizer.transform(part)
         got = indicator_matrix(part, binarizer)
         assert got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
+def test_arrays_from_net_params_are_the_ones_training_updates() -> None:
+    """The container lays its parameters out when built; θ adopts that buffer, moving nothing."""
+    net = network()
+    before = {k: v for k, v in net.params.items()}  # the arrays themselves
+    copies = {k: v.copy() for k, v in before.items()}
+    X, y = data()
+    trainer = cr.Trainer(net, cr.BinaryCrossEntropy(from_logits=True), cr.adam(0.01))
+    trainer.fit(X, y, epochs=3, batch_size=16, shuffle=True, rng=7)
+    for k, v in net.params.items():
+        assert v is before[k], k
+        assert not np.array_equal(v, copies[k]), k  # trained, in place
+    assert np.shares_memory(before["dense1.W"], trainer.flat.theta)

@@ -52,6 +52,30 @@ class Container(Layer):
         self._index: list[tuple[str, Layer, str]] = [
             (f"{full}.{p}", leaf, p) for full, leaf in self.leaves() for p in leaf.params
         ]
+        self.pack_parameters()
+
+    def pack_parameters(self) -> None:
+        """Lay every NumPy parameter end to end in one buffer; each layer keeps a view of its slice.
+
+        Done when the container is built, so the arrays ``net.params`` hands out stay the ones
+        training updates: the trainer's flat vector θ (:mod:`chainrule.training.flatparams`)
+        adopts this buffer instead of moving the parameters into one of its own. Parameters of
+        mixed dtypes, or not in NumPy, are left where they are.
+        """
+        params = self.params
+        values = list(params.values())
+        if not values or any(type(v) is not np.ndarray for v in values):
+            return
+        dtype = values[0].dtype
+        if dtype.kind != "f" or any(v.dtype != dtype for v in values):
+            return
+        buffer = np.empty(sum(v.size for v in values), dtype=dtype)
+        views, offset = {}, 0
+        for k, v in params.items():
+            views[k] = buffer[offset : offset + v.size].reshape(v.shape)
+            views[k][...] = v
+            offset += v.size
+        self.set_params(views, copy=False)
 
     def leaves(self, prefix: str = "") -> Iterator[tuple[str, Layer]]:
         """Every non-container layer below this one, with its full dotted name."""

@@ -51,16 +51,23 @@ class FlatParams:
         ``{FLAT: theta}``, what the optimizer updates.
     """
 
-    def __init__(self, network: Sequential, names: list[str]) -> None:
+    def __init__(
+        self, network: Sequential, names: list[str], buffer: np.ndarray | None = None
+    ) -> None:
         current = network.params
         self.network, self.names = network, names
         self._name_set = set(names)
         self.others = [k for k in current if k not in set(names)]  # frozen: not in θ
-        self.theta = np.empty(sum(current[k].size for k in names), dtype=current[names[0]].dtype)
-        self.views = self._views(self.theta, {k: current[k] for k in names})
-        for k in names:
-            self.views[k][...] = current[k]
-        network.set_params(self.views, copy=False)  # the layers now hold the views
+        if buffer is not None:  # the container laid them out already: adopt its buffer
+            self.theta = buffer
+            self.views = {k: current[k] for k in names}
+        else:
+            size = sum(current[k].size for k in names)
+            self.theta = np.empty(size, dtype=current[names[0]].dtype)
+            self.views = self._views(self.theta, {k: current[k] for k in names})
+            for k in names:
+                self.views[k][...] = current[k]
+            network.set_params(self.views, copy=False)  # the layers now hold the views
         layers = {full: (layer, key) for full, layer, key in network.param_slots()}
         self._slots = [(layers[k][0].params, layers[k][1], self.views[k]) for k in names]
         self._layers = [layers[k] for k in names]
@@ -87,7 +94,7 @@ class FlatParams:
         dtype = params[names[0]].dtype
         if dtype.kind != "f" or any(params[k].dtype != dtype for k in names):
             return None
-        return cls(network, names)
+        return cls(network, names, _shared_buffer([params[k] for k in names]))
 
     def _views(self, buffer: np.ndarray, like: dict[str, Any]) -> dict[str, np.ndarray]:
         views, offset = {}, 0
@@ -243,3 +250,18 @@ class FlatParams:
             parts = [cls._map(s, fn) for s in state]
             return type(state)(*parts) if hasattr(state, "_fields") else tuple(parts)
         return state
+
+
+def _shared_buffer(arrays: list[np.ndarray]) -> np.ndarray | None:
+    """The 1-D buffer ``arrays`` are consecutive views of, in order and filling it; else None."""
+    base = arrays[0].base
+    if type(base) is not np.ndarray or base.ndim != 1 or not base.flags.c_contiguous:
+        return None
+    if sum(a.size for a in arrays) != base.size:
+        return None
+    address, step = base.ctypes.data, base.itemsize
+    for a in arrays:
+        if a.base is not base or not a.flags.c_contiguous or a.ctypes.data != address:
+            return None
+        address += a.size * step
+    return base
