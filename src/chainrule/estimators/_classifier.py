@@ -317,7 +317,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         eps = float(self.label_smoothing)
         if self._label_binarizer.y_type_ == "multiclass":
             return CrossEntropy(label_smoothing=eps)
-        return SummedOverOutputs(BinaryCrossEntropy(from_logits=True, label_smoothing=eps))
+        binary = BinaryCrossEntropy(from_logits=True, label_smoothing=eps)
+        return binary if n_outputs == 1 else SummedOverOutputs(binary)  # K = 1: the same sum
 
     def _probabilities(self) -> Callable[[Any], np.ndarray] | None:
         return self.predict_proba
