@@ -117,3 +117,6 @@ def test_cli_train_embed(tmp_path: Path) -> None:
         assert [c["name"] for c in model.preprocessor.columns_ if c["kind"] == "embedded"] == [
             "store"
         ]
+        # The summary's widths are the network's: the first Dense sees the embedded width.
+        first_dense = next(layer for layer in model.network.layers if type(layer) is cr.Dense)
+        assert f"-> {first_dense.in_features} embedded -> 64 -> 32 ->" in done.stdout

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from chainrule.commands import _dask_train, _shared, _stream_train
+from chainrule.network.layers import Dense
 from chainrule.network.optimizers import OPTIMIZERS
 from chainrule.persist import save
 from chainrule.tabular.data import read_table
@@ -214,7 +215,11 @@ def run(args: argparse.Namespace) -> int:
         f"Trained a {model.task} model for {args.target!r} on {args.data}: {n_rows} rows, "
         f"{model.n_features} features -> {outputs}."
     )
-    widths = [model.n_features, *args.hidden, model.network.output_dim(model.n_features)]
+    widths: list[object] = [model.n_features]
+    first = model.network.layers[0]
+    if not isinstance(first, Dense):  # embeddings widen the coded columns before the first Dense
+        widths.append(f"{first.output_dim(model.n_features)} embedded")
+    widths += [*args.hidden, model.network.output_dim(model.n_features)]
     rows = [
         (
             "network",
