@@ -37,8 +37,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from chainrule.network.layers import Layer
 from chainrule.network.normalization import BatchNorm, LayerNorm
-from chainrule.network.optimizers import GradientTransformation, Params, State, chain
-from chainrule.network.regularization import add_l1, clip_by_global_norm
+from chainrule.network.optimizers import GradientTransformation, chain
+from chainrule.network.regularization import add_l1, clip_by_global_norm, weights_only
 from chainrule.network.schedules import Schedule, linear_warmup
 
 if TYPE_CHECKING:
@@ -110,29 +110,13 @@ def steps_per_epoch(n_train: int, batch_size: int) -> int:
     return math.ceil(n_train / batch_size)
 
 
-def _is_weight(name: str) -> bool:
-    return name.rsplit(".", 1)[-1] == "W"
-
-
-def _weights_only(transform: GradientTransformation) -> GradientTransformation:
-    """``transform`` applied to the weight matrices alone (names ending in ``.W``)."""
-
-    def update(updates: Params, state: State, params: Params | None) -> tuple[Params, State]:
-        keys = [k for k in updates if _is_weight(k)]
-        sub_params = None if params is None else {k: params[k] for k in keys}
-        changed, state = transform.update({k: updates[k] for k in keys}, state, sub_params)
-        return {**updates, **changed}, state
-
-    return GradientTransformation(transform.init, update)
-
-
 def extend_optimizer(
     est: BaseEstimator, optimizer: GradientTransformation
 ) -> GradientTransformation:
     """``optimizer`` behind L1 and global-norm clipping, when asked for (else itself)."""
     from_front: list[GradientTransformation] = []
     if getattr(est, "l1", 0.0):
-        from_front.append(_weights_only(add_l1(float(est.l1))))
+        from_front.append(weights_only(add_l1(float(est.l1))))
     if getattr(est, "clip_grad_norm", None) is not None:
         from_front.append(clip_by_global_norm(float(est.clip_grad_norm)))
     if not from_front:

@@ -65,6 +65,29 @@ def add_l1(l1: float) -> GradientTransformation:
     return with_spec(GradientTransformation(_empty, update, elementwise=True), "add_l1", l1=l1)
 
 
+def is_weight(name: str) -> bool:
+    """Whether parameter ``name`` is a weight matrix (``"dense1.W"``), not a bias or a scale."""
+    return name.rsplit(".", 1)[-1] == "W"
+
+
+def weights_only(transform: GradientTransformation) -> GradientTransformation:
+    """``transform`` applied to the weight matrices alone (names ending in ``.W``).
+
+    ``chain(weights_only(add_l1(1e-4)), sgd(0.1))`` penalises :math:`\\lambda_1 \\sum |W|`
+    and leaves the biases alone, as scikit-learn's ``alpha`` and TensorFlow Playground do.
+    It selects by name, so it is not ``elementwise``: a chain with it updates each named array
+    by itself.
+    """
+
+    def update(updates: Params, state: State, params: Params | None) -> tuple[Params, State]:
+        keys = [k for k in updates if is_weight(k)]
+        sub_params = None if params is None else {k: params[k] for k in keys}
+        changed, state = transform.update({k: updates[k] for k in keys}, state, sub_params)
+        return {**updates, **changed}, state
+
+    return GradientTransformation(transform.init, update)
+
+
 def global_norm(updates: Params) -> float:
     """:math:`\\|g\\| = \\sqrt{\\sum_k \\|g_k\\|^2}` over every array, as one vector."""
     total = 0.0

@@ -2,9 +2,9 @@
 
 Classification ends in one logit per class trained with :class:`~chainrule.losses.CrossEntropy`
 (the softmax is fused into the loss); regression ends in one linear output trained with
-:class:`~chainrule.losses.MSE`. L2 is the optimizers' ``weight_decay`` (:math:`g + \\lambda_2 W`).
-L1 has no optimizer transform in chainrule yet, so :class:`L1Penalty` adds its gradient
-:math:`\\lambda_1 \\operatorname{sign}(W)` in the Trainer's ``on_gradients`` hook.
+:class:`~chainrule.losses.MSE`. L2 is the optimizers' ``weight_decay`` (:math:`g + \\lambda_2 W`); L1 is
+``weights_only(add_l1(λ₁))`` in front of the optimizer (:math:`g + \\lambda_1 \\operatorname{sign}(W)`
+on the weights, not the biases), so training and an explained step run the same transformation.
 """
 
 from __future__ import annotations
@@ -17,58 +17,10 @@ from chainrule.network import activations
 from chainrule.network.containers import Sequential
 from chainrule.network.layers import Dense, Dropout, Layer
 from chainrule.network.losses import MSE, CrossEntropy, Loss
-from chainrule.network.optimizers import (
-    EmptyState,
-    GradientTransformation,
-    adam,
-    chain,
-    rmsprop,
-    sgd,
-)
+from chainrule.network.optimizers import GradientTransformation, adam, chain, rmsprop, sgd
+from chainrule.network.regularization import add_l1, weights_only
 from chainrule.playground.config import Config
-from chainrule.training.callbacks import Callback
 from chainrule.training.trainer import Trainer
-
-
-class L1Penalty(Callback):
-    """Adds :math:`\\lambda_1\\,\\operatorname{sign}(W)`, the gradient of :math:`\\lambda_1\\sum|W|`, to every weight gradient.
-
-    Biases are not penalised. The callback keeps its own reference to the network (it does not
-    read it from the trainer).
-
-    Parameters
-    ----------
-    network : Sequential
-        The network whose weights are penalised.
-    strength : float
-        :math:`\\lambda_1`.
-    """
-
-    def __init__(self, network: Sequential, strength: float) -> None:
-        self.network = network
-        self.strength = float(strength)
-
-    def on_gradients(self, trainer: Trainer, grads: dict[str, Any]) -> None:
-        params = self.network.params
-        for name, grad in grads.items():
-            if name.endswith(".W"):
-                grad += self.strength * np.sign(params[name])  # in place: the trainer's dict
-
-
-def l1_transform(strength: float) -> GradientTransformation:
-    """The same L1 term as an optimizer transform, so an explained step matches training's."""
-
-    def init(params: dict[str, Any]) -> EmptyState:
-        return EmptyState()
-
-    def update(updates: dict[str, Any], state: EmptyState, params: Any) -> tuple[Any, Any]:
-        out = {
-            k: (g + strength * np.sign(params[k]) if k.endswith(".W") else g)
-            for k, g in updates.items()
-        }
-        return out, state
-
-    return GradientTransformation(init, update)
 
 
 def build_network(config: Config, n_in: int, n_out: int) -> tuple[Sequential, np.random.Generator]:
@@ -96,9 +48,12 @@ def make_loss(config: Config) -> Loss:
 
 
 def make_optimizer(config: Config) -> GradientTransformation:
-    """The configured optimizer, with L2 as its weight decay."""
+    """The configured optimizer: L2 as its weight decay, L1 on the weights in front of it."""
     factory = {"sgd": sgd, "adam": adam, "rmsprop": rmsprop}[config.optimizer]
-    return factory(config.learning_rate, weight_decay=config.l2)
+    optimizer = factory(config.learning_rate, weight_decay=config.l2)
+    if config.l1:  # λ₁·sign(W) added to the weights' gradients before the rule sees them
+        return chain(weights_only(add_l1(config.l1)), optimizer)
+    return optimizer
 
 
 def describe_optimizer(config: Config) -> str:
@@ -116,17 +71,10 @@ def describe_optimizer(config: Config) -> str:
 
 def make_trainer(config: Config, network: Sequential) -> Trainer:
     """A chainrule :class:`~chainrule.training.Trainer` for ``network`` and ``config``."""
-    callbacks = [L1Penalty(network, config.l1)] if config.l1 else []
     metrics = ["accuracy"] if config.problem == "classification" else []
-    return Trainer(
-        network, make_loss(config), make_optimizer(config), metrics=metrics, callbacks=callbacks
-    )
+    return Trainer(network, make_loss(config), make_optimizer(config), metrics=metrics)
 
 
 def explain_optimizer(config: Config, opt_state: Any) -> tuple[GradientTransformation, Any]:
-    """The optimizer (with the L1 term in front when used) and a state to continue from."""
-    optimizer = make_optimizer(config)
-    if not config.l1:
-        return optimizer, opt_state
-    state = None if opt_state is None else (EmptyState(), opt_state)
-    return chain(l1_transform(config.l1), optimizer), state
+    """The optimizer training uses (L1 included) and the state to continue an explained step from."""
+    return make_optimizer(config), opt_state

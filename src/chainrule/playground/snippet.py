@@ -21,20 +21,6 @@ _ACTIVATION_CLASSES = {
     "gelu": "GELU",
 }
 
-_L1_CLASS = '''
-
-class L1Penalty(cr.Callback):
-    """Adds λ·sign(W), the gradient of λ·Σ|W|, to every weight gradient (biases are not penalised)."""
-
-    def __init__(self, network, strength):
-        self.network, self.strength = network, strength
-
-    def on_gradients(self, trainer, grads):
-        for name, grad in grads.items():
-            if name.endswith(".W"):
-                grad += self.strength * np.sign(self.network.params[name])
-'''
-
 
 def _data_lines(config: Config, points: Points, table_name: str) -> list[str]:
     """Lines that leave ``x1``, ``x2``, ``extra``, ``y``, ``train`` and ``test`` defined."""
@@ -106,7 +92,8 @@ def python_snippet(config: Config, points: Points, epochs: int, table_name: str)
     loss = "cr.CrossEntropy()" if classification else "cr.MSE()"
     optimizer = f"cr.{config.optimizer}({config.learning_rate!r}"
     optimizer += f", weight_decay={config.l2!r})" if config.l2 else ")"
-    callbacks = f"[L1Penalty(net, {config.l1!r})]" if config.l1 else "[]"
+    if config.l1:  # λ₁·sign(W) on the weights, in front of the rule: as the page trains
+        optimizer = f"cr.chain(weights_only(add_l1({config.l1!r})), {optimizer})"
     metrics = '["accuracy"]' if classification else "[]"
     lines = [
         '"""The chainrule playground\'s network, rebuilt and retrained (exported from the page)."""',
@@ -114,10 +101,13 @@ def python_snippet(config: Config, points: Points, epochs: int, table_name: str)
         "import numpy as np",
         "",
         "import chainrule as cr",
+        *(
+            ["from chainrule.network.regularization import add_l1, weights_only"]
+            if config.l1
+            else []
+        ),
         *_data_lines(config, points, table_name),
     ]
-    if config.l1:
-        lines += _L1_CLASS.splitlines()
     lines += [
         "",
         f"F = np.column_stack([{features} extra])  # the input features",
@@ -125,7 +115,7 @@ def python_snippet(config: Config, points: Points, epochs: int, table_name: str)
         f"trainer = cr.Trainer(net, {loss}, {optimizer}, metrics={metrics})",
         "history = trainer.fit(",
         f"    F[train], y[train], epochs={epochs}, batch_size={config.batch_size}, rng=train_gen,",
-        f"    validation_data=(F[test], y[test]), callbacks={callbacks},",
+        "    validation_data=(F[test], y[test]),",
         ")",
         'print("test loss", trainer.evaluate(F[test], y[test])["loss"])',
         'cr.save(net, "playground.safetensors")',
