@@ -15,10 +15,14 @@ with every layer's array a view of its slice, each of those is one call:
 optimizer chainrule ships works element by element (its transformations say so with
 ``elementwise=True``), so updating θ at once is updating each array in turn, bit for bit.
 
-The layers keep their views after the run; they are ordinary C-ordered arrays (saving, ONNX
-and ``coefs_`` see no difference). If anything rebinds a parameter to a new array, the
-layout is no longer :meth:`FlatParams.intact` and the trainer falls back to one call per
-array.
+A container lays its parameters out this way when it is built
+(:meth:`~chainrule.network.containers.Container.pack_parameters`), and :meth:`FlatParams.of`
+adopts that buffer, so the arrays ``net.params`` hands out are the ones training updates.
+When the trainable parameters are not laid out so (some are frozen, or were rebound), it lays
+them out anew and the layers hold views of the new buffer; either way they are ordinary
+C-ordered arrays (saving, ONNX and ``coefs_`` see no difference). If anything rebinds a
+parameter during a run, the layout is no longer :meth:`FlatParams.intact` and the solver
+falls back to one call per array.
 """
 
 from __future__ import annotations
