@@ -5,8 +5,10 @@ so a device is only three things: how the data gets there, how random numbers ar
 and how results come back.
 
 * :meth:`Device.put` moves a NumPy array onto the device **once per fit**, casting and copying
-  in chunks of at most :data:`CHUNK_BYTES` so the host never holds a second full-size copy,
-  and refusing, in one sentence, data that does not fit in the device's free memory.
+  in chunks of at most :data:`CHUNK_BYTES` so the host never holds a second full-size copy.
+  Training rows that do not fit in the device's :meth:`Device.room` stay on the host and are
+  streamed in chunks of batches (:mod:`chainrule.training.devicechunks`); any other array
+  that does not fit is refused in one sentence.
 * :func:`generator`, :func:`uniform` and :func:`permutation` draw dropout masks and shuffles
   with the device's own generator (``torch.Generator``, ``cupy.random.Generator``), seeded
   from the caller's NumPy generator by :func:`seed_from`, so a seed reproduces a run and no
@@ -54,6 +56,24 @@ class Device:
     name: str
     library: str
     where: str
+    memory_limit: int | None = None
+    """Bytes the training rows may take here; ``None``: the CUDA device's free memory (no limit
+    for the host and ``torch:cpu``). Rows that do not fit are streamed in chunks of batches
+    (:mod:`chainrule.training.devicechunks`)."""
+
+    def room(self) -> int | None:
+        """Bytes the training rows may take on this device, or ``None`` for no limit."""
+        if self.memory_limit is not None:
+            return int(self.memory_limit)
+        if self.is_host or self.where == "cpu":
+            return None
+        if self.library == "torch":
+            import torch
+
+            return int(torch.cuda.mem_get_info()[0])
+        import cupy
+
+        return int(cupy.cuda.runtime.memGetInfo()[0])
 
     @property
     def is_host(self) -> bool:

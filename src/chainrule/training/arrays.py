@@ -15,7 +15,7 @@ import numpy as np
 
 from chainrule.backend import Array, dtype_name, from_numpy, is_floating, namespace, to_numpy
 from chainrule.network.losses import CrossEntropy
-from chainrule.training import solvers
+from chainrule.training import devicechunks, solvers
 from chainrule.training.checks import check_fit_inputs, check_in_place
 
 if TYPE_CHECKING:
@@ -45,6 +45,14 @@ def job_maker(
     weight checks) for callers that validated already (the estimators).
     """
     check_in_place(X)  # dask or JAX arrays would leave the weights untouched: checks.py
+    room = (
+        None
+        if trainer.device is None
+        else devicechunks.too_big(trainer.device, X, y, sample_weight)
+    )
+    if room is not None:  # more rows than the device holds: they cross in chunks of batches
+        args = (batch_size, shuffle, gen, validation_data, validation_split, room, check_inputs)
+        return devicechunks.job_maker(trainer, X, y, sample_weight, *args)
     if trainer.device is not None:  # once per fit: an epoch never copies the data
         X, y, sample_weight, validation_data = trainer.device.put_all(
             X, y, sample_weight, validation_data
