@@ -72,19 +72,23 @@ class Activation(Layer):
         return {}
 
 
-def sigmoid(x: Array) -> Array:
+def sigmoid(x: Array, limits: np.ndarray | None = None) -> Array:
     """:math:`\\sigma(z) = 1 / (1 + e^{-z})` for any array, without overflow, as a new array.
 
     ``z`` is floored at :math:`-\\log(\\text{max float})` before the exponential, which changes
     nothing above the floor, where this is the lecture's ``1 / (1 + np.exp(-z))`` operation for
     operation; below it the result is the correctly tiny :math:`\\sigma` of the floor. The
-    losses on logits use it too.
+    losses on logits use it too. ``limits``, an array of ``x``'s shape holding the floor's
+    negation, makes NumPy's ``minimum`` take its vectorised loop (against a 0-d limit it does
+    not: 15 µs against 6 µs for a 128×256 batch); the values are the same.
     """
     if type(x) is np.ndarray and x.dtype.kind == "f":
         # The same operations in one buffer: −z, floored exponent, e^{−z}, 1 + e^{−z},
         # reciprocal. -max(z, -c) == min(-z, c) and 1 + t == t + 1 exactly, so this is the
         # lecture's 1 / (1 + np.exp(-z)) bit for bit above the floor.
         _, one, limit = numpy_constants(x.dtype)
+        if limits is not None:
+            limit = limits
         y = np.negative(x)
         np.minimum(y, limit, out=y)
         np.exp(y, out=y)

@@ -55,8 +55,18 @@ class Sigmoid(Activation):
     def derivative(self, z: str, a: str) -> str:
         return f"{a}(1 − {a})"
 
+    _LIMITS_UP_TO = 1 << 16
+    """Inputs up to this many elements are floored against a kept array (see forward)."""
+
     def forward(self, x: Array, training: bool = False) -> Array:
-        y = sigmoid(x)  # σ(z) = 1 / (1 + e^{-z})
+        limits = None
+        if type(x) is np.ndarray and x.size <= self._LIMITS_UP_TO and x.dtype.kind == "f":
+            # The floor as an array of x's shape, kept: NumPy's minimum against a 0-d array
+            # is not vectorised (as ReLU's maximum below). Large inputs are memory-bound.
+            limits = self.__dict__.get("_limits")
+            if limits is None or limits.shape != x.shape or limits.dtype != x.dtype:
+                limits = self._limits = np.full(x.shape, numpy_constants(x.dtype).exp_limit)
+        y = sigmoid(x, limits)  # σ(z) = 1 / (1 + e^{-z})
         self._y, self._forwarded = y, True
         return y
 
