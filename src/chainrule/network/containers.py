@@ -15,6 +15,7 @@ import numpy as np
 
 from chainrule.backend import Array, dtype_name, from_numpy, namespace, to_numpy
 from chainrule.network import display
+from chainrule.network.fastpaths import contiguous_views
 from chainrule.network.layers import LAYER_TYPES, Layer, check_saveable
 
 
@@ -55,27 +56,13 @@ class Container(Layer):
         self.pack_parameters()
 
     def pack_parameters(self) -> None:
-        """Lay every NumPy parameter end to end in one buffer; each layer keeps a view of its slice.
+        """Lay the NumPy parameters end to end in one buffer, each layer holding a view of its slice.
 
-        Done when the container is built, so the arrays ``net.params`` hands out stay the ones
-        training updates: the trainer's flat vector θ (:mod:`chainrule.training.flatparams`)
-        adopts this buffer instead of moving the parameters into one of its own. Parameters of
-        mixed dtypes, or not in NumPy, are left where they are.
-        """
-        params = self.params
-        values = list(params.values())
-        if not values or any(type(v) is not np.ndarray for v in values):
-            return
-        dtype = values[0].dtype
-        if dtype.kind != "f" or any(v.dtype != dtype for v in values):
-            return
-        buffer = np.empty(sum(v.size for v in values), dtype=dtype)
-        views, offset = {}, 0
-        for k, v in params.items():
-            views[k] = buffer[offset : offset + v.size].reshape(v.shape)
-            views[k][...] = v
-            offset += v.size
-        self.set_params(views, copy=False)
+        Done when the container is built; the trainer's θ (``training/flatparams.py``) adopts the
+        buffer, so the arrays ``net.params`` hands out stay the ones training updates."""
+        views = contiguous_views(self.params)
+        if views is not None:
+            self.set_params(views, copy=False)
 
     def leaves(self, prefix: str = "") -> Iterator[tuple[str, Layer]]:
         """Every non-container layer below this one, with its full dotted name."""
@@ -326,14 +313,10 @@ class Container(Layer):
 
 
 def _check_tensors(tensors: dict[str, np.ndarray], expected: dict[str, Array]) -> None:
-    missing = sorted(set(expected) - set(tensors))
-    extra = sorted(set(tensors) - set(expected))
-    if missing or extra:
-        parts = []
-        if missing:
-            parts.append(f"lacks tensor(s) {', '.join(missing)}")
-        if extra:
-            parts.append(f"has unexpected tensor(s) {', '.join(extra)}")
+    missing, extra = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
+    parts = [f"lacks tensor(s) {', '.join(missing)}"] if missing else []
+    parts += [f"has unexpected tensor(s) {', '.join(extra)}"] if extra else []
+    if parts:
         raise StateError(f"{' and '.join(parts)} for its architecture")
     for name, value in tensors.items():
         if tuple(value.shape) != tuple(expected[name].shape):

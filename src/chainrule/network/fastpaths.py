@@ -124,3 +124,24 @@ def bce_logits_numpy(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarr
     grad /= e  # σ(z)
     grad -= y  # σ(z) − y
     return value, grad
+
+
+def contiguous_views(arrays: dict[str, Any]) -> dict[str, np.ndarray] | None:
+    """Copies of ``arrays`` laid end to end in one new 1-D buffer, as views of it, by name.
+
+    ``None`` unless they are NumPy float arrays of one dtype (they then stay where they are).
+    One buffer lets one call update, check or copy them all (``training/flatparams.py``).
+    """
+    values = list(arrays.values())
+    if not values or any(type(v) is not np.ndarray for v in values):
+        return None
+    dtype = values[0].dtype
+    if dtype.kind != "f" or any(v.dtype != dtype for v in values):
+        return None
+    buffer = np.empty(sum(v.size for v in values), dtype=dtype)
+    views, offset = {}, 0
+    for k, v in arrays.items():
+        views[k] = buffer[offset : offset + v.size].reshape(v.shape)
+        views[k][...] = v
+        offset += v.size
+    return views
