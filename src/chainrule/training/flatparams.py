@@ -130,12 +130,12 @@ class FlatParams:
         batch, so a callback that keeps them across batches must copy them.
         """
         for (layer, key), view in zip(self._layers, self.grad_views.values(), strict=True):
-            layer.grad_buffers[key] = view
+            vars(layer).setdefault("grad_buffers", {})[key] = view  # a layer of one's own too
 
     def detach_gradients(self) -> None:
         """Withdraw :meth:`attach_gradients`: outside a run, layers allocate their gradients."""
         for layer, key in self._layers:
-            layer.grad_buffers.pop(key, None)
+            getattr(layer, "grad_buffers", {}).pop(key, None)
 
     def gather(self, grads: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
         """``{FLAT: g}``: the named gradients (default: the layers' own) laid out as θ is.
