@@ -28,9 +28,14 @@ falls back to one call per array.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from chainrule.network.fastpaths import contiguous_views
+from chainrule.training.checks import all_finite, params_finite
 
 if TYPE_CHECKING:
     from chainrule.network.containers import Sequential
@@ -55,26 +60,16 @@ class FlatParams:
         ``{FLAT: theta}``, what the optimizer updates.
     """
 
-    def __init__(
-        self, network: Sequential, names: list[str], buffer: np.ndarray | None = None
-    ) -> None:
+    def __init__(self, network: Sequential, names: list[str], buffer: np.ndarray) -> None:
         current = network.params
         self.network, self.names = network, names
         self._name_set = set(names)
-        self.others = [k for k in current if k not in set(names)]  # frozen: not in θ
-        if buffer is not None:  # the container laid them out already: adopt its buffer
-            self.theta = buffer
-            self.views = {k: current[k] for k in names}
-        else:
-            size = sum(current[k].size for k in names)
-            self.theta = np.empty(size, dtype=current[names[0]].dtype)
-            self.views = self._views(self.theta, {k: current[k] for k in names})
-            for k in names:
-                self.views[k][...] = current[k]
-            network.set_params(self.views, copy=False)  # the layers now hold the views
-        layers = {full: (layer, key) for full, layer, key in network.param_slots()}
-        self._slots = [(layers[k][0].params, layers[k][1], self.views[k]) for k in names]
-        self._layers = [layers[k] for k in names]
+        self.others = [k for k in current if k not in self._name_set]  # frozen: not in θ
+        self.theta = buffer  # the layers' parameters are consecutive views of it
+        self.views = {k: current[k] for k in names}
+        slots = {full: (layer, key) for full, layer, key in network.param_slots()}
+        self._layers = [slots[k] for k in names]
+        self._view_list = list(self.views.values())
         self.grad = np.empty_like(self.theta)
         self.grad_views = self._views(self.grad, self.views)
         self._grad_list = list(self.grad_views.values())
@@ -95,10 +90,14 @@ class FlatParams:
         params = network.params
         if not names or any(type(params[k]) is not np.ndarray for k in params):
             return None
-        dtype = params[names[0]].dtype
-        if dtype.kind != "f" or any(params[k].dtype != dtype for k in names):
-            return None
-        return cls(network, names, _shared_buffer([params[k] for k in names]))
+        buffer = _shared_buffer([params[k] for k in names])
+        if buffer is None:  # not laid out (frozen parameters, a rebound one): lay them out anew
+            views = contiguous_views({k: params[k] for k in names})
+            if views is None:  # mixed or non-float dtypes
+                return None
+            network.set_params(views, copy=False)  # the layers now hold the views
+            buffer = _shared_buffer(list(views.values()))
+        return cls(network, names, buffer)
 
     def _views(self, buffer: np.ndarray, like: dict[str, Any]) -> dict[str, np.ndarray]:
         views, offset = {}, 0
@@ -109,34 +108,31 @@ class FlatParams:
             offset += size
         return views
 
-    def intact(self, params: dict[str, Any] | None = None) -> bool:
+    def intact(self) -> bool:
         """Whether every layer still holds its view of :attr:`theta` (nothing rebound one)."""
-        if params is None:  # the layers' own dicts: no name→array dict is built
-            for store, key, view in self._slots:
-                if store.get(key) is not view:
-                    return False
-            return True
-        for k, view in self.views.items():
-            if params.get(k) is not view:
+        for (layer, key), view in zip(self._layers, self._view_list, strict=True):
+            if layer.params.get(key) is not view:
                 return False
         return True
 
-    # -- per batch ----------------------------------------------------------------------------
-    def attach_gradients(self) -> None:
-        """Offer each layer its slice of :attr:`grad` to write its gradients into.
+    @contextmanager
+    def lending_gradients(self) -> Iterator[None]:
+        """Offer each layer its slice of :attr:`grad` to write its gradients into, for a run.
 
         A layer that takes the offer (:class:`~chainrule.layers.Dense`) fills ``g`` in place,
         so :meth:`gather` has nothing to copy; its ``grads`` are then overwritten by every
-        batch, so a callback that keeps them across batches must copy them.
+        batch, so a callback that keeps them across batches must copy them. Outside the
+        ``with`` block, layers allocate their gradients again.
         """
-        for (layer, key), view in zip(self._layers, self.grad_views.values(), strict=True):
+        for (layer, key), view in zip(self._layers, self._grad_list, strict=True):
             vars(layer).setdefault("grad_buffers", {})[key] = view  # a layer of one's own too
+        try:
+            yield
+        finally:
+            for layer, key in self._layers:
+                getattr(layer, "grad_buffers", {}).pop(key, None)
 
-    def detach_gradients(self) -> None:
-        """Withdraw :meth:`attach_gradients`: outside a run, layers allocate their gradients."""
-        for layer, key in self._layers:
-            getattr(layer, "grad_buffers", {}).pop(key, None)
-
+    # -- per batch ----------------------------------------------------------------------------
     def gather(self, grads: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
         """``{FLAT: g}``: the named gradients (default: the layers' own) laid out as θ is.
 
@@ -156,21 +152,15 @@ class FlatParams:
         return {FLAT: self.grad}
 
     # -- per epoch ----------------------------------------------------------------------------
-    def finite(self, params: dict[str, Any] | None = None) -> bool:
+    def finite(self) -> bool:
         """Whether every parameter is finite: one reduction over :attr:`theta` (+ frozen ones)."""
-        if not math.isfinite(np.add.reduce(self.theta)) and not np.isfinite(self.theta).all():
+        if not all_finite(self.theta):
             return False
-        if not self.others:
-            return True
-        params = self.network.params if params is None else params
-        return all(np.isfinite(params[k]).all() for k in self.others)
+        return not self.others or params_finite(self.network.params[k] for k in self.others)
 
-    def snapshot(
-        self, into: dict[str, Any] | None, params: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
+    def snapshot(self, into: dict[str, Any] | None) -> dict[str, Any]:
         """A copy of every parameter, reusing ``into``'s buffer when it came from here: one copy."""
-        if params is None:
-            params = self.network.params if self.others else self.views
+        params = self.network.params if self.others else self.views
         known = self._snapshots.get(id(into)) if into is not None else None
         if known is None or known[0] is not into:
             buffer = self.theta.copy()

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -86,23 +87,18 @@ class MiniBatch:
         if type(value) is float and not _isfinite(value):  # a device's 0-d array: at epoch end
             return value, out
         network.backward(grad, need_input_grad=False)
+        grads = None
+        if job.gradient_hooks or flat is None:  # the flat path without hooks reads the layers
+            grads = network.grads
+            for cb in job.gradient_hooks:
+                cb.on_gradients(trainer, grads)
         if flat is not None:  # one vector θ: the same update, one call per step, not per array
-            if job.gradient_hooks:
-                grads = network.grads
-                for cb in job.gradient_hooks:
-                    cb.on_gradients(trainer, grads)
-                flat_grads = flat.gather(grads)
-            else:  # the layers' own dicts: no name→array dict built per step
-                flat_grads = flat.gather()
             updates, state = self.optimizer.update(
-                flat_grads, flat.flat_state(trainer.opt_state), flat.params
+                flat.gather(grads), flat.flat_state(trainer.opt_state), flat.params
             )
             optimizers_module.apply_updates(flat.params, updates)  # θ += u
             trainer.opt_state = flat.named_state(state)
             return value, out
-        grads = network.grads
-        for cb in job.gradient_hooks:
-            cb.on_gradients(trainer, grads)
         if params is None:  # the run passes its own, built once: arrays are updated in place
             params = network.params
         updates, trainer.opt_state = self.optimizer.update(grads, trainer.opt_state, params)
@@ -124,13 +120,7 @@ class MiniBatch:
         params = trainer.network.params if job.X is not None else None
         # θ laid end to end when the rule works element by element (training/flatparams.py).
         flat = trainer.flat if params is not None and self.optimizer.elementwise else None
-        if flat is not None:
-            flat.attach_gradients()
-            try:
-                self._epochs(trainer, job, params, flat)
-            finally:
-                flat.detach_gradients()
-        else:
+        with flat.lending_gradients() if flat is not None else nullcontext():
             self._epochs(trainer, job, params, flat)
 
     def _epochs(

@@ -145,9 +145,10 @@ class Trainer:
         self, into: dict[str, Array] | None = None, params: dict[str, Array] | None = None
     ) -> dict[str, Array]:
         """Copy every parameter (into ``into``'s buffers when given, to avoid allocation)."""
+        flat = self._layout() if params is None else None
+        if flat is not None:
+            return flat.snapshot(into)  # one copy of θ
         params = self.network.params if params is None else params
-        if self.flat is not None and self.flat.intact(params):
-            return self.flat.snapshot(into, params)  # one copy of θ
         if into is None or into.keys() != params.keys():
             return {k: v + 0 for k, v in params.items()}
         for k, v in params.items():
@@ -321,17 +322,11 @@ class Trainer:
         watch = self.monitor
         value = watch.measure(self, logs)
         self.history.append(epoch, logs)
-        flat = self.flat if self.flat is not None and self.flat.intact() else None
-        # One reduction over θ, or one per array.
-        finite = flat.finite() if flat is not None else self._params_finite()
+        finite = self._params_finite()
         improved = finite and watch.improved(value)
         if improved:
             watch.best = value
-            self.best_params = (
-                flat.snapshot(self.best_params)  # one copy of θ
-                if flat is not None
-                else self.snapshot(self.best_params)
-            )
+            self.best_params = self.snapshot(self.best_params)
             self.history.best_epoch = epoch
         if self._finite_guard is not None:  # None only when a solver is driven by hand
             self._finite_guard.epoch_end(finite, improved)
@@ -344,7 +339,14 @@ class Trainer:
             self._finite_guard.rewind()
 
     def _params_finite(self) -> bool:
+        flat = self._layout()
+        if flat is not None:
+            return flat.finite()  # one reduction over θ
         return params_finite(self.network.params.values())
+
+    def _layout(self) -> FlatParams | None:
+        """:attr:`flat` while the layers still hold its views, else ``None``."""
+        return self.flat if self.flat is not None and self.flat.intact() else None
 
     # -- inference ---------------------------------------------------------------------------
     def predict(self, X: Array, batch_size: int | None = 8192) -> Array:
