@@ -67,12 +67,11 @@ class FlatParams:
         self.others = [k for k in current if k not in self._name_set]  # frozen: not in θ
         self.theta = buffer  # the layers' parameters are consecutive views of it
         self.views = {k: current[k] for k in names}
-        slots = {full: (layer, key) for full, layer, key in network.param_slots()}
-        self._layers = [slots[k] for k in names]
-        self._view_list = list(self.views.values())
         self.grad = np.empty_like(self.theta)
         self.grad_views = self._views(self.grad, self.views)
-        self._grad_list = list(self.grad_views.values())
+        where = {full: (layer, key) for full, layer, key in network.param_slots()}
+        # (layer, key, its view of θ, its view of g) per parameter: one flat list, read per step
+        self._slots = [(*where[k], self.views[k], self.grad_views[k]) for k in names]
         self.params = {FLAT: self.theta}
         self._snapshots: dict[int, tuple[dict[str, np.ndarray], np.ndarray]] = {}
         self._state_views: dict[int, tuple[dict[str, np.ndarray], np.ndarray]] = {}
@@ -110,7 +109,7 @@ class FlatParams:
 
     def intact(self) -> bool:
         """Whether every layer still holds its view of :attr:`theta` (nothing rebound one)."""
-        for (layer, key), view in zip(self._layers, self._view_list, strict=True):
+        for layer, key, view, _ in self._slots:
             if layer.params.get(key) is not view:
                 return False
         return True
@@ -124,12 +123,12 @@ class FlatParams:
         batch, so a callback that keeps them across batches must copy them. Outside the
         ``with`` block, layers allocate their gradients again.
         """
-        for (layer, key), view in zip(self._layers, self._grad_list, strict=True):
-            vars(layer).setdefault("grad_buffers", {})[key] = view  # a layer of one's own too
+        for layer, key, _, grad_view in self._slots:
+            vars(layer).setdefault("grad_buffers", {})[key] = grad_view  # one's own layer too
         try:
             yield
         finally:
-            for layer, key in self._layers:
+            for layer, key, _, _ in self._slots:
                 getattr(layer, "grad_buffers", {}).pop(key, None)
 
     # -- per batch ----------------------------------------------------------------------------
@@ -140,7 +139,7 @@ class FlatParams:
         allocates, a hook that replaced one) is copied in.
         """
         if grads is None:
-            for (layer, key), view in zip(self._layers, self._grad_list, strict=True):
+            for layer, key, _, view in self._slots:
                 g = layer.grads[key]
                 if g is not view:
                     np.copyto(view, g)

@@ -322,11 +322,12 @@ class Trainer:
         watch = self.monitor
         value = watch.measure(self, logs)
         self.history.append(epoch, logs)
-        finite = self._params_finite()
+        flat = self._layout()  # looked up once: θ's check and snapshot are one call each
+        finite = flat.finite() if flat is not None else params_finite(self.network.params.values())
         improved = finite and watch.improved(value)
         if improved:
             watch.best = value
-            self.best_params = self.snapshot(self.best_params)
+            self.best_params = (flat or self).snapshot(self.best_params)
             self.history.best_epoch = epoch
         if self._finite_guard is not None:  # None only when a solver is driven by hand
             self._finite_guard.epoch_end(finite, improved)
