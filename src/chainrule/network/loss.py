@@ -37,12 +37,12 @@ from chainrule.backend import Array, namespace
 from chainrule.devices import scalar
 
 
-def _total(xp: Any, values: Array) -> float | Array:
+def _total(values: Array) -> float | Array:
     """:math:`\\sum` of every element: a Python float on NumPy (its ufunc reduce skips the
     wrapper), a 0-d array on other namespaces so a GPU never waits for the host per batch."""
-    if xp is np:
+    if type(values) is np.ndarray:
         return float(np.add.reduce(values, axis=None))
-    return xp.sum(values)
+    return namespace(values).sum(values)
 
 
 def _scaled(text: str, scale: str) -> str:
@@ -98,30 +98,23 @@ class Loss:
     ) -> tuple[float, Array]:
         """Return ``(value, grad)``: the reduced loss and :math:`\\partial L/\\partial \\hat y` ``(N, K)``."""
         per_element, grad = self.elementwise(y_pred, y_true)
-        if sample_weight is None and type(per_element) is np.ndarray and per_element.ndim <= 2:
-            # NumPy, unweighted: L = Σ ℓ, or Σ ℓ / (N·K) with ∂L/∂ŷ scaled alike (as _reduce).
-            total = float(np.add.reduce(per_element, axis=None))
-            if self.reduction == "sum":
-                return total, grad
-            scale = 1.0 / per_element.size
-            grad *= scale
-            return total * scale, grad
-        return self._reduce(namespace(y_pred), per_element, grad, sample_weight)
+        return self._reduce(per_element, grad, sample_weight)
 
     def _reduce(
-        self, xp: Any, per_element: Array, grad: Array, sample_weight: Array | None
+        self, per_element: Array, grad: Array, sample_weight: Array | None
     ) -> tuple[float, Array]:
         n_out = per_element.shape[1] if per_element.ndim == 2 else 1
-        if sample_weight is None:
+        if sample_weight is None:  # no namespace lookup: this runs every batch
             if self.reduction == "sum":
-                return _total(xp, per_element), grad
+                return _total(per_element), grad
             scale = 1.0 / (per_element.shape[0] * n_out)
-            value = _total(xp, per_element) * scale
+            value = _total(per_element) * scale
             grad *= scale
             return value, grad
         # Per-sample weights broadcast along the outputs; the gradient is always (N, K).
+        xp = namespace(per_element)
         w_column = xp.reshape(sample_weight, (-1, 1))
-        value = _total(xp, per_element * (w_column if per_element.ndim == 2 else sample_weight))
+        value = _total(per_element * (w_column if per_element.ndim == 2 else sample_weight))
         grad = grad * w_column
         if self.reduction == "mean":
             scale = 1.0 / (scalar(xp, xp.sum(sample_weight)) * n_out)
