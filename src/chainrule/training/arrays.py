@@ -17,6 +17,7 @@ from chainrule.backend import Array, dtype_name, from_numpy, is_floating, namesp
 from chainrule.network.losses import CrossEntropy
 from chainrule.training import devicechunks, solvers
 from chainrule.training.checks import check_fit_inputs, check_in_place
+from chainrule.training.fitjob import validation_rows
 
 if TYPE_CHECKING:
     from chainrule.network.containers import Sequential
@@ -70,12 +71,8 @@ def job_maker(
 
     train_idx = None
     if validation_split and validation_data is None:
-        n_val = max(1, round(n * validation_split))
-        if n_val >= n:
-            raise ValueError("validation_split leaves no training rows; lower it.")
-        order = gen.permutation(n)
-        val_idx = from_numpy(order[:n_val], xp, like=X)
-        train_idx = np.sort(order[n_val:])
+        val_rows, train_idx = validation_rows(n, validation_split, gen)
+        val_idx = from_numpy(val_rows, xp, like=X)
         validation_data = (
             xp.take(X, val_idx, axis=0),
             xp.take(y, val_idx, axis=0),

@@ -24,7 +24,7 @@ import numpy as np
 
 from chainrule.backend import Array, dtype_name, to_numpy
 from chainrule.training.checks import check_fit_inputs
-from chainrule.training.fitjob import FitJob
+from chainrule.training.fitjob import FitJob, validation_rows
 
 if TYPE_CHECKING:
     from chainrule.devices import Device
@@ -34,15 +34,15 @@ if TYPE_CHECKING:
 def too_big(device: Device, X: Any, y: Any, w: Any) -> int | None:
     """The room on ``device`` when the training rows do not fit in it, else ``None``.
 
-    The rows are counted as the network will hold them: ``X`` at its float width (8 bytes a
-    value at most), ``y`` and ``w`` at 8 bytes a value.
+    The rows are counted from their shapes (nothing is copied), as the network will hold them:
+    ``X`` at 4 bytes a value when it is float32 and 8 otherwise, ``y`` and ``w`` at 8.
     """
     room = device.room()
     if room is None:
         return None
-    X = np.asarray(to_numpy(X))
-    needed = X.size * min(X.dtype.itemsize, 8) if X.dtype.kind == "f" else X.size * 8
-    needed += np.size(to_numpy(y)) * 8 + (0 if w is None else np.size(to_numpy(w)) * 8)
+    width = 4 if dtype_name(getattr(X, "dtype", np.float64)) == "float32" else 8
+    needed = math.prod(np.shape(X)) * width + math.prod(np.shape(y)) * 8
+    needed += 0 if w is None else math.prod(np.shape(w)) * 8
     return room if needed > room else None
 
 
@@ -66,8 +66,7 @@ class ChunkedJob(FitJob):
 
     def batches(self) -> Iterable[tuple[Array, Array, Array | None]]:
         """The epoch's batches, in the order ``device="cpu"`` would draw them."""
-        rows = np.arange(self.X.shape[0]) if self.train_idx is None else self.train_idx
-        order = self.rng.permutation(rows) if self.shuffle else rows  # as FitJob.batches
+        order = self.host_order()  # the draw device="cpu" makes
         size = self.batch_size or order.shape[0]
         for start in range(0, order.shape[0], self.chunk_rows):
             idx = order[start : start + self.chunk_rows]
@@ -118,11 +117,7 @@ def job_maker(
         check_fit_inputs(trainer, X, y, w)
     train_idx = None
     if validation_split and validation is None:
-        n_val = max(1, round(n * validation_split))
-        if n_val >= n:
-            raise ValueError("validation_split leaves no training rows; lower it.")
-        order = gen.permutation(n)  # the split device="cpu" draws
-        val_idx, train_idx = order[:n_val], np.sort(order[n_val:])
+        val_idx, train_idx = validation_rows(n, validation_split, gen)  # device="cpu"'s split
         validation = (X[val_idx], y[val_idx], None if w is None else w[val_idx])
     val = None
     if validation is not None:

@@ -73,6 +73,11 @@ class FitJob:
         """The callbacks that implement hook ``name`` (so the loop calls only those)."""
         return [cb for cb in self.callbacks if overrides(cb, name)]
 
+    def host_order(self) -> np.ndarray:
+        """This epoch's row order drawn on the host with :attr:`rng` (in order without shuffle)."""
+        order = np.arange(self.X.shape[0]) if self.train_idx is None else self.train_idx
+        return self.rng.permutation(order) if self.shuffle else order
+
     def batches(self) -> Iterable[tuple[Array, Array, Array | None]]:
         """This epoch's batches, by index: only one batch of rows is ever copied."""
         X, y, w = self.X, self.y, self.w
@@ -81,10 +86,7 @@ class FitJob:
             return
         xp = namespace(X)
         if not devices.own_generator(X):
-            order = np.arange(X.shape[0]) if self.train_idx is None else self.train_idx
-            if self.shuffle:
-                order = self.rng.permutation(order)
-            order = from_numpy(order, xp, like=X)
+            order = from_numpy(self.host_order(), xp, like=X)
         else:  # drawn where the data lives (training/ondevice.py)
             self.device_order = self.device_order or RowOrder(X, self.train_idx, self.rng)
             order = self.device_order.next(self.shuffle)
@@ -110,3 +112,12 @@ def _numpy_batches(
     for start in range(0, order.shape[0], size):
         idx = order[start : start + size]
         yield X.take(idx, axis=0), y.take(idx, axis=0), None if w is None else w.take(idx, axis=0)
+
+
+def validation_rows(n: int, fraction: float, gen: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(held-out rows, sorted training rows)`` of ``n``, the held-out ``fraction`` drawn by ``gen``."""
+    n_val = max(1, round(n * fraction))
+    if n_val >= n:
+        raise ValueError("validation_split leaves no training rows; lower it.")
+    order = gen.permutation(n)
+    return order[:n_val], np.sort(order[n_val:])
