@@ -65,6 +65,28 @@ def numpy_constants(dtype: np.dtype) -> NumpyConstants:
         return made
 
 
+KEPT_UP_TO = 1 << 16
+"""Largest input (in elements) :func:`kept_full` keeps an operand for; above, memory is the cost."""
+
+
+def kept_full(owner: Any, name: str, like: Any, value: Any) -> np.ndarray | None:
+    """An array of ``like``'s shape and dtype filled with ``value``, kept on ``owner`` as ``name``.
+
+    NumPy's binary ufuncs are not vectorised against a 0-d operand: ``maximum(z, 0)`` on a
+    128×256 float32 batch takes 13 µs, against an array of zeros 4 µs; ``minimum`` alike. A
+    layer passes the kept array instead of the scalar (the same values, so the same bits); it
+    is made again only when the input's shape or dtype changes. ``None`` for inputs that are
+    not NumPy floats or have more than :data:`KEPT_UP_TO` elements (use the scalar).
+    """
+    if type(like) is not np.ndarray or like.size > KEPT_UP_TO or like.dtype.kind != "f":
+        return None
+    kept = owner.__dict__.get(name)
+    if kept is None or kept.shape != like.shape or kept.dtype != like.dtype:
+        kept = np.full(like.shape, value, dtype=like.dtype)
+        setattr(owner, name, kept)
+    return kept
+
+
 SMALL_PRODUCT = 1 << 14
 """Operands with at most this many elements together go to ``np.dot``, larger ones to ``np.matmul``."""
 
