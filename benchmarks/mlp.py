@@ -134,12 +134,11 @@ def chainrule_trainer(X: np.ndarray, y: np.ndarray, widths: list[int], batch: in
     return setup
 
 
-def chainrule_estimator(X: np.ndarray, y: np.ndarray, widths: list[int], batch: int) -> Setup:
-    """chainrule's MLPClassifier in scikit-learn's setting of :func:`sklearn_mlp` (float32 kept)."""
-    from chainrule import MLPClassifier
+def _one_sgd_epoch(cls: type, X: np.ndarray, y: np.ndarray, widths: list[int], batch: int) -> Setup:
+    """Fit ``cls`` (an MLPClassifier) for one epoch of plain shuffled SGD, float32 input kept."""
 
     def setup() -> Any:
-        model = MLPClassifier(
+        model = cls(
             hidden_layer_sizes=tuple(widths[1:-1]),
             solver="sgd",
             batch_size=batch,
@@ -159,33 +158,20 @@ def chainrule_estimator(X: np.ndarray, y: np.ndarray, widths: list[int], batch: 
         return run
 
     return setup
+
+
+def chainrule_estimator(X: np.ndarray, y: np.ndarray, widths: list[int], batch: int) -> Setup:
+    """chainrule's MLPClassifier in scikit-learn's setting of :func:`sklearn_mlp` (float32 kept)."""
+    from chainrule import MLPClassifier
+
+    return _one_sgd_epoch(MLPClassifier, X, y, widths, batch)
 
 
 def sklearn_mlp(X: np.ndarray, y: np.ndarray, widths: list[int], batch: int) -> Setup:
     """scikit-learn's MLPClassifier, one epoch of plain SGD (it keeps float32 input float32)."""
     from sklearn.neural_network import MLPClassifier
 
-    def setup() -> Any:
-        model = MLPClassifier(
-            hidden_layer_sizes=tuple(widths[1:-1]),
-            solver="sgd",
-            batch_size=batch,
-            learning_rate_init=LEARNING_RATE,
-            momentum=0.0,
-            alpha=0.0,
-            max_iter=1,
-            shuffle=True,
-            random_state=5,
-        )
-
-        def run() -> None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # ConvergenceWarning after max_iter=1
-                model.fit(X, y)
-
-        return run
-
-    return setup
+    return _one_sgd_epoch(MLPClassifier, X, y, widths, batch)
 
 
 def pytorch(X: np.ndarray, y: np.ndarray, widths: list[int], batch: int) -> Setup:
