@@ -98,24 +98,25 @@ class Loss:
     ) -> tuple[float, Array]:
         """Return ``(value, grad)``: the reduced loss and :math:`\\partial L/\\partial \\hat y` ``(N, K)``."""
         per_element, grad = self.elementwise(y_pred, y_true)
-        return self._reduce(per_element, grad, sample_weight)
-
-    def _reduce(
-        self, per_element: Array, grad: Array, sample_weight: Array | None
-    ) -> tuple[float, Array]:
+        if sample_weight is not None:
+            return self._weighted(per_element, grad, sample_weight)
+        total = _total(per_element)  # unweighted, every batch: no namespace lookup
+        if self.reduction == "sum":
+            return total, grad
         n_out = per_element.shape[1] if per_element.ndim == 2 else 1
-        if sample_weight is None:  # no namespace lookup: this runs every batch
-            if self.reduction == "sum":
-                return _total(per_element), grad
-            scale = 1.0 / (per_element.shape[0] * n_out)
-            value = _total(per_element) * scale
-            grad *= scale
-            return value, grad
-        # Per-sample weights broadcast along the outputs; the gradient is always (N, K).
+        scale = 1.0 / (per_element.shape[0] * n_out)
+        grad *= scale
+        return total * scale, grad
+
+    def _weighted(
+        self, per_element: Array, grad: Array, sample_weight: Array
+    ) -> tuple[float, Array]:
+        """The reduction with per-sample weights, broadcast along the outputs."""
+        n_out = per_element.shape[1] if per_element.ndim == 2 else 1
         xp = namespace(per_element)
         w_column = xp.reshape(sample_weight, (-1, 1))
         value = _total(per_element * (w_column if per_element.ndim == 2 else sample_weight))
-        grad = grad * w_column
+        grad = grad * w_column  # the gradient is always (N, K)
         if self.reduction == "mean":
             scale = 1.0 / (scalar(xp, xp.sum(sample_weight)) * n_out)
             value *= scale
