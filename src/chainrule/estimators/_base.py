@@ -49,6 +49,7 @@ from chainrule.network import initializers
 from chainrule.network.containers import Sequential
 from chainrule.network.layers import Dense
 from chainrule.network.losses import Loss
+from chainrule.network.memory import check_fits_in_memory
 from chainrule.training.callbacks import Callback
 from chainrule.training.protocol import TrainedModel
 from chainrule.training.solvers import lbfgs
@@ -180,6 +181,11 @@ class BaseMLP(BaseEstimator):
         n_outputs = Y.shape[1]
 
         if first_pass:
+            # refused before a weight is allocated: too large a layer is otherwise allocated
+            # lazily and grows until the kernel kills the process, with no word why
+            check_fits_in_memory(
+                [X.shape[1], *hidden, n_outputs], self._batch_rows(X.shape[0]), X.dtype.itemsize
+            )
             rng = initializers.as_generator(self.random_state)
             net = build_network(self, X.shape[1], hidden, n_outputs, dropout, rng)
         else:
@@ -205,6 +211,12 @@ class BaseMLP(BaseEstimator):
         self.n_outputs_ = n_outputs
         self.n_layers_ = len(hidden) + 2
         self.out_activation_ = self._output_activation(n_outputs)
+
+    def _batch_rows(self, n: int) -> int:
+        """Rows of one training batch: all ``n`` for L-BFGS, else ``batch_size`` (auto: 200)."""
+        if self.solver == "lbfgs":
+            return n
+        return min(n, 200 if self.batch_size == "auto" else int(self.batch_size))
 
     def _fit_stochastic(
         self,
