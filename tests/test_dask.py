@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import threading
+import warnings
 
 import numpy as np
 import pytest
@@ -264,3 +265,37 @@ def test_cli_refuses_options_the_dask_path_does_not_take(tmp_path) -> None:
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "--dropout, --l1 cannot be combined with --dask" in lines[0]
     assert not out.exists()
+
+
+def test_an_empty_partition_trains_as_if_it_were_not_there(client) -> None:
+    """Issue 21: a filter's empty partition failed with "cannot reshape array of size 0"."""
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(rng.standard_normal((240, 3)), columns=["a", "b", "c"])
+    frame["t"] = frame.to_numpy() @ np.array([1.0, -2.0, 0.5])
+    ddf = dd.from_pandas(frame, npartitions=3)
+    nothing = ddf.partitions[0][ddf.partitions[0]["a"] > 100]  # 0 rows
+    ddf = dd.concat([ddf.partitions[0], nothing, ddf.partitions[1], ddf.partitions[2]])
+    assert [len(p) for p in ddf.partitions] == [80, 0, 80, 80]
+    kw = dict(hidden_layer_sizes=(6,), solver="lbfgs", max_iter=20, random_state=0)
+    features = ["a", "b", "c"]
+    model = DaskMLPRegressor(**kw, client=client).fit(ddf[features], ddf["t"])
+    local = MLPRegressor(**kw).fit(frame[features].to_numpy(), frame["t"].to_numpy())
+    assert _rel(model.coefs_[0], local.coefs_[0]) < 1e-8
+    adam = DaskMLPRegressor(hidden_layer_sizes=(6,), max_iter=3, random_state=0, client=client)
+    assert np.isfinite(adam.fit(ddf[features], ddf["t"]).coefs_[0]).all()
+
+
+def test_a_level_confined_to_one_partition_is_named(client) -> None:
+    """Issue 21: a rare level seen by one partition was underfit by data-parallel Adam, silently."""
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"x": rng.standard_normal(300), "city": ["oslo", "rome"] * 150})
+    frame.loc[:9, "city"] = "lima"  # ten rows, all in the first partition
+    frame["t"] = frame["x"] + np.where(frame["city"] == "lima", 10.0, 0.0)
+    ddf = dd.from_pandas(frame, npartitions=3, sort=False)
+    kw = dict(hidden_layer_sizes=(4,), max_iter=2, random_state=0, client=client)
+    with pytest.warns(UserWarning, match=r"'city': 1 level\(s\) \('lima'\) occur in only one"):
+        DaskMLPRegressor(**kw).fit(ddf[["x", "city"]], ddf["t"])
+    with warnings.catch_warnings(record=True) as seen:  # L-BFGS sums exact gradients: no word
+        warnings.simplefilter("always")
+        DaskMLPRegressor(**kw, solver="lbfgs").fit(ddf[["x", "city"]], ddf["t"])
+    assert not [w for w in seen if "partitions" in str(w.message)]

@@ -119,10 +119,14 @@ class Shards:
         stats = gather(client, [client.submit(_worker.shard_stats, f) for f in futures])
         if not all(finite for _, _, finite in stats):
             raise ValueError(f"{what} or y holds NaN or infinite values; remove or fill them.")
-        rows = [n for n, _, _ in stats]
-        total = math.fsum(s for _, s, _ in stats)
-        if sum(rows) == 0:
+        # an empty partition (a filter's leftover) holds nothing to train on: leave it out, so
+        # no engine divides by its 0 rows or draws a batch from it
+        kept = [i for i, (n, _, _) in enumerate(stats) if n > 0]
+        if not kept:
             raise ValueError("Cannot train on an empty data set (0 rows).")
+        futures = [futures[i] for i in kept]
+        rows = [stats[i][0] for i in kept]
+        total = math.fsum(stats[i][1] for i in kept)
         if not total > 0:
             raise ValueError("sample_weight sums to 0; at least one weight must be positive.")
         return cls(client, futures, rows, total)

@@ -113,7 +113,9 @@ class DaskMLPMixin:
             if _data.numeric_columns(X):
                 self.feature_names_in_ = np.asarray(names, dtype=object)
                 return _data.as_float_matrix, len(names)
-            pre = _data.fit_preprocessor(X, names)
+            # data-parallel solvers average the partitions' steps: say when a level lives in
+            # one partition only (L-BFGS sums exact gradients, so it does not mind)
+            pre = _data.fit_preprocessor(X, names, warn_confined=self.solver != "lbfgs")
             self.preprocessor_ = pre
             return functools.partial(_encode_frame, pre), pre.n_features
         if not _data.is_dask(X) or X.ndim != 2:

@@ -9,6 +9,7 @@ removes temporary files whose process is gone, and loading refuses any such name
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import signal
@@ -123,10 +124,22 @@ def _write_and_rename(folder: Path, target: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
+    except OSError as exc:  # a full disk, a quota: say which file, not just the errno's words
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        hint = "free some space or write elsewhere" if exc.errno in _FULL else "check the folder"
+        raise OSError(
+            exc.errno,
+            f"Cannot write '{target}' ({exc.strerror or exc}); {hint}. Nothing was replaced.",
+        ) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+"""Errors meaning the disk (or the user's quota) is full."""
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -76,8 +77,17 @@ def _check_stray_tokens(series: pd.Series, name: str, source: str, role: str) ->
         return
     coerced = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
     numbers = int(coerced.notna().sum())
-    if numbers == 0 or numbers <= STRAY_FRACTION * len(present):
-        return  # text, or mostly text: categories
+    if numbers == 0:
+        return  # text: categories
+    if numbers <= STRAY_FRACTION * len(present):  # mostly text: categories, but say so
+        warnings.warn(
+            f"{role} {name!r} in '{source}' holds {numbers} numbers among "
+            f"{len(present) - numbers} text values; it is treated as categories (one-hot), "
+            "each number a category of its own.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return
     stray = present[coerced.isna().to_numpy()]
     if not len(stray):
         return  # all numbers written as text: read as numbers by the encoder

@@ -69,13 +69,13 @@ def read_table(path: str | os.PathLike[str], na_values: Sequence[str] = ()) -> p
     try:
         if kind == "parquet":
             require("pyarrow", purpose="Reading Parquet files")
-            frame = pd.read_parquet(p)
+            frame = _decimals_as_numbers(pd.read_parquet(p))
             if na_values:
                 frame = frame.replace(list(na_values), None)
         else:
-            frame = pd.read_csv(
-                p, sep="\t" if kind == "tsv" else ",", na_values=list(na_values) or None
-            )
+            sep = "\t" if kind == "tsv" else ","
+            _refuse_duplicate_names(pd.read_csv(p, sep=sep, nrows=1, header=None, dtype=str), p)
+            frame = pd.read_csv(p, sep=sep, na_values=list(na_values) or None)
     except pd.errors.EmptyDataError:
         raise DataError(f"Data file '{p}' is empty; it needs a header row and data rows.") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -87,6 +87,36 @@ def read_table(path: str | os.PathLike[str], na_values: Sequence[str] = ()) -> p
     if frame.shape[0] == 0:
         raise DataError(f"Data file '{p}' has a header but no data rows.")
     frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def _refuse_duplicate_names(header: pd.DataFrame, path: Path) -> None:
+    """Raise :class:`DataError` when the header (read raw) names a column twice.
+
+    pandas would rename the second ``a`` to ``a.1``, silently, and a model trained on it would
+    ask for a column no other file has.
+    """
+    names = [str(n).strip() for n in header.iloc[0]] if len(header) else []
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise DataError(
+                f"The header of '{path}' names column {name!r} twice; give every column its "
+                "own name."
+            )
+        seen.add(name)
+
+
+def _decimals_as_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Parquet ``decimal128`` columns (read as Python ``Decimal`` objects) as float64 numbers."""
+    import decimal
+
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype == object:
+            present = column.dropna()
+            if len(present) and all(isinstance(v, decimal.Decimal) for v in present.iloc[:100]):
+                frame[name] = column.astype("float64")
     return frame
 
 

@@ -272,6 +272,13 @@ class TablePreprocessor:
 
     @staticmethod
     def _numbers(series: pd.Series, name: str, source: str) -> np.ndarray:
+        from pandas.api import types
+
+        if types.is_bool_dtype(series):  # true/false would silently become 1/0
+            raise DataError(
+                f"Column {name!r} in '{source}' holds true/false but the model was trained on "
+                "numbers there; write them as 1 and 0 if that is what they mean."
+            )
         if is_numeric_column(series):
             return series.to_numpy(dtype=np.float64, na_value=np.nan)
         import pandas as pd
