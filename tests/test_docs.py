@@ -22,7 +22,7 @@ import pytest
 from sybil import Document
 from sybil.parsers.markdown import PythonCodeBlockParser, SkipParser
 
-from chainrule.network.activation import ACTIVATIONS
+from chainrule.network.activations import ACTIVATIONS
 from chainrule.network.layers import LAYER_TYPES
 
 ROOT = Path(__file__).resolve().parents[1]
