@@ -43,7 +43,7 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .
 
 docs: $(VENV)/.installed-test
-	$(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict  # (no end-of-life banner)
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks
