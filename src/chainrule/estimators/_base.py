@@ -56,6 +56,13 @@ from chainrule.training.trainer import Trainer
 
 STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "rmsprop")
 
+NON_FINITE_MESSAGE = (
+    "Solver produced non-finite parameter weights. The input data may contain large values "
+    "and need to be preprocessed: standardize the features (e.g. with StandardScaler) or "
+    "lower learning_rate_init."
+)
+"""scikit-learn's words for a diverged fit without early stopping (its tests match them)."""
+
 
 class BaseMLP(BaseEstimator):
     """Base class; use :class:`MLPClassifier` or :class:`MLPRegressor`."""
@@ -180,10 +187,13 @@ class BaseMLP(BaseEstimator):
         n_outputs = Y.shape[1]
 
         if first_pass:
-            rng = initializers.as_generator(self.random_state)
+            rng = random_source(self.random_state)
             net = build_network(self, X.shape[1], hidden, n_outputs, dropout, rng)
         else:
-            rng = self._rng
+            # scikit-learn seeds a new RandomState from an integer at every fit / partial_fit
+            # call; a RandomState or Generator (and None's generator) carries on.
+            seeded = isinstance(self.random_state, Integral)
+            rng = random_source(self.random_state) if seeded else self._rng
             if self.network_.output_dim(X.shape[1]) != n_outputs:
                 raise ValueError(
                     f"y has {n_outputs} outputs but the fitted network has "
@@ -298,11 +308,9 @@ class BaseMLP(BaseEstimator):
             verbose=0,
             check_inputs=False,  # done: validate_data (finite X), encoded Y, check_weights
         )
-        if trainer.stop_reason == "non_finite" or not _finite(trainer.network):
-            raise ValueError(
-                "Training diverged: the loss became NaN or infinite. Standardize the features "
-                "(e.g. with StandardScaler) or lower learning_rate_init."
-            )
+        diverged = trainer.stop_reason == "non_finite" or not _finite(trainer.network)
+        if diverged and not (self.early_stopping and rules and rules[0].diverged(trainer)):
+            raise ValueError(NON_FINITE_MESSAGE)
         if trainer.stop_reason == "interrupted":
             warnings.warn("Training interrupted by user.", stacklevel=5)
 
@@ -393,6 +401,19 @@ class BaseMLP(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def random_source(random_state: Any) -> np.random.RandomState | np.random.Generator:
+    """The random source of a fit: the weights, shuffles, validation split and dropout masks.
+
+    An integer seeds a ``numpy.random.RandomState``, as scikit-learn's ``check_random_state``
+    does, so the same seed draws scikit-learn's weights, batch orders and validation rows. A
+    ``RandomState`` or a ``Generator`` is used as given; ``None`` is a ``RandomState`` seeded
+    from fresh OS entropy (scikit-learn would use NumPy's global one).
+    """
+    if isinstance(random_state, np.random.RandomState | np.random.Generator):
+        return random_state
+    return np.random.RandomState(random_state)
 
 
 def _finite(net: Sequential) -> bool:

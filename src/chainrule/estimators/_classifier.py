@@ -311,7 +311,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return Y, sample_weight
 
     def _stratify(self) -> bool:
-        return self._label_binarizer.y_type_ != "multilabel-indicator"
+        return True  # a binary target's one column (scikit-learn's rule: _rules.split_validation)
 
     def _data_loss(self, n_outputs: int) -> Loss:
         eps = float(self.label_smoothing)

@@ -84,8 +84,10 @@ def _solver_rule(
             return optimizers_module.chain(step)
         nesterov = bool(est.nesterovs_momentum)
         return optimizers_module.chain(step, optimizers_module.trace(float(est.momentum), nesterov))
-    if est.solver == "adam":
-        return optimizers_module.adam(lr, est.beta_1, est.beta_2, est.epsilon)
+    if est.solver == "adam":  # ε where scikit-learn's AdamOptimizer has it (optimizers.py)
+        return optimizers_module.adam(
+            lr, est.beta_1, est.beta_2, est.epsilon, eps_placement="sklearn"
+        )
     if est.solver == "adamw":
         return optimizers_module.adamw(
             lr, est.beta_1, est.beta_2, est.epsilon, weight_decay=float(est.alpha)

@@ -11,9 +11,11 @@ callbacks run and keeps the weights of the best score — the run's one best-wei
 from __future__ import annotations
 
 import math
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from chainrule import devices
@@ -31,15 +33,20 @@ Validation = tuple[np.ndarray, np.ndarray, np.ndarray | None]
 def split_validation(
     est: BaseEstimator, X: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None, rng: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, Validation]:
-    """Hold out ``validation_fraction`` of the rows (stratified for single-label classifiers).
+    """Hold out ``validation_fraction`` of the rows, as scikit-learn does.
 
-    Returns the training ``X, Y, sample_weight`` and the held-out ``(X_val, Y_val, w_val)``,
-    split as scikit-learn splits them (``train_test_split`` seeded from ``rng``).
+    Returns the training ``X, Y, sample_weight`` and the held-out ``(X_val, Y_val, w_val)``.
+    The rows are scikit-learn's: ``train_test_split`` draws them from ``rng`` itself when it is
+    a ``RandomState`` (from a seed drawn from it for a ``Generator``), and stratifies them
+    when ``Y`` has one column of a classifier — a binary target, ``Y`` as booleans exactly as
+    scikit-learn passes it. Multiclass and multilabel targets are split unstratified, as in
+    scikit-learn.
     """
-    stratify = Y.argmax(1) if est._stratify() else None
+    stratify = Y.astype(bool) if est._stratify() and Y.shape[1] == 1 else None
     arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
+    source = rng if isinstance(rng, np.random.RandomState) else _seed_from(rng)
     parts = train_test_split(
-        *arrays, random_state=_seed_from(rng), test_size=est.validation_fraction, stratify=stratify
+        *arrays, random_state=source, test_size=est.validation_fraction, stratify=stratify
     )
     validation = (parts[1], parts[3], None if sample_weight is None else parts[5])
     if validation[0].shape[0] < 2:
@@ -179,6 +186,36 @@ class EpochRules(Callback):
                 self.no_improvement_count = 0
             else:
                 trainer.stop_reason = "converged"
+
+    def diverged(self, trainer: Trainer) -> bool:
+        """Handle a diverged run with early stopping as scikit-learn ≥ 1.6 does; True if kept.
+
+        scikit-learn keeps training on NaN weights, records NaN validation scores and in the
+        end restores the best validation epoch's weights, so a grid search scores the
+        candidate instead of failing. The Trainer stops at the first non-finite epoch and
+        keeps the finite best weights; here the diverged epoch is recorded as a NaN score
+        (``validation_scores_[-1]``) and a ``ConvergenceWarning`` says what happened. Returns
+        False when no finite validation epoch exists (the estimator then raises).
+        """
+        if self.monitor is None or trainer.best_params is None:
+            return False
+        if not self.validation_scores or math.isfinite(self.validation_scores[-1]):
+            # the epoch the Trainer stopped in never reached on_epoch_end: record it
+            self.n_iter += 1
+            self.t += self.n_train
+            self.loss_curve.append(math.nan)
+            self.validation_scores.append(math.nan)
+            self.validation_loss_curve.append(math.nan)
+        trainer.restore(trainer.best_params)
+        warnings.warn(
+            f"Training diverged in epoch {self.n_iter} (the loss became NaN or infinite); "
+            f"the weights of the best validation epoch (score {self.best_validation_score:.6g}) "
+            "are kept. Standardize the features (e.g. with StandardScaler) or lower "
+            "learning_rate_init.",
+            ConvergenceWarning,
+            stacklevel=6,
+        )
+        return True
 
     def fitted(self) -> dict[str, Any]:
         """The fitted attributes these rules keep, by name."""
