@@ -362,14 +362,15 @@ def test_failed_fit_leaves_the_fitted_model_unchanged(iris):
     proba = clf.predict_proba(X)
     failures = [
         lambda: clf.fit(np.where(X > 2, np.nan, X), y),  # validation fails
-        lambda: clf.fit(X[:, :2], np.zeros(len(y))),  # after n_features_in_ was reset
+        # after n_features_in_ was reset: a negative class weight is refused with the targets
+        lambda: clf.set_params(class_weight={0: -1.0}).fit(X[:, :2], y),
         lambda: clf.set_params(learning_rate_init=1e12, solver="sgd").fit(X * 1e6, y),  # diverges
         lambda: clf.partial_fit(X[:3], [0, 1, 9]),  # unknown label
     ]
     for fail in failures:
         with pytest.raises(ValueError):
             quiet(fail)
-        clf.set_params(learning_rate_init=0.001, solver="adam")
+        clf.set_params(learning_rate_init=0.001, solver="adam", class_weight=None)
         assert pickle.dumps(clf) == before
         np.testing.assert_array_equal(clf.predict_proba(X), proba)
     assert clf.n_features_in_ == 4 and list(clf.classes_) == [0, 1, 2]

@@ -38,11 +38,12 @@ from chainrule.estimators._network import (
     HIDDEN_ACTIVATIONS,
     build_network,
     dropout_rates,
+    hidden_activations,
     hidden_sizes,
     make_optimizer,
 )
 from chainrule.estimators._objective import L2Penalized, PenaltyGradient
-from chainrule.estimators._rules import EpochRules, split_validation
+from chainrule.estimators._rules import EpochRules, split_validation, validation_scorer
 from chainrule.estimators._state import estimator_from_state, estimator_state
 from chainrule.estimators._verbose import SklearnVerbose
 from chainrule.network import initializers
@@ -69,7 +70,7 @@ class BaseMLP(BaseEstimator):
 
     _parameter_constraints: ClassVar[dict] = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), list, tuple],
         "solver": [StrOptions({"lbfgs", *STOCHASTIC_SOLVERS})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -120,6 +121,10 @@ class BaseMLP(BaseEstimator):
         """The validation score (accuracy or R²) from raw outputs and encoded targets."""
         raise NotImplementedError
 
+    def _labels_from_encoded(self, Y: np.ndarray) -> np.ndarray:
+        """The targets as the user gave them, from the network's ``(N, K)`` encoding."""
+        raise NotImplementedError
+
     # -- fitted attributes that read the network ------------------------------------------------
     @property
     def coefs_(self) -> list[np.ndarray]:
@@ -150,6 +155,7 @@ class BaseMLP(BaseEstimator):
     def _fit_unguarded(self, X: Any, y: Any, sample_weight: Any, incremental: bool) -> None:
         self._validate_params()
         hidden = hidden_sizes(self)
+        hidden_activations(self, len(hidden))  # one name, or one per hidden layer
         dropout = dropout_rates(self, len(hidden))
         if self.solver == "lbfgs" and any(dropout):
             raise ValueError(
@@ -159,6 +165,12 @@ class BaseMLP(BaseEstimator):
         check_extensions(self)
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True.")
+        if incremental and self.record_validation:
+            raise ValueError(
+                "partial_fit holds no rows out, so it cannot record_validation; call fit, "
+                "or score your own held-out rows between partial_fit calls."
+            )
+        validation_scorer(self)  # an unknown scoring name fails before training
         first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
 
         X, y = validate_data(
@@ -227,7 +239,7 @@ class BaseMLP(BaseEstimator):
         incremental: bool,
     ) -> dict[str, Any]:
         validation = None
-        if self.early_stopping:
+        if self.early_stopping or self.record_validation:
             X, Y, sample_weight, validation = split_validation(self, X, Y, sample_weight, rng)
         n_train = X.shape[0]
         if self.batch_size == "auto":

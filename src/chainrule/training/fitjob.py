@@ -77,12 +77,16 @@ class FitJob:
     def host_order(self) -> np.ndarray:
         """This epoch's row order drawn on the host with :attr:`rng` (in order without shuffle).
 
-        Each epoch permutes the previous epoch's order, as ``sklearn.utils.shuffle`` does in
-        scikit-learn's MLP, so a ``RandomState`` gives scikit-learn's batches.
+        A ``Generator`` permutes the rows afresh every epoch. A ``RandomState`` — scikit-learn's
+        source — permutes the previous epoch's order (from the rows in order at the start of
+        the ``fit`` call), as ``sklearn.utils.shuffle`` does in scikit-learn's MLP, so the same
+        seed gives scikit-learn's batches.
         """
         order = np.arange(self.X.shape[0]) if self.train_idx is None else self.train_idx
         if not self.shuffle:
             return order
+        if not isinstance(self.rng, np.random.RandomState):
+            return self.rng.permutation(order)
         previous = self.host_order_last
         self.host_order_last = self.rng.permutation(order if previous is None else previous)
         return self.host_order_last
