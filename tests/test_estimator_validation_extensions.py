@@ -8,6 +8,7 @@ with scikit-learn's own metrics on a model stopped at the same epoch.
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import numpy as np
@@ -41,7 +42,7 @@ def _validation_rows(fraction: float):
     X, y = _data()
     rs = np.random.RandomState(0)
     sizes = [X.shape[1], *HIDDEN, 1]
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+    for fan_in, fan_out in itertools.pairwise(sizes):
         rs.uniform(size=(fan_in, fan_out))
         rs.uniform(size=fan_out)
     Y = (y == 1).reshape(-1, 1)
