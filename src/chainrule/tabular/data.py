@@ -23,7 +23,30 @@ READERS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".parquet": "parquet", "
 
 
 class DataError(ValueError):
-    """A data file or column the user named cannot be used; the message says how to fix it."""
+    """A data file or column the user named cannot be used; the message says how to fix it.
+
+    ``problems`` holds each problem's own sentence when one error reports several (a table
+    with missing values in one column and text in a numeric target, say).
+    """
+
+    def __init__(self, message: str, problems: Sequence[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems) if problems else [message]
+
+
+def raise_problems(problems: Sequence[str]) -> None:
+    """Raise one :class:`DataError` listing every problem found (nothing when there is none)."""
+    if not problems:
+        return
+    if len(problems) == 1:
+        raise DataError(problems[0])
+    listed = " ".join(f"({i}) {p}" for i, p in enumerate(problems, 1))
+    raise DataError(f"The table has {len(problems)} problems: {listed}", problems)
+
+
+def problems_of(error: DataError) -> list[str]:
+    """The sentences of ``error``: its problems, for merging into a longer list."""
+    return list(getattr(error, "problems", None) or [str(error)])
 
 
 def _pandas():
