@@ -44,7 +44,7 @@ def _estimator(tmp_path):
 def test_an_estimators_adam_step_is_scikit_learns_from_the_files_moments(tmp_path):
     est, _, x, y = _estimator(tmp_path)
     trained = trained_model(est)
-    optimizer, state, _ = model_update_rule(est, trained, None)
+    optimizer, state, _ = model_update_rule(trained, None)
     assert state is not None
     saved = _adam_state(state)
     trace = explain_step(trained.network, x, y, trained.loss, optimizer, opt_state=state)
@@ -70,7 +70,7 @@ def test_a_saved_trainers_adam_step_is_torchs(tmp_path):
     trainer.fit(X, y, epochs=3, batch_size=50, rng=0, verbose=0)
     chainrule.save(trainer, tmp_path / "t.safetensors")
     loaded = chainrule.load(tmp_path / "t.safetensors")
-    optimizer, state, _ = model_update_rule(loaded, trained_model(loaded), None)
+    optimizer, state, _ = model_update_rule(trained_model(loaded), None)
     trace = explain_step(
         loaded.network, X[:4], y[:4], loaded.loss, optimizer, opt_state=copy.deepcopy(state)
     )

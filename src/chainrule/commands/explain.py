@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         recorded = trained.settings.get("learning_rate")
         if isinstance(recorded, int | float):
             lr_default = float(recorded)
-        optimizer, opt_state, which = model_update_rule(model, trained, args.lr)
+        optimizer, opt_state, which = model_update_rule(trained, args.lr)
         x = y = None
         if args.data is not None:
             features, labels = read_data(model, args.data, None)
@@ -149,24 +149,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def model_update_rule(
-    model: Any, trained: Any, learning_rate: float | None
-) -> tuple[Any, Any, str]:
-    """The update rule ``model`` was trained with, the optimizer state its file carries, a name.
+def model_update_rule(trained: Any, learning_rate: float | None) -> tuple[Any, Any, str]:
+    """The update rule the model was trained with, the optimizer state its file carries, a name.
 
-    A saved Trainer carries its optimizer and state; an estimator its solver's state
-    (Adam's moments, SGD's velocity); a table model records its optimizer's name and rate
-    (its first step is explained from a fresh state). ``learning_rate`` (``--lr``) replaces
-    the recorded rate, and then the saved state is not used. ``(None, None, reason)`` when
-    the model records no one-step rule (a bare network, L-BFGS).
+    A saved Trainer or estimator carries its rule and its state (Adam's moments, SGD's
+    velocity: ``trained.optimizer`` / ``trained.optimizer_state``); a table model records its
+    optimizer's name and rate (its first step is explained from a fresh state).
+    ``learning_rate`` (``--lr``) replaces the recorded rate, and then the saved state is not
+    used. ``(None, None, reason)`` when the model records no one-step rule (L-BFGS).
     """
-    own = getattr(model, "optimizer", None)
-    state = getattr(model, "opt_state", None)
+    own, state = trained.optimizer, trained.optimizer_state
     if isinstance(own, GradientTransformation) and learning_rate is None:
-        return own, state, "the saved Trainer's"
+        return own, state, "the model's own"
     optimizer, which = model_optimizer(trained, learning_rate)
-    # an estimator keeps its solver's state as _opt_state (saved in its model file)
-    state = getattr(model, "_opt_state", None) if learning_rate is None else None
+    state = None if learning_rate is not None else state
     if optimizer is not None and state is not None:
         try:  # the file's state must fit the rebuilt rule (same chain, same parameters)
             optimizer.update(

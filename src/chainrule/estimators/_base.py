@@ -384,6 +384,8 @@ class BaseMLP(BaseEstimator):
             self._classes(),
             self._probabilities(),
             self.get_params(deep=False),
+            optimizer=None if self.solver == "lbfgs" else make_optimizer(self),
+            optimizer_state=getattr(self, "_opt_state", None),
         )
 
     def _classes(self) -> list[Any] | None:

@@ -124,7 +124,13 @@ class Trainer:
 
     def trained_model(self) -> TrainedModel:
         """The network, loss and history (see :mod:`chainrule.training.protocol`)."""
-        return TrainedModel(self.network, self.loss, self.history)
+        return TrainedModel(
+            self.network,
+            self.loss,
+            self.history,
+            optimizer=self.optimizer,
+            optimizer_state=self.opt_state,
+        )
 
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Arrays and JSON to resume training from, for :func:`chainrule.save` (``resume.py``)."""
