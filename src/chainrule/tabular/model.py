@@ -34,7 +34,7 @@ from chainrule.network import losses as losses_module
 from chainrule.network.containers import Sequential, StateError
 from chainrule.tabular import recipe
 from chainrule.tabular.codec import TableCodec
-from chainrule.tabular.columns import check_column
+from chainrule.tabular.columns import check_column, identifier_columns
 from chainrule.tabular.data import DataError, require_columns
 from chainrule.tabular.preprocessing import TablePreprocessor
 from chainrule.tabular.runs import describe_history, saved_epoch  # noqa: F401  (re-exported)
@@ -58,6 +58,22 @@ HIDDEN_ACTIVATIONS = tuple(
     name for name in activations_module.ACTIVATIONS if name not in ("softmax", "identity", "linear")
 )
 """Every registered activation name that makes sense between layers (each class names itself)."""
+
+DEFAULTS: dict[str, Any] = {
+    "hidden": (256, 256),
+    "epochs": 100,
+    "batch_size": 256,
+    "early_stopping": True,
+    "patience": 10,
+    "impute": "median",
+    "missing_indicator": True,
+    "scale": "robust",
+    "embed": "auto",
+    "label_smoothing": 0.0,
+    "lr_schedule": "constant",
+}
+"""The defaults of :meth:`TabularModel.fit`, ``chainrule train`` and ``TabularClassifier`` /
+``TabularRegressor`` (docs/tables.md explains each and the benchmark that chose it)."""
 
 
 class TabularModel:
@@ -116,19 +132,24 @@ class TabularModel:
         target: str,
         *,
         task: str | None = None,
-        hidden: Sequence[int] = (64, 32),
+        hidden: Sequence[int] = DEFAULTS["hidden"],
         activation: str = "relu",
         optimizer: str = "adam",
         learning_rate: float | None = None,
-        epochs: int = 100,
-        batch_size: int | None = 32,
+        epochs: int = DEFAULTS["epochs"],
+        batch_size: int | None = DEFAULTS["batch_size"],
         validation_split: float = 0.2,
-        early_stopping: bool = False,
-        patience: int = 10,
+        early_stopping: bool = DEFAULTS["early_stopping"],
+        patience: int = DEFAULTS["patience"],
         seed: int | None = 0,
-        impute: str = "error",
+        impute: str = DEFAULTS["impute"],
         drop: Sequence[str] = (),
-        embed: str | Sequence[str] | None = None,
+        embed: str | Sequence[str] | None = DEFAULTS["embed"],
+        scale: str = DEFAULTS["scale"],
+        missing_indicator: bool = DEFAULTS["missing_indicator"],
+        keep_ids: bool = False,
+        label_smoothing: float = DEFAULTS["label_smoothing"],
+        lr_schedule: str = DEFAULTS["lr_schedule"],
         callbacks: Sequence[Callback] = (),
         source: str = "the data",
         device: str = "cpu",
@@ -141,7 +162,13 @@ class TabularModel:
         ``dropout``, ``l2`` and ``l1`` regularize (:mod:`chainrule.tabular.regularize`).
         ``embed`` (``"auto"`` or column names) encodes those text columns as codes for a
         :class:`~chainrule.network.embedding.ColumnEmbedding` first layer instead of one-hot
-        (:mod:`chainrule.tabular.preprocessing`).
+        (:mod:`chainrule.tabular.preprocessing`); ``scale`` (``"robust"`` or ``"standard"``)
+        and ``missing_indicator`` are the preprocessor's too. A column that looks like a row
+        identifier (:func:`~chainrule.tabular.columns.identifier_columns`) is left out, and
+        named in ``training["left_out"]``, unless ``keep_ids``.
+
+        With ``early_stopping`` (the default) training stops when the validation loss has
+        not improved for ``patience`` epochs and the weights of its best epoch are kept.
 
         Ctrl-C during training stops it at the end of the batch with the best weights seen
         (``history.stop_reason == "interrupted"``); the model is returned all the same.
@@ -162,18 +189,25 @@ class TabularModel:
             raise DataError("Hidden layer widths must be positive integers, e.g. hidden=(64, 32).")
         y_column = frame[target]
         check_column(y_column, target, source, "Target column")  # tabular/columns.py
-        if y_column.isna().any():
-            row = int(np.flatnonzero(y_column.isna().to_numpy())[0]) + 1
+        unlabelled = int(y_column.isna().sum())
+        if unlabelled == len(frame):
             raise DataError(
-                f"Target column {target!r} in '{source}' has {int(y_column.isna().sum())} missing "
-                f"values (first in data row {row}); remove those rows."
+                f"Target column {target!r} in '{source}' has no values at all; name another "
+                "column as the target."
             )
+        if unlabelled:  # rows without a target teach nothing: leave them out, and say so
+            frame = frame[y_column.notna().to_numpy()]
+            y_column = frame[target]
         task = task or infer_task(y_column)
         if task not in TASKS:
             raise DataError(f"Unknown task {task!r}; choose classification or regression.")
         features = [c for c in frame.columns if c != target and c not in set(drop)]
+        left_out = {} if keep_ids else identifier_columns(frame, features)
+        features = [c for c in features if c not in left_out]
         embed = embed if embed is None or isinstance(embed, str) else list(embed)
-        pre = TablePreprocessor(impute, embed).fit(frame, features, source)
+        pre = TablePreprocessor(impute, embed, scale, missing_indicator).fit(
+            frame, features, source
+        )
         X = pre.transform(frame, source)
 
         gen = np.random.default_rng(seed)
@@ -187,9 +221,12 @@ class TabularModel:
             mean = float(np.mean(numbers))
             scale = float(np.std(numbers)) or 1.0
             y = (numbers - mean) / scale
-        n_out, loss, metrics = recipe.task_objective(task, classes, scale)
+        n_out, loss, metrics = recipe.task_objective(task, classes, scale, label_smoothing)
+        rows = round(len(X) * (1 - validation_split))
+        steps = epochs * max(1, -(-rows // (batch_size or rows or 1)))
+        rate = recipe.learning_rate_schedule(optimizer, learning_rate, lr_schedule, steps)
         net, opt = recipe.network_and_optimizer(
-            pre, X.shape[1], hidden, n_out, activation, dropout, optimizer, learning_rate, l2, l1,
+            pre, X.shape[1], hidden, n_out, activation, dropout, optimizer, rate, l2, l1,
             init_rng,
         )  # fmt: skip
         callbacks = recipe.run_callbacks(callbacks, early_stopping, patience)
@@ -211,6 +248,10 @@ class TabularModel:
             activation=activation, optimizer=optimizer, epochs=epochs, batch_size=batch_size,
             validation_split=validation_split, early_stopping=early_stopping, patience=patience,
             seed=seed, dropout=dropout, l2=l2, l1=l1,
+            extra={
+                **({"left_out": left_out} if left_out else {}),
+                **({"unlabelled_rows": unlabelled} if unlabelled else {}),
+            },
         )  # fmt: skip
         model = cls(net, loss, task, pre, target, classes, mean, scale, trainer.history, training)
         return model, trainer
