@@ -117,8 +117,8 @@ def identifier_reason(series: pd.Series) -> str | None:
     from pandas.api import types
 
     n = len(series)
-    if n < MIN_ROWS_FOR_IDENTIFIER or series.isna().any():
-        return None
+    if n < MIN_ROWS_FOR_IDENTIFIER or series.isna().any() or _unsupported_reason(series):
+        return None  # dates, nested values…: check_column names them instead
     if types.is_bool_dtype(series) or types.is_float_dtype(series):
         return None
     if types.is_integer_dtype(series):
@@ -126,9 +126,14 @@ def identifier_reason(series: pd.Series) -> str | None:
         if values[-1] - values[0] == n - 1 and np.all(np.diff(values) == 1):
             return "its values count the rows"
         return None
-    if series.nunique() == n:
-        return "it has a different value in every row"
-    return None
+    if series.nunique() < n:
+        return None
+    import pandas as pd
+
+    numbers = pd.to_numeric(series.astype(str).str.strip(), errors="coerce").notna().mean()
+    if numbers > STRAY_FRACTION:  # numbers written as text: check_column's business
+        return None
+    return "it has a different value in every row"
 
 
 def identifier_columns(frame: pd.DataFrame, columns: list[str]) -> dict[str, str]:
