@@ -102,7 +102,7 @@ def learning_rate_schedule(
 
     ``"cosine"``: :math:`\\eta_t = \\eta_{min} + \\tfrac12(\\eta_0 - \\eta_{min})(1 + \\cos(\\pi t/T))`
     over all :math:`T` = ``total_steps`` planned steps, down to :math:`\\eta_{min} = \\eta_0/100`
-    (:func:`~chainrule.network.schedules.cosine_decay`); :math:`\\eta_0` is the optimizer's own
+    (:func:`~chainrule.network.optimizers.cosine_decay`); :math:`\\eta_0` is the optimizer's own
     default when ``learning_rate`` is ``None``.
     """
     if schedule == "constant":
@@ -111,13 +111,11 @@ def learning_rate_schedule(
         raise ValueError(f"Unknown learning-rate schedule {schedule!r}; choose constant or cosine.")
     import inspect
 
-    from chainrule.network import schedules
-
     start = learning_rate
     if start is None:
         factory = optimizers_module.OPTIMIZERS[optimizer.lower()]
         start = float(inspect.signature(factory).parameters["learning_rate"].default)
-    return schedules.cosine_decay(start, max(1, total_steps), start / 100)
+    return optimizers_module.cosine_decay(start, max(1, total_steps), start / 100)
 
 
 def run_callbacks(
