@@ -263,3 +263,17 @@ def test_the_estimator_saves_and_exports(table: pd.DataFrame, tmp_path: Path) ->
     labels, probabilities = session.run(None, {"input": onnx_input(model.model_, X)})
     np.testing.assert_allclose(probabilities, model.predict_proba(X), atol=1e-5)
     np.testing.assert_array_equal(labels, model.predict(X))
+
+
+# -- the benchmark script --------------------------------------------------------------------
+def test_benchmark_script_runs_without_its_peers(capsys) -> None:
+    """``python -m benchmarks.tables`` on one bundled table: a smoke run, figures unchecked."""
+    root = Path(__file__).resolve().parents[1]
+    if str(root) not in sys.path:  # benchmarks/ is a top-level folder of the repository
+        sys.path.insert(0, str(root))
+    from benchmarks import tables
+
+    contenders = "TabularClassifier/Regressor,sklearn MLP"
+    assert tables.main(["--tables", "diabetes", "--contenders", contenders, "--seeds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "| diabetes | RMSE |" in out and "**fit seconds**" in out
