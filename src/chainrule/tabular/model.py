@@ -167,7 +167,10 @@ class TabularModel:
         identifier (:func:`~chainrule.tabular.columns.identifier_columns`) is left out, and
         named in ``training["left_out"]``, unless ``keep_ids``.
 
-        With ``early_stopping`` (the default) training stops when the validation loss has
+        ``label_smoothing`` :math:`\\varepsilon` softens a classifier's targets;
+        ``lr_schedule="cosine"`` decays the learning rate over the planned steps
+        (:func:`~chainrule.tabular.recipe.learning_rate_schedule`). With ``early_stopping``
+        (the default) training stops when the validation loss has
         not improved for ``patience`` epochs and the weights of its best epoch are kept.
 
         Ctrl-C during training stops it at the end of the batch with the best weights seen
@@ -212,16 +215,16 @@ class TabularModel:
 
         gen = np.random.default_rng(seed)
         init_rng, fit_rng = gen.spawn(2)
-        classes, mean, scale = None, 0.0, 1.0
+        classes, y_mean, y_scale = None, 0.0, 1.0
         if task == "classification":
             classes = check_classification_target(y_column, target, source)
             y = class_indices(y_column, classes, target, source)
         else:
             numbers = check_regression_target(y_column, target, source)
-            mean = float(np.mean(numbers))
-            scale = float(np.std(numbers)) or 1.0
-            y = (numbers - mean) / scale
-        n_out, loss, metrics = recipe.task_objective(task, classes, scale, label_smoothing)
+            y_mean = float(np.mean(numbers))
+            y_scale = float(np.std(numbers)) or 1.0
+            y = (numbers - y_mean) / y_scale
+        n_out, loss, metrics = recipe.task_objective(task, classes, y_scale, label_smoothing)
         rows = round(len(X) * (1 - validation_split))
         steps = epochs * max(1, -(-rows // (batch_size or rows or 1)))
         rate = recipe.learning_rate_schedule(optimizer, learning_rate, lr_schedule, steps)
@@ -253,7 +256,9 @@ class TabularModel:
                 **({"unlabelled_rows": unlabelled} if unlabelled else {}),
             },
         )  # fmt: skip
-        model = cls(net, loss, task, pre, target, classes, mean, scale, trainer.history, training)
+        model = cls(
+            net, loss, task, pre, target, classes, y_mean, y_scale, trainer.history, training
+        )
         return model, trainer
 
     # -- inference --------------------------------------------------------------------------
