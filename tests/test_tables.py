@@ -213,6 +213,13 @@ def test_early_stopping_keeps_the_best_epoch_by_default(table: pd.DataFrame) -> 
         np.testing.assert_array_equal(np.asarray(value), seen.weights[best][name])
 
 
+def test_an_empty_column_is_left_out(table: pd.DataFrame) -> None:
+    frame = table.drop(columns=["spent"]).assign(notes=np.nan)
+    model, _ = TabularModel.fit(frame, "bought", **SMALL)
+    assert model.training["left_out"]["notes"] == "it has no values"
+    assert frame["notes"].notna().sum() == 0 and "notes" not in model.preprocessor.input_columns
+
+
 def test_rows_without_a_target_are_left_out(table: pd.DataFrame) -> None:
     frame = table.drop(columns=["bought"]).copy()
     frame.loc[::7, "spent"] = np.nan

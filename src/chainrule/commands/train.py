@@ -260,10 +260,13 @@ def run(args: argparse.Namespace) -> int:
             "(nothing to learn from them)."
         )
     for column, reason in model.training.get("left_out", {}).items():
-        print(
-            f"Left out {column!r}: {reason}, so it looks like a row identifier "
-            "(keep it with --keep-ids)."
-        )
+        if reason == "it has no values":
+            print(f"Left out {column!r}: it has no values.")
+        else:
+            print(
+                f"Left out {column!r}: {reason}, so it looks like a row identifier "
+                "(keep it with --keep-ids)."
+            )
     widths: list[object] = [model.n_features]
     first = model.network.layers[0]
     if not isinstance(first, Dense):  # embeddings widen the coded columns before the first Dense

@@ -165,7 +165,7 @@ class TabularModel:
         (:mod:`chainrule.tabular.preprocessing`); ``scale`` (``"robust"`` or ``"standard"``)
         and ``missing_indicator`` are the preprocessor's too. A column that looks like a row
         identifier (:func:`~chainrule.tabular.columns.identifier_columns`) is left out, and
-        named in ``training["left_out"]``, unless ``keep_ids``.
+        named in ``training["left_out"]``, unless ``keep_ids``; so is a column with no values.
 
         ``label_smoothing`` :math:`\\varepsilon` softens a classifier's targets;
         ``lr_schedule="cosine"`` decays the learning rate over the planned steps
@@ -206,6 +206,9 @@ class TabularModel:
             raise DataError(f"Unknown task {task!r}; choose classification or regression.")
         features = [c for c in frame.columns if c != target and c not in set(drop)]
         left_out = {} if keep_ids else identifier_columns(frame, features)
+        empty = [c for c in features if c not in left_out and frame[c].isna().all()]
+        if len(empty) < len(features):  # an empty column carries nothing: leave it out, say so
+            left_out.update(dict.fromkeys(empty, "it has no values"))
         features = [c for c in features if c not in left_out]
         embed = embed if embed is None or isinstance(embed, str) else list(embed)
         pre = TablePreprocessor(impute, embed, scale, missing_indicator).fit(
