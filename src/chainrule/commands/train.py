@@ -158,7 +158,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--embed",
         type=_embed_choice,
         default=None,
-        metavar="auto|COL,COL",
+        metavar="auto|none|COL,COL",
         help="encode these text columns as codes for a learned embedding instead of one-hot; "
         f"'auto' embeds every text column with more than {EMBED_AUTO_LEVELS} levels (a value "
         "unseen in training gets its own reserved code 0), 'none' one-hot encodes all "
