@@ -336,31 +336,36 @@ def _available(contenders: list[str]) -> list[str]:
 def run(
     tables: list[Table], contenders: list[str], seeds: int, max_train: int, max_test: int
 ) -> list[dict[str, Any]]:
-    """Every contender on every table, seeds interleaved; one result row per (table, contender, seed)."""
+    """Every contender on every table, one result row per (table, contender, seed).
+
+    Seeds are the outer loop, so a run cut short still has every table and contender for
+    the seeds it finished; within a seed the contenders alternate table by table.
+    """
     from threadpoolctl import threadpool_limits
 
-    results = []
+    splits = {}
     for table in tables:
         frame = load(table)
         if isinstance(frame, str):
             print(f"could not find table {table.name} ({table.source}): {frame}", flush=True)
             continue
-        train, test = split(frame, table.target, max_train, max_test)
+        splits[table.name] = train, test = split(frame, table.target, max_train, max_test)
         print(
-            f"{table.name}: {len(train)} training rows, {len(test)} test rows, {train.shape[1] - 1} columns; {table.about}",
+            f"{table.name}: {len(train)} training rows, {len(test)} test rows, "
+            f"{train.shape[1] - 1} columns; {table.about}",
             flush=True,
         )
-        for seed in range(seeds):
+    results = []
+    for seed in range(seeds):
+        for table in (t for t in tables if t.name in splits):
+            train, test = splits[table.name]
             for name in contenders:
                 with threadpool_limits(1):
                     try:
                         predicted, seconds = CONTENDERS[name][0](train, test, table, seed)
                         value = score(table, test[table.target], predicted)
                     except Exception as exc:  # a refusal is a result too
-                        print(
-                            f"  {name} failed on {table.name}: {type(exc).__name__}: {exc}",
-                            flush=True,
-                        )
+                        print(f"  {name} failed on {table.name}: {type(exc).__name__}: {exc}")
                         value, seconds = math.nan, math.nan
                 results.append(
                     {
@@ -372,7 +377,10 @@ def run(
                         "seconds": seconds,
                     }
                 )
-                print(f"  seed {seed} {name:28s} {value:10.4g} {seconds:8.2f} s", flush=True)
+                print(
+                    f"  seed {seed} {table.name:16s} {name:28s} {value:10.4g} {seconds:8.2f} s",
+                    flush=True,
+                )
     return results
 
 
