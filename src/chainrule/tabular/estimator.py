@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.utils import column_or_1d
+from sklearn.utils import assert_all_finite, column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -288,6 +288,8 @@ class TabularClassifier(ClassifierMixin, _TabularEstimator):
     def fit(self, X: Any, y: Any) -> TabularClassifier:
         """Fit on a table ``X`` ``(N, columns)`` and labels ``y`` ``(N,)``."""
         y = column_or_1d(np.asarray(y), warn=True)
+        if y.dtype.kind in "fc":
+            assert_all_finite(y, input_name="y")  # "Input y contains NaN", not a cast warning
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
         self._fit_table(X, codes.astype(np.int64))
