@@ -35,7 +35,7 @@ from chainrule.network.containers import Sequential, StateError
 from chainrule.tabular import recipe
 from chainrule.tabular.codec import TableCodec
 from chainrule.tabular.columns import check_column, identifier_columns
-from chainrule.tabular.data import DataError, require_columns
+from chainrule.tabular.data import DataError, problems_of, raise_problems, require_columns
 from chainrule.tabular.preprocessing import TablePreprocessor
 from chainrule.tabular.runs import describe_history, saved_epoch  # noqa: F401  (re-exported)
 from chainrule.tabular.targets import (
@@ -74,6 +74,50 @@ DEFAULTS: dict[str, Any] = {
 }
 """The defaults of :meth:`TabularModel.fit`, ``chainrule train`` and ``TabularClassifier`` /
 ``TabularRegressor`` (docs/tables.md explains each and the benchmark that chose it)."""
+
+
+def _labelled_rows(
+    frame: pd.DataFrame, target: str, task: str | None, source: str, problems: list[str]
+) -> tuple[pd.DataFrame, pd.Series, str, int]:
+    """The rows with a target, the target column, the task, and how many rows had none.
+
+    The target's problems (a type that does not fit the task, no values at all) are appended
+    to ``problems``; rows whose target is missing teach nothing and are left out.
+    """
+    y_column = frame[target]
+    try:
+        check_column(y_column, target, source, "Target column")  # tabular/columns.py
+    except DataError as exc:
+        problems.extend(problems_of(exc))
+    unlabelled = int(y_column.isna().sum())
+    if unlabelled == len(frame):
+        problems.append(
+            f"Target column {target!r} in '{source}' has no values at all; name another "
+            "column as the target."
+        )
+    elif unlabelled:
+        frame = frame[y_column.notna().to_numpy()]
+        y_column = frame[target]
+    task = task or infer_task(y_column)
+    present = y_column.dropna()
+    if len(present) and not problems:  # the type check needs a column that reads as one
+        try:
+            if task == "classification":
+                check_classification_target(present, target, source)
+            else:
+                check_regression_target(present, target, source)
+        except DataError as exc:
+            problems.extend(problems_of(exc))
+    return frame, y_column, task, unlabelled
+
+
+def _left_out(frame: pd.DataFrame, features: list[str], keep_ids: bool) -> dict[str, str]:
+    """``{column: reason}``: identifiers (unless ``keep_ids``) and columns with no values."""
+    left_out = {} if keep_ids else identifier_columns(frame, features)
+    empty = [c for c in features if c not in left_out and frame[c].isna().all()]
+    if len(empty) < len(features):  # an empty column carries nothing: leave it out, say so
+        left_out.update(dict.fromkeys(empty, "it has no values"))
+    return left_out
 
 
 class TabularModel:
@@ -190,30 +234,22 @@ class TabularModel:
             )
         if any(int(h) < 1 for h in hidden):
             raise DataError("Hidden layer widths must be positive integers, e.g. hidden=(64, 32).")
-        y_column = frame[target]
-        check_column(y_column, target, source, "Target column")  # tabular/columns.py
-        unlabelled = int(y_column.isna().sum())
-        if unlabelled == len(frame):
-            raise DataError(
-                f"Target column {target!r} in '{source}' has no values at all; name another "
-                "column as the target."
-            )
-        if unlabelled:  # rows without a target teach nothing: leave them out, and say so
-            frame = frame[y_column.notna().to_numpy()]
-            y_column = frame[target]
-        task = task or infer_task(y_column)
-        if task not in TASKS:
+        if task is not None and task not in TASKS:
             raise DataError(f"Unknown task {task!r}; choose classification or regression.")
+        # Every problem of the table is collected and reported in one message: the target's
+        # (missing values, a type that does not fit the task) and each feature column's.
+        problems: list[str] = []
+        frame, y_column, task, unlabelled = _labelled_rows(frame, target, task, source, problems)
         features = [c for c in frame.columns if c != target and c not in set(drop)]
-        left_out = {} if keep_ids else identifier_columns(frame, features)
-        empty = [c for c in features if c not in left_out and frame[c].isna().all()]
-        if len(empty) < len(features):  # an empty column carries nothing: leave it out, say so
-            left_out.update(dict.fromkeys(empty, "it has no values"))
+        left_out = _left_out(frame, features, keep_ids)
         features = [c for c in features if c not in left_out]
         embed = embed if embed is None or isinstance(embed, str) else list(embed)
-        pre = TablePreprocessor(impute, embed, scale, missing_indicator).fit(
-            frame, features, source
-        )
+        pre = TablePreprocessor(impute, embed, scale, missing_indicator)
+        try:
+            pre.fit(frame, features, source)
+        except DataError as exc:
+            problems.extend(problems_of(exc))
+        raise_problems(problems)
         X = pre.transform(frame, source)
 
         gen = np.random.default_rng(seed)
