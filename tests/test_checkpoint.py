@@ -16,7 +16,7 @@ import pytest
 import chainrule
 from chainrule import CSVLogger, Dense, Dropout, ModelCheckpoint, Sequential, Trainer
 from chainrule.io.container import ModelFileError, read_state, write_state
-from chainrule.network import optimizers, regularization, schedules
+from chainrule.network import optimizers, regularization
 from chainrule.network.activations import ReLU
 from chainrule.network.optimizer_state import from_spec
 
@@ -136,7 +136,7 @@ def test_spec_rebuilds_the_same_update_rule(make):
 
 def test_a_schedule_is_code_and_refused_in_one_sentence(tmp_path):
     net = Sequential([Dense(2, 1, rng=0)])
-    trainer = Trainer(net, "mse", optimizers.sgd(schedules.exponential_decay(0.1, 0.9)))
+    trainer = Trainer(net, "mse", optimizers.sgd(optimizers.exponential_decay(0.1, 0.9)))
     trainer.fit(np.zeros((4, 2)), np.zeros(4), epochs=1)
     with pytest.raises(ValueError, match="constant learning_rate"):
         chainrule.save(trainer, tmp_path / "t.safetensors")

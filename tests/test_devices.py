@@ -21,7 +21,7 @@ import chainrule as cr
 from chainrule import devices
 from chainrule.estimators import MLPClassifier, MLPRegressor
 from chainrule.network import losses as losses_module
-from chainrule.network.activation import ACTIVATIONS
+from chainrule.network.activations import ACTIVATIONS
 from chainrule.network.losses import LOSSES
 from chainrule.network.optimizers import OPTIMIZERS
 

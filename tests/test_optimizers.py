@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import chainrule as cr
-from chainrule.network import optimizers, schedules
+from chainrule.network import optimizers
 
 CASES = {
     "sgd": (lambda: cr.sgd(0.1), lambda p: torch.optim.SGD(p, lr=0.1)),
@@ -74,15 +74,15 @@ def test_optimizer_matches_torch_over_100_steps(case: str) -> None:
 
 SCHEDULES = {
     "step": (
-        lambda: schedules.step_decay(0.1, step_size=7, gamma=0.5),
+        lambda: optimizers.step_decay(0.1, step_size=7, gamma=0.5),
         lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=7, gamma=0.5),
     ),
     "exponential": (
-        lambda: schedules.exponential_decay(0.1, gamma=0.97),
+        lambda: optimizers.exponential_decay(0.1, gamma=0.97),
         lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.97),
     ),
     "cosine": (
-        lambda: schedules.cosine_decay(0.1, decay_steps=100, min_learning_rate=0.01),
+        lambda: optimizers.cosine_decay(0.1, decay_steps=100, min_learning_rate=0.01),
         lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=100, eta_min=0.01),
     ),
 }
@@ -101,12 +101,12 @@ def test_schedule_matches_torch_lr_scheduler(case: str) -> None:
 
 
 def test_inverse_scaling_and_constant_schedules() -> None:
-    inv = schedules.inverse_scaling(0.5, power_t=0.25)
+    inv = optimizers.inverse_scaling(0.5, power_t=0.25)
     assert [inv(t) for t in range(3)] == [0.5, 0.5 / 2**0.25, 0.5 / 3**0.25]
-    assert schedules.constant(0.3)(10**6) == 0.3
-    cos = schedules.cosine_decay(1.0, 10)
+    assert optimizers.constant(0.3)(10**6) == 0.3
+    cos = optimizers.cosine_decay(1.0, 10)
     assert cos(0) == 1.0 and cos(5) == pytest.approx(0.5) and cos(10) == cos(50) == 0.0
-    assert schedules.per_epoch(schedules.step_decay(1.0, 1, 0.5), 4)(9) == 0.25
+    assert optimizers.per_epoch(optimizers.step_decay(1.0, 1, 0.5), 4)(9) == 0.25
 
 
 def test_state_lives_outside_and_learning_rate_can_be_scaled() -> None:

@@ -20,7 +20,7 @@ import pytest
 from sybil import Document
 from sybil.parsers.markdown import PythonCodeBlockParser, SkipParser
 
-from chainrule.network.activation import ACTIVATIONS
+from chainrule.network.activations import ACTIVATIONS
 from chainrule.network.layers import LAYER_TYPES
 
 README = Path(__file__).resolve().parents[1] / "README.md"

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import chainrule as cr
-from chainrule.network import schedules
+from chainrule.network import optimizers
 from chainrule.network.gradcheck import check_loss
 from chainrule.network.regularization import regularize
 
@@ -150,11 +150,11 @@ def test_transforms_keep_float32_and_train() -> None:
 
 MAIN = {
     "cosine": (
-        lambda: schedules.cosine_decay(0.1, 100, 0.001),
+        lambda: optimizers.cosine_decay(0.1, 100, 0.001),
         lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=100, eta_min=0.001),
     ),
     "step": (
-        lambda: schedules.step_decay(0.1, 30, 0.5),
+        lambda: optimizers.step_decay(0.1, 30, 0.5),
         lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=30, gamma=0.5),
     ),
     "constant": (lambda: 0.1, lambda o: torch.optim.lr_scheduler.ConstantLR(o, factor=1.0)),
@@ -165,7 +165,7 @@ MAIN = {
 @pytest.mark.parametrize("main", list(MAIN))
 def test_linear_warmup_matches_linearlr_and_sequentiallr(main: str, start_factor: float) -> None:
     ours_main, torch_main = MAIN[main]
-    warm = schedules.linear_warmup(ours_main(), 25, start_factor=start_factor)
+    warm = optimizers.linear_warmup(ours_main(), 25, start_factor=start_factor)
     p = torch.zeros(2, dtype=torch.float64, requires_grad=True)
     topt = torch.optim.SGD([p], lr=0.1)
     ramp = torch.optim.lr_scheduler.LinearLR(topt, start_factor=start_factor, total_iters=25)

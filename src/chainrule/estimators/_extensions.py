@@ -37,9 +37,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from chainrule.network.layers import Layer
 from chainrule.network.normalization import BatchNorm, LayerNorm
-from chainrule.network.optimizers import GradientTransformation, chain
+from chainrule.network.optimizers import GradientTransformation, Schedule, chain, linear_warmup
 from chainrule.network.regularization import add_l1, clip_by_global_norm, weights_only
-from chainrule.network.schedules import Schedule, linear_warmup
 
 if TYPE_CHECKING:
     from sklearn.base import BaseEstimator  # a chainrule MLP estimator: its parameters are read

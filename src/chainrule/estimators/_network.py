@@ -11,7 +11,7 @@ from chainrule.network import optimizers as optimizers_module
 from chainrule.network.activations import ACTIVATIONS
 from chainrule.network.containers import Sequential
 from chainrule.network.layers import Dense, Dropout, Layer
-from chainrule.network.schedules import Schedule
+from chainrule.network.optimizers import Schedule
 
 if TYPE_CHECKING:
     from sklearn.base import BaseEstimator  # a chainrule MLP estimator: its parameters are read

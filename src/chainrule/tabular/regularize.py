@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.network import optimizers as optimizers_module
-from chainrule.network.activation import Activation
+from chainrule.network.activations import Activation
 from chainrule.network.containers import Sequential
 from chainrule.network.layers import Dropout, Layer
 from chainrule.network.optimizers import GradientTransformation

@@ -233,7 +233,7 @@ class LearningRateScheduler(Callback):
     """Set the learning rate at the start of every epoch to ``schedule(epoch)``.
 
     Meant for optimizers built with a constant rate: it rescales that rate. For per-update
-    schedules pass a schedule from :mod:`chainrule.schedules` to the optimizer instead.
+    schedules pass a schedule from :mod:`chainrule.network.optimizers` to the optimizer instead.
     """
 
     def __init__(self, schedule: Any) -> None:
