@@ -73,9 +73,10 @@ class ProcessCluster:
                 p.terminate()
         for p in [*self.workers, self.scheduler]:
             try:
-                p.wait(timeout=10)
+                p.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 p.kill()
+                p.wait()
 
 
 @pytest.fixture(scope="module")
@@ -232,9 +233,11 @@ class _KillAWorker(Callback):
 
 @pytest.mark.parametrize("solver", ["lbfgs", "adam"])
 def test_a_killed_worker_gives_the_uninterrupted_result(solver, tmp_path) -> None:
-    """Outcome asserted: the fit survives the SIGKILL and its weights are bit-identical to
-    an uninterrupted run on the same cluster (Dask recomputes the lost shard from its
-    partitions' lineage on the surviving worker; the reduction order is fixed by shard)."""
+    """Outcome asserted: the fit survives the SIGKILL, takes the same iterations and ends at
+    the weights of an uninterrupted run on the same cluster (Dask recomputes the lost shard
+    from its partitions' lineage on the surviving worker; the reduction order is fixed by
+    shard). Measured: equal to ~1e-14 relative, and not always bit-identical — NumPy's SIMD
+    sums depend on the memory alignment of the recomputed arrays in the other process."""
     cluster = ProcessCluster(tmp_path, workers=2)
     try:
         with distributed.Client(cluster.address) as c:
@@ -262,7 +265,7 @@ def test_a_killed_worker_gives_the_uninterrupted_result(solver, tmp_path) -> Non
             assert outcome[0] is clf, f"the fit failed instead of recovering: {outcome[0]}"
             assert clf.n_iter_ == reference.n_iter_
             for a, b in zip(clf.coefs_ + clf.intercepts_, reference.coefs_ + reference.intercepts_, strict=True):  # fmt: skip
-                np.testing.assert_array_equal(a, b)
+                np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
     finally:
         cluster.close()
 

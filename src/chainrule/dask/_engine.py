@@ -8,10 +8,11 @@ The rows are first merged into one :class:`~chainrule.dask._worker.Shard` per wo
 (:class:`Shards`), so every evaluation or round is one task per *worker*, not per partition.
 
 * :func:`distributed_objective` — ``θ ↦ (J(θ), ∇J(θ))`` for the Trainer's L-BFGS solver.
-  :math:`\\theta` is sent once to every worker, each worker returns its shard's unnormalised
-  loss and gradient (:func:`~chainrule.dask._worker.value_and_grad`), and pairwise additions
-  on the workers reduce them in :math:`\\lceil \\log_2 W \\rceil` rounds (a tree, as Spark's
-  ``treeAggregate``); the client receives one vector. With :math:`S = \\sum_p s_p`:
+  :math:`\\theta` rides in the task sent to every worker (broadcast once when large), each
+  worker returns its shard's unnormalised loss and gradient
+  (:func:`~chainrule.dask._worker.value_and_grad`), and a tree of fan-in 8 reduces them
+  (:func:`tree_sum`, depth :math:`\\lceil \\log_8 W \\rceil`, as Spark's ``treeAggregate``);
+  the client receives at most 8 vectors. With :math:`S = \\sum_p s_p`:
 
   .. math:: J(\\theta) = \\frac{1}{S}\\sum_p \\sum_{n \\in p} w_n \\ell_n
             + \\frac{\\alpha}{2S}\\sum_W \\lVert W \\rVert_F^2
@@ -212,16 +213,40 @@ def fit_key() -> str:
     return f"chainrule-fit-{uuid.uuid4().hex}"
 
 
-def tree_sum(client: Any, futures: list[Any]) -> np.ndarray:
-    """:math:`\\sum_w v_w` by pairwise additions on the workers (:math:`\\lceil\\log_2 W\\rceil`
-    rounds); the client gets one vector."""
-    while len(futures) > 1:
-        paired = [
-            client.submit(_worker.add, futures[i], futures[i + 1], pure=False)
-            for i in range(0, len(futures) - 1, 2)
+FAN_IN = 8
+"""Vectors one node of the reduction tree adds: the client adds the last ``FAN_IN`` itself."""
+
+
+def tree_sum(client: Any, futures: list[Any], fan_in: int = FAN_IN) -> np.ndarray:
+    """:math:`\\sum_w v_w` by a tree of fan-in ``fan_in``: workers add groups of ``fan_in``
+    vectors until at most ``fan_in`` are left, which the client gathers and adds (depth
+    :math:`\\lceil \\log_{8} W \\rceil`; 2 workers: the client adds two vectors, no extra
+    task). The order of the additions is fixed by shard, so a recomputed shard gives the same
+    bits."""
+    while len(futures) > fan_in:
+        futures = [
+            client.submit(_worker.add, *futures[i : i + fan_in], pure=False)
+            for i in range(0, len(futures), fan_in)
         ]
-        futures = paired + ([futures[-1]] if len(futures) % 2 else [])
-    return gather(client, futures[0])
+    vectors = gather(client, futures)
+    total = vectors[0].copy()
+    for v in vectors[1:]:
+        total += v
+    return total
+
+
+INLINE_BYTES = 2**20
+"""Parameter vectors up to this size travel inside the tasks; larger ones are broadcast once."""
+
+
+def send(client: Any, theta: np.ndarray) -> Any:
+    """:math:`\\theta` for the workers' tasks: the array itself when small (it rides in the
+    task message, saving the broadcast's round trip), else a broadcast future."""
+    theta = np.asarray(theta, np.float64)
+    if theta.nbytes <= INLINE_BYTES:
+        return theta
+    [future] = scatter(client, [theta])
+    return future
 
 
 def penalty(
@@ -244,10 +269,10 @@ def distributed_objective(
 ) -> Objective:
     """``θ ↦ (J, ∇J)`` over every shard, for ``lbfgs(objective=...)`` (module docstring).
 
-    Per evaluation: :math:`\\theta` is broadcast once, one task per worker returns its
+    Per evaluation: one task per worker (carrying :math:`\\theta`, :func:`send`) returns its
     shard's unnormalised loss and gradient (:func:`~chainrule.dask._worker.value_and_grad`,
-    on the network that worker built for this fit on its first task), and a tree of
-    :math:`W - 1` additions reduces them; the client receives one vector.
+    on the network that worker built for this fit on its first task), and
+    :func:`tree_sum` reduces them.
 
     Parameters
     ----------
@@ -269,7 +294,7 @@ def distributed_objective(
     stats = {"evaluations": 0}
 
     def value_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        [theta_f] = scatter(client, [np.asarray(theta, np.float64)])
+        theta_f = send(client, theta)
         parts = [
             client.submit(_worker.value_and_grad, f, key, template, loss_f, theta_f, pure=False)
             for f in shards.futures
@@ -296,7 +321,7 @@ def remote_score(shards: Shards, network: Sequential, kind: str) -> Callable[[],
     key = fit_key()
 
     def score() -> float:
-        [theta_f] = scatter(client, [vector.get()])
+        theta_f = send(client, vector.get())
         parts = [
             client.submit(_worker.outputs_stats, f, key, template, theta_f, kind, pure=False)
             for f in shards.futures

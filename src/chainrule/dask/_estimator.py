@@ -468,8 +468,13 @@ class DaskMLPMixin:
         )  # fmt: skip
         sums = joined.map_partitions(fn, meta=pd.DataFrame({k: pd.Series([], dtype=float) for k in names})).sum()  # fmt: skip
         if self._score_kind == "accuracy":
-            return sums["a"] / sums["b"]
-        return 1 - sums["a"] / (sums["d"] - sums["c"] * sums["c"] / sums["b"])
+            score = sums["a"] / sums["b"]
+        else:
+            score = 1 - sums["a"] / (sums["d"] - sums["c"] * sums["c"] / sums["b"])
+        import dask.array as da
+
+        # A 0-d dask array, as for array input: float(score) or score.compute() runs it.
+        return da.from_delayed(score.to_delayed(), shape=(), dtype=np.float64)
 
     def _lazy_target(self, y: Any) -> Any:
         if _data.is_frame(y) or hasattr(y, "to_dask_array"):

@@ -184,9 +184,12 @@ def outputs_stats(
     return totals
 
 
-def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """One node of the tree reduction: :math:`a + b`."""
-    return a + b
+def add(*vectors: np.ndarray) -> np.ndarray:
+    """One node of the tree reduction: :math:`\\sum_i v_i`, in the order given."""
+    total = vectors[0].copy()
+    for v in vectors[1:]:
+        total += v
+    return total
 
 
 def local_steps(
