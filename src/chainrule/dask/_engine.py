@@ -123,42 +123,34 @@ class Shards:
     def compute(
         cls, client: Any, pieces: Sequence[Any], dtype: str = "float64", what: str = "X"
     ) -> Shards:
-        """Materialise delayed ``(X_p, Y_p, w_p)`` pieces, then merge them once per worker.
+        """Compute delayed ``(X_p, Y_p, w_p)`` pieces and merge them once per worker.
 
-        Each piece is computed where Dask schedules it; the pieces a worker holds are then
-        concatenated *on that worker* by one task (``workers=`` pins it there; if the worker
-        dies Dask may rerun it elsewhere from the pieces' lineage) and the pieces are released,
-        so the rows are stored once, in ``dtype``.
+        Partition :math:`p` of :math:`P` belongs to worker :math:`\\lfloor pW/P \\rfloor` of
+        the :math:`W` workers sorted by address (contiguous runs of partitions): its piece is
+        computed there and the worker's pieces are concatenated there by one task (``workers=``
+        pins both; if a worker dies, Dask may rerun them elsewhere from their lineage). The
+        pieces are then released, so the rows are stored once, in ``dtype``. The assignment
+        depends only on the partition order and the workers' count, so two fits on the same
+        cluster train on the same shards (the same batches, the same order of sums).
         """
-        import distributed
-
-        futures = client.compute(list(pieces))
         try:
-            distributed.wait(futures)
-            holders = client.who_has(futures)
+            workers = sorted(client.scheduler_info().get("workers", {}))
         except OSError as exc:
             raise WorkerLostError(
                 f"Could not reach the Dask workers ({exc}); the fit stopped."
             ) from exc
-        failed = [f for f in futures if f.status == "error"]
-        if failed:
-            gather(client, failed)  # raises the partition's own error (bad labels, shapes...)
-        groups: dict[str, list[Any]] = {}
-        for f in futures:
-            where = sorted(holders.get(f.key) or ["?"])[0]
-            groups.setdefault(where, []).append(f)
-        merged = [
-            client.submit(
-                _worker.merge,
-                dtype,
-                *group,
-                workers=None if where == "?" else [where],
-                allow_other_workers=True,
-                pure=False,
-            )
-            for where, group in sorted(groups.items())
-        ]
-        del futures, groups  # the pieces are released once merged: rows stored once
+        if not pieces:
+            raise ValueError("Cannot train on an empty data set (0 partitions).")
+        n_shards = max(1, min(len(workers), len(pieces)))
+        groups: list[list[Any]] = [[] for _ in range(n_shards)]
+        for p, piece in enumerate(pieces):
+            groups[p * n_shards // len(pieces)].append(piece)
+        merged = []
+        for k, group in enumerate(groups):
+            where = {"workers": [workers[k]], "allow_other_workers": True} if workers else {}
+            futures = client.compute(group, **where)
+            merged.append(client.submit(_worker.merge, dtype, *futures, pure=False, **where))
+            del futures  # released once merged: the rows are stored once
         stats = gather(client, [client.submit(_worker.shard_stats, f, pure=False) for f in merged])
         if not all(finite for _, _, finite in stats):
             raise ValueError(f"{what} or y holds NaN or infinite values; remove or fill them.")

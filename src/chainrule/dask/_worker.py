@@ -237,7 +237,9 @@ def local_steps(
         T = (T[:, None] == np.arange(n_outputs)).astype(shard.X.dtype)
     # Wrapped only with a penalty: the Trainer reads class indices for a bare CrossEntropy.
     objective, hooks = (loss, []) if penalty is None else penalty(loss, net)
-    trainer = Trainer(net, objective, MiniBatch(optimizer))
+    # A private copy: the Trainer may keep things on its optimizer, and after a lost worker
+    # one worker runs the tasks of two shards with the same broadcast object.
+    trainer = Trainer(net, objective, MiniBatch(copy.deepcopy(optimizer)))
     trainer.opt_state = copy.deepcopy(opt_state)
     history = trainer.fit(
         shard.X[rows],
