@@ -37,7 +37,7 @@ from chainrule.dask._engine import (
     get_client,
     remote_score,
 )
-from chainrule.estimators._base import BaseMLP
+from chainrule.estimators._base import BaseMLP, random_source
 from chainrule.estimators._network import (
     build_network,
     dropout_rates,
@@ -45,7 +45,6 @@ from chainrule.estimators._network import (
     make_optimizer,
 )
 from chainrule.estimators._objective import L2Penalized, PenaltyGradient
-from chainrule.network import initializers
 from chainrule.tabular.preprocessing import TablePreprocessor
 from chainrule.training.callbacks import Callback, Monitor
 from chainrule.training.progress import ProgressBar
@@ -235,7 +234,7 @@ class DaskMLPMixin:
             rng = self._rng
             net = copy.deepcopy(self.network_)
         else:
-            rng = initializers.as_generator(self.random_state)
+            rng = random_source(self.random_state)  # the local estimators' (scikit-learn's) draws
             net = build_network(self, n_features, hidden, n_outputs, dropout, rng)
             net.astype(dtype)
         validation, pieces = self._validation(
@@ -291,7 +290,7 @@ class DaskMLPMixin:
             return _data.pieces(Xv, yv, wv, encode_x, encode_y), pieces
         if not self.early_stopping:
             return None, pieces
-        seeds = [int(s) for s in rng.integers(2**31, size=len(pieces))]
+        seeds = [_seed(rng) for _ in pieces]
         fraction = float(self.validation_fraction)
         held = [_data.dask_apply(_data.holdout, s, fraction, True, p) for s, p in zip(seeds, pieces, strict=True)]  # fmt: skip
         kept = [_data.dask_apply(_data.holdout, s, fraction, False, p) for s, p in zip(seeds, pieces, strict=True)]  # fmt: skip
@@ -347,7 +346,7 @@ class DaskMLPMixin:
         held, warm = setup
         batch = min(200, min(shards.rows)) if self.batch_size == "auto" else int(self.batch_size)
         alpha = float(self.alpha)
-        seed = int(rng.integers(2**31))
+        seed = _seed(rng)
         penalty = functools.partial(_penalized, alpha) if alpha else None
         solver = DataParallel(
             make_optimizer(self), shards, base, penalty, batch, self.sync_every, seed, self.shuffle
@@ -515,6 +514,11 @@ def _score_sums(
             t = truth.astype(np.float64)
             sums = [float(w @ (t - guess) ** 2), float(w.sum()), float(w @ t), float(w @ t**2)]
     return pd.DataFrame([sums], columns=["a", "b", "c", "d"])
+
+
+def _seed(rng: Any) -> int:
+    """One integer seed from a Generator (``integers``) or a RandomState (``randint``)."""
+    return int(rng.integers(2**31)) if hasattr(rng, "integers") else int(rng.randint(2**31))
 
 
 def _as_is(part: Any) -> Any:

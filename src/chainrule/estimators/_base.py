@@ -38,11 +38,12 @@ from chainrule.estimators._network import (
     HIDDEN_ACTIVATIONS,
     build_network,
     dropout_rates,
+    hidden_activations,
     hidden_sizes,
     make_optimizer,
 )
 from chainrule.estimators._objective import L2Penalized, PenaltyGradient
-from chainrule.estimators._rules import EpochRules, split_validation
+from chainrule.estimators._rules import EpochRules, split_validation, validation_scorer
 from chainrule.estimators._state import estimator_from_state, estimator_state
 from chainrule.estimators._verbose import SklearnVerbose
 from chainrule.network import initializers
@@ -56,13 +57,20 @@ from chainrule.training.trainer import Trainer
 
 STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "rmsprop")
 
+NON_FINITE_MESSAGE = (
+    "Solver produced non-finite parameter weights. The input data may contain large values "
+    "and need to be preprocessed: standardize the features (e.g. with StandardScaler) or "
+    "lower learning_rate_init."
+)
+"""scikit-learn's words for a diverged fit without early stopping (its tests match them)."""
+
 
 class BaseMLP(BaseEstimator):
     """Base class; use :class:`MLPClassifier` or :class:`MLPRegressor`."""
 
     _parameter_constraints: ClassVar[dict] = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), list, tuple],
         "solver": [StrOptions({"lbfgs", *STOCHASTIC_SOLVERS})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -113,6 +121,10 @@ class BaseMLP(BaseEstimator):
         """The validation score (accuracy or R²) from raw outputs and encoded targets."""
         raise NotImplementedError
 
+    def _labels_from_encoded(self, Y: np.ndarray) -> np.ndarray:
+        """The targets as the user gave them, from the network's ``(N, K)`` encoding."""
+        raise NotImplementedError
+
     # -- fitted attributes that read the network ------------------------------------------------
     @property
     def coefs_(self) -> list[np.ndarray]:
@@ -143,6 +155,7 @@ class BaseMLP(BaseEstimator):
     def _fit_unguarded(self, X: Any, y: Any, sample_weight: Any, incremental: bool) -> None:
         self._validate_params()
         hidden = hidden_sizes(self)
+        hidden_activations(self, len(hidden))  # one name, or one per hidden layer
         dropout = dropout_rates(self, len(hidden))
         if self.solver == "lbfgs" and any(dropout):
             raise ValueError(
@@ -152,6 +165,12 @@ class BaseMLP(BaseEstimator):
         check_extensions(self)
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True.")
+        if incremental and self.record_validation:
+            raise ValueError(
+                "partial_fit holds no rows out, so it cannot record_validation; call fit, "
+                "or score your own held-out rows between partial_fit calls."
+            )
+        validation_scorer(self)  # an unknown scoring name fails before training
         first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
 
         X, y = validate_data(
@@ -180,10 +199,13 @@ class BaseMLP(BaseEstimator):
         n_outputs = Y.shape[1]
 
         if first_pass:
-            rng = initializers.as_generator(self.random_state)
+            rng = random_source(self.random_state)
             net = build_network(self, X.shape[1], hidden, n_outputs, dropout, rng)
         else:
-            rng = self._rng
+            # scikit-learn seeds a new RandomState from an integer at every fit / partial_fit
+            # call; a RandomState or Generator (and None's generator) carries on.
+            seeded = isinstance(self.random_state, Integral)
+            rng = random_source(self.random_state) if seeded else self._rng
             if self.network_.output_dim(X.shape[1]) != n_outputs:
                 raise ValueError(
                     f"y has {n_outputs} outputs but the fitted network has "
@@ -217,7 +239,7 @@ class BaseMLP(BaseEstimator):
         incremental: bool,
     ) -> dict[str, Any]:
         validation = None
-        if self.early_stopping:
+        if self.early_stopping or self.record_validation:
             X, Y, sample_weight, validation = split_validation(self, X, Y, sample_weight, rng)
         n_train = X.shape[0]
         if self.batch_size == "auto":
@@ -298,11 +320,9 @@ class BaseMLP(BaseEstimator):
             verbose=0,
             check_inputs=False,  # done: validate_data (finite X), encoded Y, check_weights
         )
-        if trainer.stop_reason == "non_finite" or not _finite(trainer.network):
-            raise ValueError(
-                "Training diverged: the loss became NaN or infinite. Standardize the features "
-                "(e.g. with StandardScaler) or lower learning_rate_init."
-            )
+        diverged = trainer.stop_reason == "non_finite" or not _finite(trainer.network)
+        if diverged and not (self.early_stopping and rules and rules[0].diverged(trainer)):
+            raise ValueError(NON_FINITE_MESSAGE)
         if trainer.stop_reason == "interrupted":
             warnings.warn("Training interrupted by user.", stacklevel=5)
 
@@ -364,6 +384,8 @@ class BaseMLP(BaseEstimator):
             self._classes(),
             self._probabilities(),
             self.get_params(deep=False),
+            optimizer=None if self.solver == "lbfgs" else make_optimizer(self),
+            optimizer_state=getattr(self, "_opt_state", None),
         )
 
     def _classes(self) -> list[Any] | None:
@@ -393,6 +415,19 @@ class BaseMLP(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def random_source(random_state: Any) -> np.random.RandomState | np.random.Generator:
+    """The random source of a fit: the weights, shuffles, validation split and dropout masks.
+
+    An integer seeds a ``numpy.random.RandomState``, as scikit-learn's ``check_random_state``
+    does, so the same seed draws scikit-learn's weights, batch orders and validation rows. A
+    ``RandomState`` or a ``Generator`` is used as given; ``None`` is a ``RandomState`` seeded
+    from fresh OS entropy (scikit-learn would use NumPy's global one).
+    """
+    if isinstance(random_state, np.random.RandomState | np.random.Generator):
+        return random_state
+    return np.random.RandomState(random_state)
 
 
 def _finite(net: Sequential) -> bool:

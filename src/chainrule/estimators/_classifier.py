@@ -112,12 +112,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     device : {"cpu", "torch", "torch:cuda", "torch:cpu", "cupy"}, default="cpu"
         Where to train (:mod:`chainrule.devices`); ``"cpu"`` is NumPy. The data moves there
         once per fit; the fitted weights (``coefs_``, model files, ONNX) are NumPy arrays.
-
-    Beyond scikit-learn's parameters (each off by default; a default estimator trains exactly
-    as before they existed — see :mod:`chainrule.estimators._extensions`):
-
     normalization : {"batch", "layer"} or None, default=None
-        A :class:`~chainrule.BatchNorm` or :class:`~chainrule.LayerNorm` between each hidden
+        Beyond scikit-learn's parameters, like the four after it (each off by default; a default
+        estimator trains exactly as without them). A :class:`~chainrule.BatchNorm` or :class:`~chainrule.LayerNorm` between each hidden
         ``Dense`` and its activation. ``"batch"`` needs at least 2 rows in every mini-batch.
     l1 : float, default=0.0
         L1 penalty :math:`\\lambda_1 \\sum |W|` on the weights (not biases):
@@ -199,6 +196,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         l1: float = 0.0,
         clip_grad_norm: float | None = None,
         warmup_epochs: int = 0,
+        scoring: str | Callable[..., float] | None = None,
+        record_validation: bool = False,
         label_smoothing: float = 0.0,
         device: str = "cpu",
     ) -> None:
@@ -233,6 +232,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.l1 = l1
         self.clip_grad_norm = clip_grad_norm
         self.warmup_epochs = warmup_epochs
+        self.scoring = scoring
+        self.record_validation = record_validation
         self.label_smoothing = label_smoothing
         self.device = device
 
@@ -310,8 +311,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             sample_weight = weights if sample_weight is None else sample_weight * weights
         return Y, sample_weight
 
+    def _labels_from_encoded(self, Y: np.ndarray) -> np.ndarray:
+        return self._label_binarizer.inverse_transform(Y)
+
     def _stratify(self) -> bool:
-        return self._label_binarizer.y_type_ != "multilabel-indicator"
+        return True  # a binary target's one column (scikit-learn's rule: _rules.split_validation)
 
     def _data_loss(self, n_outputs: int) -> Loss:
         eps = float(self.label_smoothing)

@@ -48,6 +48,8 @@ EXTENSION_CONSTRAINTS: dict[str, list[Any]] = {
     "l1": [Interval(Real, 0, None, closed="left")],
     "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
     "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+    "scoring": [str, callable, None],
+    "record_validation": ["boolean"],
 }
 """``_parameter_constraints`` of the extensions both estimators share."""
 

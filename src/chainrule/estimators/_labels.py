@@ -26,11 +26,9 @@ def indicator_matrix(y: np.ndarray, binarizer: LabelBinarizer) -> np.ndarray:
 
 
 def fit_binarizer(y: np.ndarray) -> LabelBinarizer:
-    """A ``LabelBinarizer`` fitted on ``y``; ``ValueError`` when ``y`` holds a single class."""
-    binarizer = LabelBinarizer().fit(y)
-    if len(binarizer.classes_) < 2:
-        raise ValueError(
-            f"y holds only one class ({binarizer.classes_[0]!r}); a classifier needs "
-            "samples of at least two classes."
-        )
-    return binarizer
+    """A ``LabelBinarizer`` fitted on ``y``.
+
+    A ``y`` of one class is accepted, as scikit-learn accepts it: its one column is all zeros,
+    and ``predict`` returns that class.
+    """
+    return LabelBinarizer().fit(y)

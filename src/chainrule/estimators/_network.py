@@ -36,14 +36,17 @@ def build_network(
     sizes = [n_in, *hidden, n_out]
     layers: list[Layer] = []
     sklearn_init = est.weight_init == "auto"
+    names = hidden_activations(est, len(hidden))
     for i in range(len(sizes) - 1):
         fan_in, fan_out = sizes[i], sizes[i + 1]
         init = "zeros" if sklearn_init else est.weight_init
         dense = Dense(fan_in, fan_out, weight_init=init, rng=rng)
         if sklearn_init:
             # scikit-learn's Glorot uniform, biases included: U(-a, a) with
-            # a = √(6 / (fan_in + fan_out)), or √(2 / …) for logistic units.
-            factor = 2.0 if est.activation == "logistic" else 6.0
+            # a = √(6 / (fan_in + fan_out)), or √(2 / …) for logistic units (the activation
+            # after this layer; the output layer follows the last hidden one, as scikit-learn).
+            follows = names[min(i, len(names) - 1)] if names else "relu"
+            factor = 2.0 if follows == "logistic" else 6.0
             bound = math.sqrt(factor / (fan_in + fan_out))
             dense.params["W"][...] = rng.uniform(-bound, bound, (fan_in, fan_out))
             dense.params["b"][...] = rng.uniform(-bound, bound, fan_out)
@@ -55,7 +58,7 @@ def build_network(
             norm = norm_layer(est, fan_out)
             if norm is not None:
                 layers.append(norm)
-            layers.append(HIDDEN_ACTIVATIONS[est.activation]())
+            layers.append(HIDDEN_ACTIVATIONS[names[i]]())
             if dropout[i] > 0:
                 layers.append(Dropout(dropout[i], rng=rng))
     return Sequential(layers)
@@ -84,8 +87,10 @@ def _solver_rule(
             return optimizers_module.chain(step)
         nesterov = bool(est.nesterovs_momentum)
         return optimizers_module.chain(step, optimizers_module.trace(float(est.momentum), nesterov))
-    if est.solver == "adam":
-        return optimizers_module.adam(lr, est.beta_1, est.beta_2, est.epsilon)
+    if est.solver == "adam":  # ε where scikit-learn's AdamOptimizer has it (optimizers.py)
+        return optimizers_module.adam(
+            lr, est.beta_1, est.beta_2, est.epsilon, eps_placement="sklearn"
+        )
     if est.solver == "adamw":
         return optimizers_module.adamw(
             lr, est.beta_1, est.beta_2, est.epsilon, weight_decay=float(est.alpha)
@@ -100,6 +105,21 @@ def hidden_sizes(est: BaseEstimator) -> list[int]:
     if any(int(s) <= 0 for s in sizes) or any(int(s) != s for s in sizes):
         raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes}.")
     return [int(s) for s in sizes]
+
+
+def hidden_activations(est: BaseEstimator, n_hidden: int) -> list[str]:
+    """``activation`` as one name per hidden layer (one name is every layer's)."""
+    names = est.activation
+    if isinstance(names, str):
+        return [names] * n_hidden
+    names = list(names)
+    unknown = [n for n in names if n not in HIDDEN_ACTIVATIONS]
+    if len(names) != n_hidden or unknown or not all(isinstance(n, str) for n in names):
+        raise ValueError(
+            f"activation must be one name or one per hidden layer ({n_hidden}) from "
+            f"{', '.join(sorted(HIDDEN_ACTIVATIONS))}; got {est.activation!r}."
+        )
+    return names
 
 
 def dropout_rates(est: BaseEstimator, n_hidden: int) -> list[float]:

@@ -10,10 +10,15 @@ callbacks run and keeps the weights of the best score — the run's one best-wei
 
 from __future__ import annotations
 
+import copy
 import math
+import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import get_scorer
 from sklearn.model_selection import train_test_split
 
 from chainrule import devices
@@ -31,15 +36,20 @@ Validation = tuple[np.ndarray, np.ndarray, np.ndarray | None]
 def split_validation(
     est: BaseEstimator, X: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None, rng: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, Validation]:
-    """Hold out ``validation_fraction`` of the rows (stratified for single-label classifiers).
+    """Hold out ``validation_fraction`` of the rows, as scikit-learn does.
 
-    Returns the training ``X, Y, sample_weight`` and the held-out ``(X_val, Y_val, w_val)``,
-    split as scikit-learn splits them (``train_test_split`` seeded from ``rng``).
+    Returns the training ``X, Y, sample_weight`` and the held-out ``(X_val, Y_val, w_val)``.
+    The rows are scikit-learn's: ``train_test_split`` draws them from ``rng`` itself when it is
+    a ``RandomState`` (from a seed drawn from it for a ``Generator``), and stratifies them
+    when ``Y`` has one column of a classifier — a binary target, ``Y`` as booleans exactly as
+    scikit-learn passes it. Multiclass and multilabel targets are split unstratified, as in
+    scikit-learn.
     """
-    stratify = Y.argmax(1) if est._stratify() else None
+    stratify = Y.astype(bool) if est._stratify() and Y.shape[1] == 1 else None
     arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
+    source = rng if isinstance(rng, np.random.RandomState) else _seed_from(rng)
     parts = train_test_split(
-        *arrays, random_state=_seed_from(rng), test_size=est.validation_fraction, stratify=stratify
+        *arrays, random_state=source, test_size=est.validation_fraction, stratify=stratify
     )
     validation = (parts[1], parts[3], None if sample_weight is None else parts[5])
     if validation[0].shape[0] < 2:
@@ -55,12 +65,26 @@ def _seed_from(rng: np.random.Generator | np.random.RandomState) -> int:
     return int(rng.integers(2**31 - 1) if hasattr(rng, "integers") else rng.randint(2**31 - 1))
 
 
+def validation_scorer(est: BaseEstimator) -> Callable[..., float] | None:
+    """The scorer ``scoring`` names (``sklearn.metrics.get_scorer``), or None.
+
+    ``None`` is scikit-learn's own score (accuracy or :math:`R^2`); ``"loss"`` is the negated
+    validation loss, as in ``HistGradientBoostingClassifier``; both return None here.
+    """
+    scoring = getattr(est, "scoring", None)
+    if scoring is None or scoring == "loss":
+        return None
+    return get_scorer(scoring)
+
+
 class ValidationScore(Monitor):
-    """The estimator's validation score (accuracy or :math:`R^2`), higher is better.
+    """The estimator's validation score, higher is better: ``scoring``'s, or scikit-learn's.
 
     :meth:`measure` predicts the held-out rows once and logs ``val_loss`` (the data loss, no
-    penalty) and ``val_score`` (``est._score_raw``) for the history, the callbacks and the
-    progress bar.
+    penalty) and ``val_score`` for the history, the callbacks and the progress bar. The score
+    is ``est._score_raw`` (accuracy or :math:`R^2`) by default, :math:`-` ``val_loss`` for
+    ``scoring="loss"``, or a scikit-learn scorer called on the estimator as it stands after
+    the epoch (its predictions are the ones just made: the rows are predicted once).
     """
 
     def __init__(
@@ -80,8 +104,28 @@ class ValidationScore(Monitor):
         else:
             raw = trainer.network.predict(Xv)
         logs["val_loss"] = self.data_loss(raw, Yv, wv)[0]
-        logs["val_score"] = self.est._score_raw(raw, Yv, wv)
+        logs["val_score"] = self._score(trainer, raw, logs["val_loss"])
         return logs["val_score"]
+
+    def _score(self, trainer: Trainer, raw: np.ndarray, loss: float) -> float:
+        est, (Xv, Yv, wv) = self.est, self.validation
+        scoring = getattr(est, "scoring", None)
+        if scoring is None:
+            return est._score_raw(raw, Yv, wv)
+        if scoring == "loss":
+            return -float(loss)
+        if not np.isfinite(raw).all():
+            return math.nan  # a diverged epoch, as scikit-learn scores it
+        # The estimator as it stands after this epoch, answering from the raw outputs just
+        # computed: no second prediction, no feature-name check on the held-out array.
+        current = copy.copy(est)
+        current.network_ = trainer.network
+        current.n_outputs_ = Yv.shape[1]
+        current._raw_output = lambda X: raw
+        y_true = est._labels_from_encoded(Yv)
+        scorer = validation_scorer(est)
+        kwargs = {} if wv is None else {"sample_weight": wv}
+        return float(scorer(current, Xv, y_true, **kwargs))
 
 
 class EpochRules(Callback):
@@ -122,8 +166,12 @@ class EpochRules(Callback):
             self.validation_loss_curve: list[float] | None = None
             self.best_validation_score: float | None = None
         self.monitor: ValidationScore | None = None
+        # With early stopping the validation score decides when to stop; with only
+        # record_validation it is recorded and the training loss decides, as without.
+        self.stop_on_validation = validation is not None and bool(est.early_stopping)
         if validation is not None:
-            self.best_loss = None
+            if self.stop_on_validation:
+                self.best_loss = None
             if self.validation_scores is None:
                 self.validation_scores, self.validation_loss_curve = [], []
                 self.best_validation_score = -math.inf
@@ -158,12 +206,14 @@ class EpochRules(Callback):
             score = logs["val_score"]
             self.validation_loss_curve.append(logs["val_loss"])
             self.validation_scores.append(score)
-            if score < self.best_validation_score + est.tol:
-                self.no_improvement_count += 1
-            else:
-                self.no_improvement_count = 0
-            self.best_validation_score = max(self.best_validation_score, score)
-        else:
+            if self.stop_on_validation:
+                if score < self.best_validation_score + est.tol:
+                    self.no_improvement_count += 1
+                else:
+                    self.no_improvement_count = 0
+            if score > self.best_validation_score:  # NaN never is (scikit-learn's rule)
+                self.best_validation_score = score
+        if not self.stop_on_validation:
             if loss > self.best_loss - est.tol:
                 self.no_improvement_count += 1
             else:
@@ -179,6 +229,36 @@ class EpochRules(Callback):
                 self.no_improvement_count = 0
             else:
                 trainer.stop_reason = "converged"
+
+    def diverged(self, trainer: Trainer) -> bool:
+        """Handle a diverged run with early stopping as scikit-learn ≥ 1.6 does; True if kept.
+
+        scikit-learn keeps training on NaN weights, records NaN validation scores and in the
+        end restores the best validation epoch's weights, so a grid search scores the
+        candidate instead of failing. The Trainer stops at the first non-finite epoch and
+        keeps the finite best weights; here the diverged epoch is recorded as a NaN score
+        (``validation_scores_[-1]``) and a ``ConvergenceWarning`` says what happened. Returns
+        False when no finite validation epoch exists (the estimator then raises).
+        """
+        if self.monitor is None or trainer.best_params is None:
+            return False
+        if not self.validation_scores or math.isfinite(self.validation_scores[-1]):
+            # the epoch the Trainer stopped in never reached on_epoch_end: record it
+            self.n_iter += 1
+            self.t += self.n_train
+            self.loss_curve.append(math.nan)
+            self.validation_scores.append(math.nan)
+            self.validation_loss_curve.append(math.nan)
+        trainer.restore(trainer.best_params)
+        warnings.warn(
+            f"Training diverged in epoch {self.n_iter} (the loss became NaN or infinite); "
+            f"the weights of the best validation epoch (score {self.best_validation_score:.6g}) "
+            "are kept. Standardize the features (e.g. with StandardScaler) or lower "
+            "learning_rate_init.",
+            ConvergenceWarning,
+            stacklevel=6,
+        )
+        return True
 
     def fitted(self) -> dict[str, Any]:
         """The fitted attributes these rules keep, by name."""

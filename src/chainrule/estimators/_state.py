@@ -37,6 +37,8 @@ def json_params(self: BaseEstimator) -> dict[str, Any]:
             continue  # code, not data: callbacks are not saved
         if key == "random_state" and not isinstance(value, Integral | None):
             value = None  # a generator's state is not saved
+        if key == "scoring" and callable(value):
+            value = None  # code, not data: a scorer object is not saved (a name is)
         if isinstance(value, tuple | list | np.ndarray):
             value = [v.item() if isinstance(v, np.generic) else v for v in value]
         params[key] = value.item() if isinstance(value, np.generic) else value
@@ -98,7 +100,7 @@ def estimator_from_state(
 ) -> BaseEstimator:
     """Rebuild a fitted estimator of class ``cls`` from :func:`estimator_state`'s output."""
     params = dict(meta["params"])
-    for key in ("hidden_layer_sizes", "dropout"):  # JSON has lists only; sklearn uses tuples
+    for key in ("hidden_layer_sizes", "dropout", "activation"):  # JSON lists; sklearn tuples
         if isinstance(params.get(key), list):
             params[key] = tuple(params[key])
     est = cls(**params)

@@ -124,7 +124,13 @@ class Trainer:
 
     def trained_model(self) -> TrainedModel:
         """The network, loss and history (see :mod:`chainrule.training.protocol`)."""
-        return TrainedModel(self.network, self.loss, self.history)
+        return TrainedModel(
+            self.network,
+            self.loss,
+            self.history,
+            optimizer=self.optimizer,
+            optimizer_state=self.opt_state,
+        )
 
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Arrays and JSON to resume training from, for :func:`chainrule.save` (``resume.py``)."""
@@ -142,21 +148,29 @@ class Trainer:
 
     # -- weights snapshots -------------------------------------------------------------------
     def snapshot(
-        self, into: dict[str, Array] | None = None, params: dict[str, Array] | None = None
+        self,
+        into: dict[str, Array] | None = None,
+        params: dict[str, Array] | None = None,
+        flat: FlatParams | None = None,
     ) -> dict[str, Array]:
-        """Copy every parameter (into ``into``'s buffers when given, to avoid allocation)."""
-        flat = self._layout() if params is None else None
-        if flat is not None:
-            return flat.snapshot(into)  # one copy of θ
-        params = self.network.params if params is None else params
-        if into is None or into.keys() != params.keys():
-            return {k: v + 0 for k, v in params.items()}
-        for k, v in params.items():
-            if type(v) is np.ndarray:
-                np.copyto(into[k], v)  # the same copy as ``[...] =``, without its indexing
-            else:
-                into[k][...] = v
-        return into
+        """Copy every parameter and buffer (into ``into``'s arrays when given: no allocation).
+
+        The network's buffers (``BatchNorm``'s running statistics, by full name) travel with
+        its weights, so every restored snapshot — the best epoch, ``EarlyStopping``'s best
+        weights, the last finite weights — predicts as the network did when it was taken.
+        ``params`` (a dict of arrays) copies those arrays alone; ``flat`` is
+        :meth:`_layout`'s answer when the caller has it already.
+        """
+        if params is not None:
+            return _copy_arrays(params, into)
+        flat = flat if flat is not None else self._layout()
+        taken = flat.snapshot(into) if flat is not None else None  # one copy of θ
+        if taken is None:
+            taken = _copy_arrays(self.network.params, into)
+        buffers = self.network.buffers
+        if buffers:
+            _copy_arrays(buffers, taken)
+        return taken
 
     def restore(self, saved: dict[str, Array]) -> None:
         """Put back parameters saved by :meth:`snapshot`."""
@@ -327,7 +341,7 @@ class Trainer:
         improved = finite and watch.improved(value)
         if improved:
             watch.best = value
-            self.best_params = (flat or self).snapshot(self.best_params)
+            self.best_params = self.snapshot(self.best_params, flat=flat)
             self.history.best_epoch = epoch
         if self._finite_guard is not None:  # None only when a solver is driven by hand
             self._finite_guard.epoch_end(finite, improved)
@@ -397,3 +411,21 @@ def fit(
     """Train ``network`` in one call: ``Trainer(network, loss, optimizer, ...).fit(X, y, ...)``."""
     trainer = Trainer(network, loss, optimizer, metrics=metrics, callbacks=callbacks)
     return trainer.fit(X, y, **fit_kwargs)
+
+
+def _copy_arrays(arrays: dict[str, Array], into: dict[str, Array] | None) -> dict[str, Array]:
+    """Copy ``arrays`` into ``into``'s arrays of the same name and shape (new copies otherwise).
+
+    Returns ``into`` (or a new dict when it is None), holding the copies under the same names.
+    """
+    if into is None:
+        return {k: v + 0 for k, v in arrays.items()}
+    for k, v in arrays.items():
+        kept = into.get(k)
+        if kept is None or type(kept) is not type(v) or kept.shape != v.shape:
+            into[k] = v + 0
+        elif type(v) is np.ndarray:
+            np.copyto(kept, v)  # the same copy as ``[...] =``, without its indexing
+        else:
+            kept[...] = v
+    return into
