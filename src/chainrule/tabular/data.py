@@ -7,6 +7,7 @@ saying what is wrong and how to fix it.
 
 from __future__ import annotations
 
+import csv
 import difflib
 import os
 from collections.abc import Sequence
@@ -20,6 +21,12 @@ if TYPE_CHECKING:
 
 READERS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 """File extensions understood by :func:`read_table`, and the format each one means."""
+
+DELIMITERS = ",;\t|"
+"""The field separators :func:`detect_delimiter` chooses among, in order of preference."""
+
+SNIFF_BYTES = 64 * 1024
+"""How much of a text file :func:`detect_delimiter` reads to choose its separator."""
 
 
 class DataError(ValueError):
@@ -56,7 +63,35 @@ def _pandas():
     return pandas
 
 
-def read_table(path: str | os.PathLike[str], na_values: Sequence[str] = ()) -> pd.DataFrame:
+def detect_delimiter(sample: str) -> str:
+    """The field separator of a delimited text whose first lines are ``sample``.
+
+    Each of ``, ; tab |`` is tried with :mod:`csv`'s reader (quotes respected) on the complete
+    lines of ``sample``; a separator that splits every line into the same number of fields,
+    more than one, is a candidate, and the one giving the most fields wins (ties: the earlier
+    in :data:`DELIMITERS`). Without a candidate, :class:`csv.Sniffer` decides, and failing
+    that the comma.
+    """
+    lines = sample.splitlines()
+    if len(lines) > 1 and not sample.endswith(("\n", "\r")):
+        lines = lines[:-1]  # the last line may be cut off by the sample's end
+    lines = [line for line in lines if line.strip()][:200]
+    best, most = None, 1
+    for sep in DELIMITERS:
+        counts = {len(row) for row in csv.reader(lines, delimiter=sep)}
+        if len(counts) == 1 and (n := counts.pop()) > most:
+            best, most = sep, n
+    if best is not None:
+        return best
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+
+
+def read_table(
+    path: str | os.PathLike[str], na_values: Sequence[str] = (), sep: str | None = None
+) -> pd.DataFrame:
     """Read a CSV (``.csv``, ``.txt``), TSV (``.tsv``) or Parquet (``.parquet``, ``.pq``) file.
 
     Parameters
@@ -66,6 +101,9 @@ def read_table(path: str | os.PathLike[str], na_values: Sequence[str] = ()) -> p
     na_values : sequence of str
         Extra tokens that mean "missing" (such as ``"?"``), besides pandas' own (empty, NA,
         NaN, null…). In a Parquet file they are matched in text columns.
+    sep : str, optional
+        The field separator of a text file; by default a ``.tsv`` file's is the tab and a
+        ``.csv`` or ``.txt`` file's is detected (:func:`detect_delimiter`: ``, ; tab |``).
 
     Returns
     -------
@@ -97,9 +135,9 @@ def read_table(path: str | os.PathLike[str], na_values: Sequence[str] = ()) -> p
             if na_values:
                 frame = frame.replace(list(na_values), None)
         else:
-            frame = pd.read_csv(
-                p, sep="\t" if kind == "tsv" else ",", na_values=list(na_values) or None
-            )
+            if sep is None:
+                sep = "\t" if kind == "tsv" else _sniff(p)
+            frame = pd.read_csv(p, sep=sep, na_values=list(na_values) or None)
     except pd.errors.EmptyDataError:
         raise DataError(f"Data file '{p}' is empty; it needs a header row and data rows.") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -112,6 +150,11 @@ def read_table(path: str | os.PathLike[str], na_values: Sequence[str] = ()) -> p
         raise DataError(f"Data file '{p}' has a header but no data rows.")
     frame.columns = [str(c) for c in frame.columns]
     return frame
+
+
+def _sniff(path: Path) -> str:
+    with open(path, encoding="utf-8", errors="replace", newline="") as stream:
+        return detect_delimiter(stream.read(SNIFF_BYTES))
 
 
 def _column_list(columns: Sequence[str], limit: int = 12) -> str:
