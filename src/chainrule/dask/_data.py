@@ -160,7 +160,7 @@ def pieces(
     """
     if is_frame(X) and is_frame_like(y) and (w is None or is_frame_like(w)):
         columns = [str(c) for c in X.columns]
-        joined = X.assign(**{_Y: y} if w is None else {_Y: y, _W: w})
+        joined = X.assign(**{TARGET: y} if w is None else {TARGET: y, WEIGHT: w})
         split = functools.partial(_split, columns, encode_x, encode_y, w is not None)
         return [dask_apply(split, part) for part in joined.to_delayed()]
     xs, ys = blocks(X, encode_x), blocks(y, encode_y)
@@ -175,7 +175,8 @@ def pieces(
     return [dask_apply(_check_piece, x, t, v) for x, t, v in zip(xs, ys, ws, strict=True)]
 
 
-_Y, _W = "__chainrule_target__", "__chainrule_weight__"
+TARGET, WEIGHT = "__chainrule_target__", "__chainrule_weight__"
+"""Column names under which a target and weights join the features' partitions."""
 
 
 def is_frame_like(obj: Any) -> bool:
@@ -192,8 +193,8 @@ def _split(
     weighted: bool,
     part: Any,
 ) -> tuple[Any, Any, Any]:
-    w = as_float_vector(part[_W]) if weighted else None
-    return encode_x(part[columns]), encode_y(part[_Y]), w
+    w = as_float_vector(part[WEIGHT]) if weighted else None
+    return encode_x(part[columns]), encode_y(part[TARGET]), w
 
 
 def _warn_confined(name: str, per_partition: list[str], partitions: int) -> None:
@@ -252,19 +253,66 @@ def _check_piece(X: np.ndarray, Y: np.ndarray, w: np.ndarray | None) -> tuple[An
     return X, Y, w
 
 
-def as_float_matrix(block: Any) -> np.ndarray:
-    """A partition of numeric features as a C-contiguous float64 ``(n_p, d)`` matrix."""
-    values = block.to_numpy(dtype=np.float64) if hasattr(block, "to_numpy") else block
-    values = np.asarray(values, dtype=np.float64)
+def as_float_matrix(block: Any, dtype: str = "float64") -> np.ndarray:
+    """A partition of numeric features as a C-contiguous ``(n_p, d)`` matrix of ``dtype``."""
+    values = block.to_numpy(dtype=dtype) if hasattr(block, "to_numpy") else block
+    values = np.asarray(values, dtype=dtype)
     # the width from the shape, not -1: an empty partition (0 rows) has no size to infer it from
     width = math.prod(values.shape[1:]) if values.ndim > 1 else 1
     return np.ascontiguousarray(values.reshape(values.shape[0], width))
+
+
+def class_codes(classes: np.ndarray, block: Any) -> np.ndarray:
+    """A partition of labels as integer codes ``(n_p,)``: the index of each label in the
+    sorted ``classes`` (the smallest integer type that holds them)."""
+    values = as_vector(block)
+    codes = np.searchsorted(classes, values) if len(values) else np.zeros(0, np.intp)
+    codes = np.minimum(codes, len(classes) - 1)
+    if len(values) and not np.array_equal(classes[codes], values):
+        unknown = values[classes[codes] != values][0]
+        raise ValueError(f"y holds the label {unknown!r}, not among the classes {list(classes)}.")
+    return codes.astype(np.min_scalar_type(len(classes) - 1))
+
+
+def weigh_classes(table: np.ndarray, piece: tuple[Any, Any, Any]) -> tuple[Any, Any, Any]:
+    """``(X_p, codes_p, w_p)`` with ``w_p`` multiplied by the class weight ``table[codes_p]``."""
+    X, codes, w = piece
+    weights = table[codes]
+    return X, codes, weights if w is None else w * weights
+
+
+def holdout(seed: int, fraction: float, keep_validation: bool, piece: Any) -> Any:
+    """The rows of ``piece = (X_p, Y_p, w_p)`` a seeded draw holds out (``keep_validation``)
+    or keeps for training: each row held out with probability ``fraction``."""
+    X, Y, w = piece
+    held = np.random.default_rng(seed).random(X.shape[0]) < fraction
+    rows = held if keep_validation else ~held
+    return X[rows], Y[rows], None if w is None else w[rows]
+
+
+def row_count(obj: Any) -> float:
+    """Rows of a dask array (its known shape, else NaN) or DataFrame (one counting pass)."""
+    import dask.array as da
+
+    if isinstance(obj, da.Array):
+        return float(obj.shape[0])
+    return float(obj.map_partitions(len).sum().compute())
 
 
 def as_float_vector(block: Any) -> np.ndarray:
     """A partition of weights or targets as float64 ``(n_p,)``."""
     values = block.to_numpy() if hasattr(block, "to_numpy") else block
     return np.asarray(values, dtype=np.float64).reshape(-1)
+
+
+def class_counts(y: Any, classes: np.ndarray) -> np.ndarray:
+    """Rows per class ``(K,)`` of a dask Series or array, by one Dask reduction."""
+    import dask.array as da
+
+    labels = y.to_dask_array() if is_frame_like(y) else y
+    values, counts = da.unique(labels, return_counts=True)
+    values, counts = np.asarray(values.compute()), np.asarray(counts.compute())
+    return np.array([counts[values == c].sum() for c in classes], dtype=np.float64)
 
 
 def as_vector(block: Any) -> np.ndarray:
