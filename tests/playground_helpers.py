@@ -83,6 +83,11 @@ def api(port: int, method: str, path: str, body: Any = None) -> dict[str, Any]:
     return json.loads(payload)
 
 
+def new_session(port: int, config: dict | None = None) -> str:
+    """Create a session on the server at ``port`` and return its id."""
+    return api(port, "POST", "/api/session", config or {})["id"]
+
+
 def first_events(port: int, sid: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The stream's first ``static`` event and first frame."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)

@@ -24,7 +24,7 @@ pytest.importorskip("uvicorn")
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from playground_helpers import api, first_events, request, running_server
+from playground_helpers import api, first_events, new_session, request, running_server
 
 from chainrule.cli import main
 from chainrule.playground import session as session_module
@@ -40,10 +40,6 @@ TOKEN = "t0k3n-for-the-tests"
 def port() -> int:
     with running_server() as p:
         yield p
-
-
-def new_session(port: int, config: dict | None = None) -> str:
-    return api(port, "POST", "/api/session", config or {})["id"]
 
 
 def error_of(payload: bytes) -> str:

@@ -22,6 +22,7 @@ from playground_helpers import (
     cross_entropy,
     first_events,
     inputs,
+    new_session,
     read_points,
     request,
     running_server,
@@ -37,10 +38,6 @@ from chainrule.playground.server import create_app
 def port() -> int:
     with running_server() as p:
         yield p
-
-
-def new_session(port: int, config: dict | None = None) -> str:
-    return api(port, "POST", "/api/session", config or {})["id"]
 
 
 def test_page_is_served_with_a_strict_content_policy(port: int) -> None:
