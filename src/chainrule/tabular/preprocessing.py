@@ -105,6 +105,25 @@ def _first_missing_row(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0]) + 1  # 1-based data row, as a spreadsheet user counts
 
 
+def _missing_values(name: str, source: str, missing: np.ndarray, *, trained: bool) -> DataError:
+    """The one refusal of missing values with ``impute="error"``, at fit or at prediction.
+
+    ``missing`` ``(N,)`` marks the column's missing rows; ``trained`` says the model was fitted
+    without imputation (prediction) rather than being fitted now.
+    """
+    where = (
+        f"Column {name!r} in '{source}' has {int(missing.sum())} missing values "
+        f"(first in data row {_first_missing_row(missing)})"
+    )
+    if trained:
+        where += " and the model was trained without imputation"
+    fix = "retrain with" if trained else "pass"
+    return DataError(
+        f"{where}; fill them, or {fix} impute='median' (numbers get the median and a missing "
+        f"indicator, text a level of its own, {MISSING_LEVEL})."
+    )
+
+
 class TablePreprocessor:
     """Standardize numeric columns and one-hot encode categorical ones.
 
@@ -187,19 +206,11 @@ class TablePreprocessor:
         if is_numeric_column(series):
             values = series.to_numpy(dtype=np.float64, na_value=np.nan)
             if missing.any() and self.impute == "error":
-                raise DataError(
-                    f"Column {name!r} in '{source}' has {int(missing.sum())} missing values "
-                    f"(first in data row {_first_missing_row(missing)}); fill them, or pass "
-                    "impute='mean' or impute='median'."
-                )
+                raise _missing_values(name, source, missing, trained=False)
             specs.append(self._numeric_spec(name, values, missing))
         else:
             if missing.any() and self.impute == "error":
-                raise DataError(
-                    f"Column {name!r} in '{source}' has {int(missing.sum())} missing values "
-                    f"(first in data row {_first_missing_row(missing)}); fill them, or pass "
-                    "impute='mean' (missing categories then encode as all zeros)."
-                )
+                raise _missing_values(name, source, missing, trained=False)
             keys = sorted({value_key(v) for v in series[~missing]})
             level = {"missing": True} if self.indicator and missing.any() else {}
             auto = self.embed == "auto" and len(keys) > EMBED_AUTO_LEVELS
@@ -299,12 +310,7 @@ class TablePreprocessor:
                 check_finite(values, c["name"], source)  # predicting on ±inf is refused
                 if missing.any():
                     if c["fill"] is None:
-                        raise DataError(
-                            f"Column {c['name']!r} in '{source}' has {int(missing.sum())} missing "
-                            f"values (first in data row {_first_missing_row(missing)}) and the "
-                            "model was trained without imputation; fill them, or retrain with "
-                            "impute='mean'."
-                        )
+                        raise _missing_values(c["name"], source, missing, trained=True)
                     values = np.where(missing, c["fill"], values)
                 z = (values - c["mean"]) / c["scale"]
                 if c.get("clip"):
@@ -314,11 +320,7 @@ class TablePreprocessor:
                     blocks.append(missing.astype(np.float64)[:, None])
             else:
                 if missing.any() and self.impute == "error":
-                    raise DataError(
-                        f"Column {c['name']!r} in '{source}' has {int(missing.sum())} missing "
-                        f"values (first in data row {_first_missing_row(missing)}) and the model "
-                        "was trained without imputation; fill them, or retrain with impute='mean'."
-                    )
+                    raise _missing_values(c["name"], source, missing, trained=True)
                 if c["kind"] == "embedded":
                     codes = self._codes(series, missing, c["categories"])
                     if c.get("missing"):  # a learned level of its own, after the categories
