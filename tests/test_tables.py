@@ -89,6 +89,20 @@ def test_robust_scaling_with_indicator_matches_scikit_learn(table: pd.DataFrame)
     assert np.abs(encoded[:, :2]).max() < 3.0  # the clip bounds every value
 
 
+def test_robust_scaling_of_a_mostly_constant_column_uses_its_standard_deviation() -> None:
+    gen = np.random.default_rng(2)
+    visits = np.where(gen.random(400) < 0.8, 0.0, gen.poisson(3.0, 400))  # zero-inflated
+    visits[0] = 141.0  # one outlier
+    frame = pd.DataFrame({"visits": visits})
+    assert np.subtract(*np.percentile(visits, [75, 25])) == 0  # the quartiles coincide
+    pre = TablePreprocessor("median", None, "robust").fit(frame, ["visits"])
+    sd = StandardScaler().fit(frame).scale_[0]  # the population standard deviation
+    expected = _smooth_clip((visits - np.median(visits)) / sd)
+    np.testing.assert_allclose(pre.transform(frame)[:, 0], expected, rtol=1e-12)
+    one, two = pre.transform(pd.DataFrame({"visits": [1.0, 2.0]}))[:, 0]
+    assert two - one > 0.1  # 1 and 2 visits stay apart despite the outlier
+
+
 def test_standard_scaling_with_indicator_matches_scikit_learn(table: pd.DataFrame) -> None:
     pre = TablePreprocessor("median", None, "standard", True).fit(table, ["income", "age"])
     reference = SimpleImputer(strategy="median", add_indicator=True).fit_transform(
@@ -288,6 +302,22 @@ def test_the_default_model_is_an_ensemble_of_members(
         TabularModel.fit(frame, "spent", ensemble=0)
 
 
+def test_cli_trains_and_describes_an_ensemble(tmp_path: Path, table: pd.DataFrame) -> None:
+    data, out = tmp_path / "customers.csv", tmp_path / "m.safetensors"
+    table.drop(columns=["spent"]).to_csv(data, index=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "chainrule", "train", str(data), "--target", "bought",
+         "--hidden", "8", "--epochs", "4", "--ensemble", "2", "--out", str(out), "--quiet"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert " × 2 averaged, " in done.stdout
+    model = chainrule.load(out)
+    kept = model.training["ensemble"]["epochs_kept"]
+    assert f"epochs kept {kept[0]}, {kept[1]} " in done.stdout and len(kept) == 2
+    assert model.network.layers[1].params["W"].shape[1] == 2 * 8  # two members side by side
+
+
 # -- the estimators --------------------------------------------------------------------------
 @parametrize_with_checks(
     [
@@ -345,6 +375,8 @@ def test_benchmark_script_runs_without_its_peers(capsys) -> None:
     from benchmarks import tables
 
     contenders = "TabularClassifier/Regressor,sklearn MLP"
-    assert tables.main(["--tables", "diabetes", "--contenders", contenders, "--seeds", "1"]) == 0
+    options = ["--seeds", "1", "--set", "ensemble=2", "--set", "hidden=[16]"]
+    assert tables.main(["--tables", "diabetes", "--contenders", contenders, *options]) == 0
     out = capsys.readouterr().out
     assert "| diabetes | RMSE |" in out and "**fit seconds**" in out
+    assert tables.ESTIMATOR_OPTIONS == {"ensemble": 2, "hidden": [16]}

@@ -28,8 +28,9 @@ them with the *training* mean or median before scaling.
 
 **Robust scaling** (``scale="robust"``, :class:`~chainrule.tabular.model.TabularModel`'s
 default, after RealMLP-TD): a numeric column is centred on its training median
-:math:`m` and divided by its interquartile range :math:`q_{75} - q_{25}` (half the range
-:math:`(\\max - \\min)/2` when the quartiles coincide, 1 for a constant column), then
+:math:`m` and divided by its interquartile range :math:`q_{75} - q_{25}` (its standard
+deviation when the quartiles coincide, as in a column that is mostly zeros; 1 for a constant
+column), then
 *smoothly clipped*,
 
 .. math:: z = (x - m) / s, \\qquad x' = z / \\sqrt{1 + (z / c)^2}, \\quad c = 3,
@@ -242,7 +243,10 @@ class TablePreprocessor:
         spec: dict[str, Any] = {"name": name, "kind": "numeric"}
         if self.scale == "robust":
             q25, median, q75 = np.percentile(present, [25, 50, 75])
-            spread = float(q75 - q25) or 0.5 * float(np.max(present) - np.min(present))
+            # Quartiles that coincide: a column that is mostly one value (counts of rare
+            # events). Its standard deviation keeps 0, 1, 2 … apart; half its range would
+            # squash them together next to an outlier (141 visits: 1 visit → 0.014).
+            spread = float(q75 - q25) or float(np.std(present))
             spec.update(mean=float(median), scale=spread or 1.0, clip=SMOOTH_CLIP)
         else:
             if fill is not None:
