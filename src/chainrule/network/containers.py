@@ -15,7 +15,6 @@ import numpy as np
 
 from chainrule.backend import Array, dtype_name, from_numpy, namespace, to_numpy
 from chainrule.network import display
-from chainrule.network.fastpaths import contiguous_views
 from chainrule.network.layers import LAYER_TYPES, Layer, check_saveable
 
 
@@ -53,16 +52,6 @@ class Container(Layer):
         self._index: list[tuple[str, Layer, str]] = [
             (f"{full}.{p}", leaf, p) for full, leaf in self.leaves() for p in leaf.params
         ]
-        self.pack_parameters()
-
-    def pack_parameters(self) -> None:
-        """Lay the NumPy parameters end to end in one buffer, each layer holding a view of its slice.
-
-        Done when the container is built; the trainer's θ (``training/flatparams.py``) adopts the
-        buffer, so the arrays ``net.params`` hands out stay the ones training updates."""
-        views = contiguous_views(self.params)
-        if views is not None:
-            self.set_params(views, copy=False)
 
     def leaves(self, prefix: str = "") -> Iterator[tuple[str, Layer]]:
         """Every non-container layer below this one, with its full dotted name."""

@@ -91,27 +91,13 @@ class FitJob:
             self.device_order = self.device_order or RowOrder(X, self.train_idx, self.rng)
             order = self.device_order.next(self.shuffle)
         n = order.shape[0]
-        if type(X) is np.ndarray:  # the methods themselves: np.take's Python layer is per batch
-            yield from _numpy_batches(X, y, w, order, self.batch_size)
-            return
         for start in range(0, n, self.batch_size):
-            idx = order[
-                start : min(start + self.batch_size, n)
-            ]  # the array API forbids overshooting
+            idx = order[start : min(start + self.batch_size, n)]  # the array API: no overshoot
             yield (
                 xp.take(X, idx, axis=0),
                 xp.take(y, idx, axis=0),
                 None if w is None else xp.take(w, idx, axis=0),
             )
-
-
-def _numpy_batches(
-    X: np.ndarray, y: np.ndarray, w: np.ndarray | None, order: np.ndarray, size: int
-) -> Iterable[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
-    """:meth:`FitJob.batches` on NumPy arrays: the same rows, gathered by ``ndarray.take``."""
-    for start in range(0, order.shape[0], size):
-        idx = order[start : start + size]
-        yield X.take(idx, axis=0), y.take(idx, axis=0), None if w is None else w.take(idx, axis=0)
 
 
 def validation_rows(n: int, fraction: float, gen: Any) -> tuple[np.ndarray, np.ndarray]:

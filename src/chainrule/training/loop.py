@@ -28,8 +28,6 @@ class Loop(Protocol):
         The update rule, the solver that runs the epochs, and the rule's state.
     history, monitor, best_params : History, Monitor, dict or None
         The record of epochs, what "best" means, and the best weights so far.
-    flat : FlatParams or None
-        The parameters laid end to end in one NumPy buffer, when they can be.
     stop_reason : str or None
         Set by a callback or a solver to end the run (see :class:`History`).
     first_epoch, last_epoch, steps_per_epoch : int or None
@@ -46,7 +44,6 @@ class Loop(Protocol):
     history: History
     monitor: Any  # a chainrule.training.callbacks.Monitor
     best_params: dict[str, Array] | None
-    flat: Any  # a chainrule.training.flatparams.FlatParams, or None
     stop_reason: str | None
     first_epoch: int
     last_epoch: int | None

@@ -39,7 +39,6 @@ from chainrule.network.optimizers import GradientTransformation
 from chainrule.training import arrays, resume, solvers, streaming
 from chainrule.training.callbacks import Callback, Monitor
 from chainrule.training.checks import FiniteGuard, params_finite
-from chainrule.training.flatparams import FlatParams
 from chainrule.training.history import History
 from chainrule.training.interrupt import InterruptFlag
 from chainrule.training.progress import verbose_callbacks
@@ -110,8 +109,6 @@ class Trainer:
         self.first_epoch: int = 0
         self.last_epoch: int | None = None
         self.best_params: dict[str, Array] | None = None
-        self.flat: FlatParams | None = None
-        """The NumPy parameters laid end to end (:mod:`~chainrule.training.flatparams`), or None."""
         self.steps_per_epoch: int | None = None  # batches per epoch, for progress displays
         self.rng: RandomSource | None = None  # the shuffle generator, continued by later fits
         self._finite_guard: FiniteGuard | None = None
@@ -145,17 +142,11 @@ class Trainer:
         self, into: dict[str, Array] | None = None, params: dict[str, Array] | None = None
     ) -> dict[str, Array]:
         """Copy every parameter (into ``into``'s buffers when given, to avoid allocation)."""
-        flat = self._layout() if params is None else None
-        if flat is not None:
-            return flat.snapshot(into)  # one copy of θ
         params = self.network.params if params is None else params
         if into is None or into.keys() != params.keys():
             return {k: v + 0 for k, v in params.items()}
         for k, v in params.items():
-            if type(v) is np.ndarray:
-                np.copyto(into[k], v)  # the same copy as ``[...] =``, without its indexing
-            else:
-                into[k][...] = v
+            into[k][...] = v
         return into
 
     def restore(self, saved: dict[str, Array]) -> None:
@@ -281,9 +272,6 @@ class Trainer:
         first = self.history.epoch[-1] + 1 if self.history.epoch else 0
         self.first_epoch, self.last_epoch = first, first + epochs - 1
         self.stop_reason = None
-        # Every NumPy parameter a view of one buffer: updates, finite checks and snapshots are
-        # then one call each, not one per array (the lecture's network: 4 arrays, 17 numbers).
-        self.flat = FlatParams.of(self.network, self.flat)
         # Divergence is reported as stop_reason="non_finite", not as a stream of NumPy overflow
         # warnings; one errstate for the whole run keeps the per-batch path free of it.
         # FiniteGuard: whatever ends the loop, the weights left are finite (training/checks.py).
@@ -322,12 +310,11 @@ class Trainer:
         watch = self.monitor
         value = watch.measure(self, logs)
         self.history.append(epoch, logs)
-        flat = self._layout()  # looked up once: θ's check and snapshot are one call each
-        finite = flat.finite() if flat is not None else params_finite(self.network.params.values())
+        finite = self._params_finite()
         improved = finite and watch.improved(value)
         if improved:
             watch.best = value
-            self.best_params = (flat or self).snapshot(self.best_params)
+            self.best_params = self.snapshot(self.best_params)
             self.history.best_epoch = epoch
         if self._finite_guard is not None:  # None only when a solver is driven by hand
             self._finite_guard.epoch_end(finite, improved)
@@ -340,14 +327,7 @@ class Trainer:
             self._finite_guard.rewind()
 
     def _params_finite(self) -> bool:
-        flat = self._layout()
-        if flat is not None:
-            return flat.finite()  # one reduction over θ
         return params_finite(self.network.params.values())
-
-    def _layout(self) -> FlatParams | None:
-        """:attr:`flat` while the layers still hold its views, else ``None``."""
-        return self.flat if self.flat is not None and self.flat.intact() else None
 
     # -- inference ---------------------------------------------------------------------------
     def predict(self, X: Array, batch_size: int | None = 8192) -> Array:
