@@ -7,7 +7,7 @@ and how results come back.
 * :meth:`Device.put` moves a NumPy array onto the device **once per fit**, casting and copying
   in chunks of at most :data:`CHUNK_BYTES` so the host never holds a second full-size copy.
   Training rows that do not fit in the device's :meth:`Device.room` stay on the host and are
-  streamed in chunks of batches (:mod:`chainrule.training.devicechunks`); any other array
+  streamed in chunks of batches (:mod:`chainrule.training.data`); any other array
   that does not fit is refused in one sentence.
 * :func:`generator`, :func:`uniform` and :func:`permutation` draw dropout masks and shuffles
   with the device's own generator (``torch.Generator``, ``cupy.random.Generator``), seeded
@@ -59,7 +59,7 @@ class Device:
     memory_limit: int | None = None
     """Bytes the training rows may take here; ``None``: the CUDA device's free memory (no limit
     for the host and ``torch:cpu``). Rows that do not fit are streamed in chunks of batches
-    (:mod:`chainrule.training.devicechunks`)."""
+    (:mod:`chainrule.training.data`)."""
 
     def room(self) -> int | None:
         """Bytes the training rows may take on this device, or ``None`` for no limit."""

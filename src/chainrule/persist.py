@@ -15,7 +15,7 @@ The kinds, and the class each is rebuilt as:
 ``"MLPRegressor"``
 ``"Trainer"``             :class:`chainrule.training.Trainer` with its optimizer state,
                           history and random generators, to resume ``fit`` exactly
-                          (:mod:`chainrule.training.resume`)
+                          (:mod:`chainrule.training.checkpoint`)
 ========================  ===============================================================
 """
 

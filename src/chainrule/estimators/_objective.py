@@ -33,7 +33,7 @@ from chainrule.network.losses import Loss, PoissonNLL
 from chainrule.training.callbacks import Callback
 
 if TYPE_CHECKING:
-    from chainrule.training.loop import Loop
+    from chainrule.training.callbacks import Loop
 
 
 class HalfPoissonDeviance(PoissonNLL):

@@ -19,8 +19,8 @@ from chainrule.estimators._network import make_optimizer
 from chainrule.network import initializers
 from chainrule.network.containers import Sequential, StateError
 from chainrule.network.optimizer_state import state_from_arrays, state_to_arrays
+from chainrule.training.checkpoint import generator_table, restore_generator_table
 from chainrule.training.history import History
-from chainrule.training.resume import generator_table, restore_generator_table
 
 if TYPE_CHECKING:
     from sklearn.base import BaseEstimator  # a chainrule MLP estimator: its parameters are read

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from chainrule.training.callbacks import Callback
 
 if TYPE_CHECKING:
-    from chainrule.training.loop import Loop
+    from chainrule.training.callbacks import Loop
 
 
 class SklearnVerbose(Callback):

@@ -12,8 +12,7 @@ best weights. A callback stops either solver by setting ``trainer.stop_reason``.
       ŷ = network.forward(X_b)                   # forward pass
       L, ∂L/∂ŷ = loss(ŷ, y_b)                    # value and gradient, from one call
       network.backward(∂L/∂ŷ)                    # chain rule, layer by layer
-      updates, state = optimizer.update(grads, state, params)
-      params += updates                          # gradient step
+      state = optimizer.step(params, grads, state)  # θ ← θ + u, u from the rule
 
 * :class:`LBFGS` — full-batch quasi-Newton (SciPy's L-BFGS-B) over the parameters flattened
   into one vector :math:`\\theta` (:class:`ParamVector`). The objective
@@ -25,23 +24,72 @@ best weights. A callback stops either solver by setting ``trainer.stop_reason``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from chainrule.backend import Array, from_numpy, namespace, to_numpy
+
+if TYPE_CHECKING:
+    from chainrule.network.containers import Sequential
 import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from chainrule import devices
-from chainrule.backend import Array
 from chainrule.network import optimizers as optimizers_module
 from chainrule.network.optimizers import GradientTransformation
 from chainrule.training.callbacks import Callback
-from chainrule.training.fitjob import FitJob
-from chainrule.training.ondevice import host_epoch
-from chainrule.training.paramvector import ParamVector
+from chainrule.training.data import FitJob, host_epoch
 
 if TYPE_CHECKING:
-    from chainrule.training.loop import Loop
+    from chainrule.training.callbacks import Loop
+
+__all__ = ["ParamVector"]
+
+
+class ParamVector:
+    """The trainable parameters as one float64 vector :math:`\\theta`, in ``trainable_names()`` order.
+
+    ``θ = [vec(W₁), vec(b₁), vec(W₂), …]`` (row-major), the layout L-BFGS and any
+    :data:`Objective` share.
+    """
+
+    def __init__(self, network: Sequential) -> None:
+        self.network = network
+        params = network.params
+        self.names = network.trainable_names()
+        self.shapes = {k: tuple(params[k].shape) for k in self.names}
+        self.slices: dict[str, slice] = {}
+        start = 0
+        for k, shape in self.shapes.items():
+            size = int(np.prod(shape))
+            self.slices[k] = slice(start, start + size)
+            start += size
+        self.size = start
+
+    def get(self) -> np.ndarray:
+        """:math:`\\theta` from the network's current parameters (a new float64 array)."""
+        params = self.network.params
+        return np.concatenate(
+            [np.asarray(to_numpy(params[k]), np.float64).ravel() for k in self.names]
+        )
+
+    def set(self, theta: np.ndarray) -> None:
+        """Copy :math:`\\theta` into the network's parameters (cast to their dtype)."""
+        params = self.network.params
+        values = {}
+        for k in self.names:
+            part = theta[self.slices[k]].reshape(self.shapes[k])
+            if not isinstance(params[k], np.ndarray):
+                part = from_numpy(part, namespace(params[k]), like=params[k])
+            values[k] = part
+        self.network.set_params(values)
+
+    def flatten(self, grads: dict[str, Array]) -> np.ndarray:
+        """The gradients as one float64 vector in the layout of :math:`\\theta`."""
+        return np.concatenate([to_numpy(grads[k]).ravel() for k in self.names]).astype(np.float64)
+
 
 _isfinite = math.isfinite  # a module global: one lookup per batch, not two
 

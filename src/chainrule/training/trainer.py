@@ -22,6 +22,8 @@ the best weights seen; every ``stop_reason`` is listed in :class:`History`.
 
 from __future__ import annotations
 
+import signal
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -36,13 +38,37 @@ from chainrule.network.containers import Sequential
 from chainrule.network.initializers import RandomSource, as_generator
 from chainrule.network.losses import Loss
 from chainrule.network.optimizers import GradientTransformation
-from chainrule.training import arrays, resume, solvers, streaming
+from chainrule.training import checkpoint, data, solvers
 from chainrule.training.callbacks import Callback, Monitor
 from chainrule.training.checks import FiniteGuard, params_finite
 from chainrule.training.history import History
-from chainrule.training.interrupt import InterruptFlag
 from chainrule.training.progress import verbose_callbacks
 from chainrule.training.protocol import TrainedModel
+
+
+class InterruptFlag:
+    """Turns the first Ctrl-C into a flag the loop reads after each batch; a second one aborts."""
+
+    def __init__(self) -> None:
+        self.raised = False
+        self._previous: Any = None
+        self._installed = False
+
+    def __enter__(self) -> InterruptFlag:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._handle)
+            self._installed = True
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.raised:  # a second Ctrl-C means "now"
+            raise KeyboardInterrupt
+        self.raised = True
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
 
 
 class Trainer:
@@ -125,17 +151,17 @@ class Trainer:
 
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Arrays and JSON to resume training from, for :func:`chainrule.save` (``resume.py``)."""
-        return resume.trainer_state(self)
+        return checkpoint.trainer_state(self)
 
     @classmethod
     def from_state(cls, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> Trainer:
         """Rebuild a trainer from :meth:`state`'s output; ``fit`` then carries on exactly."""
-        return resume.trainer_from_state(cls, tensors, meta)
+        return checkpoint.trainer_from_state(cls, tensors, meta)
 
     # -- data preparation ---------------------------------------------------------------------
     def prepare(self, X: Array, y: Array | None = None) -> tuple[Array, Array | None]:
         """Bring ``X`` (and ``y``) into the network's namespace and dtype (:func:`arrays.prepare`)."""
-        return arrays.prepare(self.network, self.loss, X, y)
+        return data.prepare(self.network, self.loss, X, y)
 
     # -- weights snapshots -------------------------------------------------------------------
     def snapshot(
@@ -176,7 +202,7 @@ class Trainer:
         ----------
         X : array, shape (N, d), or a stream of batches
             Inputs; or, with ``y`` left out, an iterable of ``(X_b, y_b[, w_b])`` batches or
-            a callable returning one epoch of them (:mod:`chainrule.training.streaming`).
+            a callable returning one epoch of them (:mod:`chainrule.training.data`).
         y : array, shape (N,) or (N, K)
             Targets (class indices or one-hot for ``CrossEntropy``).
         epochs : int
@@ -213,13 +239,13 @@ class Trainer:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}.")
         gen = self.rng if rng is None and self.rng is not None else as_generator(rng)
         self.rng = gen
-        if streaming.is_stream(X, y):  # batches from a source, never all in memory
-            make = streaming.job_maker(self, X, epochs, gen, validation_data, validation_split)
+        if data.is_stream(X, y):  # batches from a source, never all in memory
+            make = data.stream_job(self, X, epochs, gen, validation_data, validation_split)
             self.steps_per_epoch = None  # unknown until the source runs dry
             return self._run(epochs, make, callbacks, verbose)
         if y is None:
             raise ValueError("y is required with array inputs.")
-        make = arrays.job_maker(
+        make = data.array_job(
             self,
             X,
             y,
@@ -274,7 +300,7 @@ class Trainer:
         self.stop_reason = None
         # Divergence is reported as stop_reason="non_finite", not as a stream of NumPy overflow
         # warnings; one errstate for the whole run keeps the per-batch path free of it.
-        # FiniteGuard: whatever ends the loop, the weights left are finite (training/checks.py).
+        # FiniteGuard: whatever ends the loop, the weights left are finite (checks.FiniteGuard).
         with (
             InterruptFlag() as interrupt,
             np.errstate(over="ignore", invalid="ignore"),
