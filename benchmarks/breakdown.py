@@ -68,7 +68,7 @@ def clocks(targets: list[tuple[Any, str, str]]) -> Iterator[dict[str, int]]:
 
 
 def _targets() -> list[tuple[Any, str, str]]:
-    from chainrule.estimators import _objective
+    from chainrule.estimators import _base as _objective
     from chainrule.network import activations, layers, optimizers
     from chainrule.training import solvers, trainer
 

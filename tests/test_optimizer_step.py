@@ -14,7 +14,7 @@ import torch
 from sklearn.preprocessing import LabelBinarizer
 
 import chainrule as cr
-from chainrule.estimators._labels import indicator_matrix
+from chainrule.estimators._classifier import indicator_matrix
 from chainrule.network.optimizers import GradientTransformation
 from chainrule.training.callbacks import Callback
 

@@ -1,7 +1,7 @@
 """What :class:`DaskMLPClassifier` and :class:`DaskMLPRegressor` share: fit on the cluster.
 
 The Dask estimators are the local ones plus ``client=`` (as LightGBM's ``DaskLGBMClassifier``):
-the same parameters, the same network (:func:`~chainrule.estimators._network.build_network`
+the same parameters, the same network (:func:`~chainrule.estimators._base.build_network`
 with the same ``random_state``), the same objective, and the same
 :class:`~chainrule.training.trainer.Trainer` — run by
 :meth:`~chainrule.training.trainer.Trainer.fit_remote` with a solver whose gradients come from
@@ -28,14 +28,15 @@ from chainrule.dask._engine import (
     distributed_objective,
     get_client,
 )
-from chainrule.estimators._base import BaseMLP
-from chainrule.estimators._network import (
+from chainrule.estimators._base import (
+    BaseMLP,
+    L2Penalized,
+    PenaltyGradient,
     build_network,
     dropout_rates,
     hidden_sizes,
     make_optimizer,
 )
-from chainrule.estimators._objective import L2Penalized, PenaltyGradient
 from chainrule.network import initializers
 from chainrule.tabular.preprocessing import TablePreprocessor
 from chainrule.training.callbacks import Callback

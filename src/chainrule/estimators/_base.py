@@ -4,55 +4,816 @@ The estimators are a thin adapter: they validate input the way scikit-learn does
 :class:`~chainrule.network.containers.Sequential`, and hand the training to
 :class:`~chainrule.training.trainer.Trainer` — its mini-batch solver for ``sgd``, ``adam``…,
 its L-BFGS solver for ``solver="lbfgs"``. scikit-learn's rules that make results comparable —
-the L2 penalty scaled by the batch (:mod:`._objective`), ``batch_size="auto"``, the ``tol`` /
+the L2 penalty scaled by the batch (below), ``batch_size="auto"``, the ``tol`` /
 ``n_iter_no_change`` stopping rule, ``adaptive`` and ``invscaling`` learning rates, ``t_``
 counting samples, the early-stopping validation score — live in one callback,
-:class:`~chainrule.estimators._rules.EpochRules`.
+:class:`EpochRules`.
+
+The objective
+-------------
+The objective scikit-learn's MLP minimises, written as chainrule losses.
+
+scikit-learn's ``MLPClassifier`` / ``MLPRegressor`` minimise, on each batch :math:`B` of
+:math:`n_B` rows (or total sample weight :math:`s_B = \\sum_{n \\in B} w_n`),
+
+.. math::
+    J_B = \\frac{1}{s_B} \\sum_{n \\in B} w_n \\, \\ell_n
+          + \\frac{\\alpha}{2 s_B} \\sum_{\\text{layers}} \\lVert W \\rVert_F^2
+
+where the penalty covers weights only (never biases) and :math:`\\ell_n` is
+
+* ``squared_error``: :math:`\\tfrac12 \\cdot \\tfrac1K \\sum_k (\\hat y_{nk} - y_{nk})^2`
+  (:class:`~chainrule.network.losses.HalfSquaredError`);
+* binary and multilabel log loss: :math:`\\sum_k \\text{BCE}(z_{nk}, y_{nk})`, summed over
+  the labels (:class:`SummedOverOutputs` around
+  :class:`~chainrule.losses.BinaryCrossEntropy`);
+* multiclass log loss: :class:`~chainrule.losses.CrossEntropy` as it is;
+* ``poisson``: :class:`HalfPoissonDeviance`, summed over the outputs.
+
+:class:`L2Penalized` adds the penalty's value to a loss; :class:`PenaltyGradient` (a callback
+run between backward and the optimizer) adds its gradient
+:math:`\\partial J_B / \\partial W = \\alpha W / s_B`.
+
+Parameters beyond scikit-learn's
+--------------------------------
+The estimators' parameters beyond scikit-learn's: normalization, L1, clipping, warm-up, smoothing.
+
+Each maps onto one building block of :mod:`chainrule.network`; with its default
+(``normalization=None``, ``l1=0``, ``clip_grad_norm=None``, ``warmup_epochs=0``,
+``label_smoothing=0``) the block is left out entirely, so a default estimator trains exactly
+the same network with exactly the same update rule as before these parameters existed.
+
+============================  ===============================================================
+parameter                     what it adds
+============================  ===============================================================
+``normalization="batch"``     ``Dense → BatchNorm → activation`` in every hidden layer
+``normalization="layer"``     ``Dense → LayerNorm → activation`` in every hidden layer
+``l1=λ₁``                     :math:`g_W \\leftarrow g_W + \\lambda_1 \\operatorname{sign}(W)`
+                              on the weight matrices (not biases, as ``alpha``), before clipping
+``clip_grad_norm=c``          the whole gradient rescaled to global norm at most :math:`c`
+                              (``torch.nn.utils.clip_grad_norm_``), before the optimizer
+``warmup_epochs=E``           the rate ramps linearly from :math:`\\eta_0/3` to :math:`\\eta_0`
+                              over the first :math:`E` epochs' updates (``LinearLR``), then the
+                              ``learning_rate`` rules run as usual
+``label_smoothing=ε``         (classifier) :math:`y \\leftarrow (1-\\varepsilon) y + \\varepsilon/K`
+                              in the cross-entropy; :math:`K = 2` per label for binary targets
+============================  ===============================================================
+
+The gradient pipeline is PyTorch's: the data loss and ``alpha``'s L2 penalty (scikit-learn's,
+scaled by the batch) give :math:`g`; L1 is added (an unscaled :math:`\\lambda_1\\|W\\|_1` on
+the batch's mean loss, as written in a PyTorch loop); the result is clipped; the optimizer
+steps. L-BFGS takes none of the optimizer pieces (it has no steps to clip or warm up).
+
+End-of-epoch rules
+------------------
+scikit-learn's end-of-epoch rules as one callback, and the validation score as a monitor.
+
+:class:`EpochRules` is everything scikit-learn's ``MLPClassifier`` / ``MLPRegressor`` do after
+an epoch of a stochastic solver: ``loss_curve_``, ``t_``, the ``tol`` / ``n_iter_no_change``
+stopping rule and the ``adaptive`` / ``invscaling`` rates. With ``early_stopping`` its
+:attr:`EpochRules.monitor` (a :class:`ValidationScore`) is handed to the
+:class:`~chainrule.training.trainer.Trainer`, which scores the held-out rows before the
+callbacks run and keeps the weights of the best score — the run's one best-weights snapshot.
+
+Argument checks
+---------------
+The estimators' argument checks that scikit-learn's own validation leaves open.
+
+* ``class_weight`` and the sample weights it yields: finite, non-negative, not all zero;
+* a ``solver`` changed between ``partial_fit`` calls: the optimizer state of the old solver
+  (Adam's moments, SGD's velocity) does not fit the new one, so it is dropped with a
+  warning and the new solver starts from fresh state — the weights are kept.
+
+Saving
+------
+A fitted estimator as plain arrays and JSON, for :func:`chainrule.save` / :func:`chainrule.load`.
+
+The arrays are the network's weights (:meth:`Sequential.state`) and the optimizer's state
+(Adam's moments, SGD's velocity: ``optimizer/…``); the JSON holds the constructor's
+parameters, the fitted attributes, the history, the targets' encoding and the random
+generators' states (shuffles, dropout masks), so ``partial_fit`` after ``load`` continues
+exactly where the saved estimator stopped. No pickle: loading runs no code from the file.
+
+Verbose output
+--------------
+scikit-learn's ``verbose=True``: one ``Iteration n, loss = …`` line per epoch on standard output.
+
+The estimators keep scikit-learn's meaning of ``verbose`` (what ``MLPClassifier`` prints),
+not Keras' progress bar: code written for scikit-learn's estimators, and the logs it
+produces, read the same.
 """
 
 from __future__ import annotations
 
+import sys
+from typing import TYPE_CHECKING
+
+from chainrule.training.callbacks import Callback
+
+if TYPE_CHECKING:
+    from chainrule.training.callbacks import Loop
 import copy
+import math
 import warnings
-from collections.abc import Callable
 from numbers import Integral, Real
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from chainrule.network.layers import Layer
+from chainrule.network.normalization import BatchNorm, LayerNorm
+from chainrule.network.optimizers import GradientTransformation, Schedule, chain, linear_warmup
+from chainrule.network.regularization import add_l1, clip_by_global_norm, weights_only
+from chainrule.training.data import check_sample_weight
+
+if TYPE_CHECKING:
+    from sklearn.base import BaseEstimator
+from collections.abc import Callable
+from typing import ClassVar
+
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_regressor
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
 from sklearn.utils import column_or_1d
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import Options
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from chainrule import devices
-from chainrule.backend import to_numpy
-from chainrule.estimators._checks import check_weights, optimizer_state_for, warn_lbfgs
-from chainrule.estimators._extensions import (
-    EXTENSION_CONSTRAINTS,
-    check_extensions,
-    steps_per_epoch,
-)
-from chainrule.estimators._network import (
-    HIDDEN_ACTIVATIONS,
-    build_network,
-    dropout_rates,
-    hidden_sizes,
-    make_optimizer,
-)
-from chainrule.estimators._objective import L2Penalized, PenaltyGradient
-from chainrule.estimators._rules import EpochRules, split_validation
-from chainrule.estimators._state import estimator_from_state, estimator_state
-from chainrule.estimators._verbose import SklearnVerbose
+from chainrule.backend import Array, namespace, to_numpy
+from chainrule.devices import scalar
 from chainrule.network import initializers
-from chainrule.network.containers import Sequential
-from chainrule.network.layers import Dense
-from chainrule.network.losses import Loss
-from chainrule.training.callbacks import Callback
+from chainrule.network import optimizers as optimizers_module
+from chainrule.network.activations import ACTIVATIONS
+from chainrule.network.containers import Sequential, StateError
+from chainrule.network.layers import Dense, Dropout
+from chainrule.network.losses import Loss, PoissonNLL
+from chainrule.network.optimizer_state import state_from_arrays, state_to_arrays
+from chainrule.training.callbacks import Monitor
+from chainrule.training.checkpoint import generator_table, restore_generator_table
+from chainrule.training.history import History
 from chainrule.training.protocol import TrainedModel
 from chainrule.training.solvers import lbfgs
 from chainrule.training.trainer import Trainer
+
+
+class SklearnVerbose(Callback):
+    """Print ``Iteration %d, loss = %.8f`` (and ``Validation score: %f``) as scikit-learn does."""
+
+    def on_epoch_end(self, trainer: Loop, epoch: int, logs: dict[str, float]) -> None:
+        print(f"Iteration {epoch + 1}, loss = {logs['loss']:.8f}", file=sys.stdout)
+        if "val_score" in logs:
+            print(f"Validation score: {logs['val_score']:f}", file=sys.stdout)
+
+
+def check_class_weight(class_weight: Any) -> None:
+    """Raise ``ValueError`` unless a dict ``class_weight`` holds finite, non-negative numbers."""
+    if not isinstance(class_weight, dict):
+        return
+    for label, weight in class_weight.items():
+        if not isinstance(weight, int | float | np.number) or isinstance(weight, bool):
+            raise TypeError(f"class_weight[{label!r}] is {weight!r}; weights must be numbers.")
+        if not math.isfinite(float(weight)) or weight < 0:
+            raise ValueError(
+                f"class_weight[{label!r}] is {weight}; class weights must be finite and >= 0."
+            )
+
+
+def check_weights(sample_weight: np.ndarray | None, n: int) -> None:
+    """Raise ``ValueError`` for weights that are non-finite, negative or all zero."""
+    if sample_weight is not None:
+        check_sample_weight(np.asarray(sample_weight, dtype=float), n)
+
+
+def optimizer_state_for(est: Any) -> Any | None:
+    """A copy of the saved optimizer state when it belongs to ``est.solver``, else ``None``."""
+    state = getattr(est, "_opt_state", None)
+    if state is None:
+        return None
+    previous = getattr(est, "_opt_solver", est.solver)
+    if previous != est.solver:
+        warnings.warn(
+            f"solver changed from {previous!r} to {est.solver!r} between partial_fit calls; "
+            "the optimizer state starts afresh (the weights are kept).",
+            UserWarning,
+            stacklevel=5,
+        )
+        return None
+    return copy.deepcopy(state)
+
+
+def warn_lbfgs(result: Any) -> None:
+    """scikit-learn's ``ConvergenceWarning`` when L-BFGS stopped short of converging."""
+    if result.status in (0, 99):  # 99: a callback (or Ctrl-C) stopped it on purpose
+        return
+    message = result.message.decode() if isinstance(result.message, bytes) else result.message
+    warnings.warn(
+        f"lbfgs failed to converge after {result.nit} iteration(s) "
+        f"(status={result.status}): {message}. Increase the number of iterations "
+        "(max_iter) or the number of function evaluations (max_fun), or scale the data.",
+        ConvergenceWarning,
+        stacklevel=5,
+    )
+
+
+EXTENSION_CONSTRAINTS: dict[str, list[Any]] = {
+    "normalization": [StrOptions({"batch", "layer"}), None],
+    "l1": [Interval(Real, 0, None, closed="left")],
+    "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+    "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+}
+"""``_parameter_constraints`` of the extensions both estimators share."""
+
+LABEL_SMOOTHING_CONSTRAINT: dict[str, list[Any]] = {
+    "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+}
+"""The classifier's one more."""
+
+
+def check_extensions(
+    est: BaseEstimator, n_train: int | None = None, batch_size: int | None = None
+) -> None:
+    """Refuse combinations that cannot work, in one sentence each.
+
+    Called with the estimator alone before training (solver checks), and with the training
+    rows and batch size once they are known (BatchNorm's two-row minimum).
+    """
+    if n_train is None:
+        if est.solver == "lbfgs":
+            used = [
+                name for name in ("l1", "clip_grad_norm", "warmup_epochs") if getattr(est, name)
+            ]
+            if used:
+                raise ValueError(
+                    f"{', '.join(used)} act on the steps of a stochastic solver, which L-BFGS "
+                    "does not take; use solver='adam' or 'sgd', or leave them at their defaults."
+                )
+        return
+    if est.normalization == "batch" and batch_size is not None:
+        last = n_train - (steps_per_epoch(n_train, batch_size) - 1) * batch_size
+        if last < 2:
+            raise ValueError(
+                f"normalization='batch' needs at least 2 rows in every mini-batch, but "
+                f"n_samples={n_train} in batches of {batch_size} leave a last batch of 1; "
+                "choose another batch_size or normalization='layer'."
+            )
+
+
+def norm_layer(est: BaseEstimator, units: int) -> Layer | None:
+    """The normalization layer after a hidden ``Dense`` of ``units`` outputs, or None."""
+    if est.normalization == "batch":
+        return BatchNorm(units)
+    if est.normalization == "layer":
+        return LayerNorm(units)
+    return None
+
+
+def learning_rate(est: BaseEstimator, steps_per_epoch: int | None) -> float | Schedule:
+    """:math:`\\eta_0`, or its linear warm-up over ``warmup_epochs`` epochs of updates."""
+    lr = float(est.learning_rate_init)
+    epochs = int(getattr(est, "warmup_epochs", 0) or 0)
+    if not epochs or steps_per_epoch is None:
+        return lr
+    return linear_warmup(lr, epochs * steps_per_epoch)
+
+
+def steps_per_epoch(n_train: int, batch_size: int) -> int:
+    """Updates per epoch: :math:`\\lceil N / B \\rceil` (the last batch may be short)."""
+    return math.ceil(n_train / batch_size)
+
+
+def extend_optimizer(
+    est: BaseEstimator, optimizer: GradientTransformation
+) -> GradientTransformation:
+    """``optimizer`` behind L1 and global-norm clipping, when asked for (else itself)."""
+    from_front: list[GradientTransformation] = []
+    if getattr(est, "l1", 0.0):
+        from_front.append(weights_only(add_l1(float(est.l1))))
+    if getattr(est, "clip_grad_norm", None) is not None:
+        from_front.append(clip_by_global_norm(float(est.clip_grad_norm)))
+    if not from_front:
+        return optimizer
+    return chain(*from_front, optimizer)
+
+
+HIDDEN_ACTIVATIONS: dict[str, type[Layer]] = {
+    cls.sklearn_name: cls
+    for cls in sorted(set(ACTIVATIONS.values()), key=lambda c: c.__name__)
+    if cls.sklearn_name is not None
+}
+"""Every registered activation with a scikit-learn name (each class says its own): scikit-learn's
+four hidden activations under their names, and chainrule's others (``leaky_relu``, ``elu``…)."""
+
+
+def build_network(
+    est: BaseEstimator, n_in: int, hidden: list[int], n_out: int, dropout: list[float], rng: Any
+) -> Sequential:
+    """``Dense [→ norm] → activation [→ Dropout] → … → Dense`` with ``n_out`` linear outputs.
+
+    The normalization layer (``normalization="batch"`` or ``"layer"``) sits between each hidden
+    ``Dense`` and its activation; with ``normalization=None`` there is none.
+    """
+    sizes = [n_in, *hidden, n_out]
+    layers: list[Layer] = []
+    sklearn_init = est.weight_init == "auto"
+    for i in range(len(sizes) - 1):
+        fan_in, fan_out = sizes[i], sizes[i + 1]
+        init = "zeros" if sklearn_init else est.weight_init
+        dense = Dense(fan_in, fan_out, weight_init=init, rng=rng)
+        if sklearn_init:
+            # scikit-learn's Glorot uniform, biases included: U(-a, a) with
+            # a = √(6 / (fan_in + fan_out)), or √(2 / …) for logistic units.
+            factor = 2.0 if est.activation == "logistic" else 6.0
+            bound = math.sqrt(factor / (fan_in + fan_out))
+            dense.params["W"][...] = rng.uniform(-bound, bound, (fan_in, fan_out))
+            dense.params["b"][...] = rng.uniform(-bound, bound, fan_out)
+            # the config (repr, model file) names the scheme drawn here, not the "zeros" above
+            scheme = "sklearn_glorot_uniform" + ("_logistic" if factor == 2.0 else "")
+            dense.weight_init = dense.bias_init = scheme
+        layers.append(dense)
+        if i < len(hidden):
+            norm = norm_layer(est, fan_out)
+            if norm is not None:
+                layers.append(norm)
+            layers.append(HIDDEN_ACTIVATIONS[est.activation]())
+            if dropout[i] > 0:
+                layers.append(Dropout(dropout[i], rng=rng))
+    return Sequential(layers)
+
+
+def make_optimizer(
+    est: BaseEstimator, steps_per_epoch: int | None = None
+) -> optimizers_module.GradientTransformation:
+    """The update rule ``solver`` names, with the estimator's rates and moments.
+
+    With ``warmup_epochs`` (and the ``steps_per_epoch`` to count them in) the rate is warmed
+    up; with ``l1`` or ``clip_grad_norm`` the gradient passes those transforms first
+    (see the module docstring).
+    """
+    return extend_optimizer(est, _solver_rule(est, learning_rate(est, steps_per_epoch)))
+
+
+def _solver_rule(
+    est: BaseEstimator, lr: float | Schedule
+) -> optimizers_module.GradientTransformation:
+    if est.solver == "sgd":
+        # scikit-learn's velocity holds the rate, v ← μ v − η g, so a rate changed by
+        # invscaling / adaptive applies to new gradients only: scale first, then momentum.
+        step = optimizers_module.scale_by_learning_rate(lr)
+        if not est.momentum:
+            return optimizers_module.chain(step)
+        nesterov = bool(est.nesterovs_momentum)
+        return optimizers_module.chain(step, optimizers_module.trace(float(est.momentum), nesterov))
+    if est.solver == "adam":
+        return optimizers_module.adam(lr, est.beta_1, est.beta_2, est.epsilon)
+    if est.solver == "adamw":
+        return optimizers_module.adamw(
+            lr, est.beta_1, est.beta_2, est.epsilon, weight_decay=float(est.alpha)
+        )
+    return optimizers_module.rmsprop(lr, eps=est.epsilon)
+
+
+def hidden_sizes(est: BaseEstimator) -> list[int]:
+    """``hidden_layer_sizes`` as a list of positive integers (one int is one layer)."""
+    sizes = est.hidden_layer_sizes
+    sizes = [sizes] if not hasattr(sizes, "__iter__") else list(sizes)
+    if any(int(s) <= 0 for s in sizes) or any(int(s) != s for s in sizes):
+        raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes}.")
+    return [int(s) for s in sizes]
+
+
+def dropout_rates(est: BaseEstimator, n_hidden: int) -> list[float]:
+    """``dropout`` as one rate per hidden layer."""
+    rates = est.dropout
+    if isinstance(rates, Real):
+        return [float(rates)] * n_hidden
+    rates = [float(r) for r in rates]
+    if len(rates) != n_hidden or not all(0.0 <= r < 1.0 for r in rates):
+        raise ValueError(
+            f"dropout must be one rate in [0, 1) or one per hidden layer ({n_hidden}), "
+            f"got {est.dropout!r}."
+        )
+    return rates
+
+
+class HalfPoissonDeviance(PoissonNLL):
+    """Half the Poisson deviance on the log of the rate, scikit-learn's ``poisson`` loss.
+
+    With :math:`\\mu = e^{z}`:
+
+    .. math::
+        \\ell = y \\log\\frac{y}{\\mu} - y + \\mu = e^{z} - y z + (y \\log y - y), \\qquad
+        \\frac{\\partial \\ell}{\\partial z} = e^{z} - y
+
+    It is :class:`~chainrule.losses.PoissonNLL` plus a term that depends on :math:`y` only
+    (:math:`y \\log y = 0` at :math:`y = 0`), so the gradient is the same and a perfect fit
+    scores 0.
+    """
+
+    name = "half_poisson_deviance"
+
+    def elementwise(self, y_pred: Array, y_true: Array) -> tuple[Array, Array]:
+        xp = namespace(y_pred)
+        value, grad = super().elementwise(y_pred, y_true)
+        positive = y_true > 0
+        safe = xp.where(positive, y_true, xp.ones_like(y_true))
+        y_log_y = xp.where(positive, y_true * xp.log(safe), xp.zeros_like(y_true))
+        return value + (y_log_y - y_true), grad
+
+
+class SummedOverOutputs(Loss):
+    """A loss summed over the :math:`K` outputs instead of averaged (``base`` times :math:`K`).
+
+    scikit-learn's multilabel log loss sums the per-label cross-entropies of a row; chainrule's
+    mean reduction divides by :math:`NK`. Multiplying value and gradient by :math:`K` keeps
+    them consistent and equal to scikit-learn's. For :math:`K = 1` nothing changes.
+
+    Parameters
+    ----------
+    base : Loss
+        A loss with ``reduction="mean"``.
+    """
+
+    def __init__(self, base: Loss) -> None:
+        super().__init__(base.reduction)
+        self.base = base
+        self.name = f"summed_{base.name}"
+
+    def __call__(
+        self, y_pred: Array, y_true: Array, sample_weight: Array | None = None
+    ) -> tuple[float, Array]:
+        value, grad = self.base(y_pred, y_true, sample_weight)
+        k = y_pred.shape[1] if y_pred.ndim == 2 else 1
+        if k != 1:
+            value, grad = value * k, grad * k
+        return value, grad
+
+    def link(self, y_pred: Array) -> Array:
+        return self.base.link(y_pred)
+
+    def link_onnx(self, graph: Any, x: str) -> str:
+        return self.base.link_onnx(graph, x)
+
+    def config(self) -> dict[str, Any]:
+        return {"base": type(self.base).__name__, **self.base.config()}
+
+
+class L2Penalized(Loss):
+    """``base`` plus scikit-learn's L2 penalty on the weight matrices, scaled by the batch.
+
+    .. math:: J = L_{\\text{base}} + \\frac{\\alpha}{2 s_B} \\sum_{W} \\lVert W \\rVert_F^2,
+              \\qquad s_B = \\textstyle\\sum_{n \\in B} w_n \\;(= n_B \\text{ unweighted})
+
+    The value is returned here; the gradient with respect to the weights,
+    :math:`\\alpha W / s_B`, is added by :class:`PenaltyGradient`, which reads
+    :attr:`coefficient` (:math:`\\alpha / s_B` of the batch last seen).
+
+    Parameters
+    ----------
+    base : Loss
+        The data loss (mean reduction).
+    network : Sequential
+        Whose ``"<dense>.W"`` parameters are penalised.
+    alpha : float
+        :math:`\\alpha \\ge 0`.
+    """
+
+    def __init__(self, base: Loss, network: Sequential, alpha: float) -> None:
+        super().__init__(base.reduction)
+        self.base, self.network, self.alpha = base, network, float(alpha)
+        self.name = base.name
+        self.weight_names = [k for k in network.params if k.endswith(".W")]
+        self.coefficient = 0.0
+
+    def __call__(
+        self, y_pred: Array, y_true: Array, sample_weight: Array | None = None
+    ) -> tuple[float, Array]:
+        value, grad = self.base(y_pred, y_true, sample_weight)
+        if self.alpha:
+            xp = namespace(y_pred)
+            total = y_pred.shape[0] if sample_weight is None else scalar(xp, xp.sum(sample_weight))
+            self.coefficient = self.alpha / total
+            value += 0.5 * self.coefficient * self.squared_norm()
+        return value, grad
+
+    def squared_norm(self) -> float:
+        """:math:`\\sum_W \\lVert W \\rVert_F^2` over the penalised weights."""
+        params = self.network.params
+        total = 0.0
+        for k in self.weight_names:
+            w = params[k]
+            xp = namespace(w)
+            total += scalar(xp, xp.sum(w * w))  # on a device: stays there, no wait per batch
+        return total
+
+    def link(self, y_pred: Array) -> Array:
+        return self.base.link(y_pred)
+
+    def link_onnx(self, graph: Any, x: str) -> str:
+        return self.base.link_onnx(graph, x)
+
+
+class PenaltyGradient(Callback):
+    """Adds :math:`\\alpha W / s_B` to each weight gradient, before the optimizer sees it."""
+
+    def __init__(self, penalized: L2Penalized) -> None:
+        self.penalized = penalized
+
+    def on_gradients(self, trainer: Loop, grads: dict[str, Array]) -> None:
+        add_penalty_gradient(self.penalized, grads)
+
+
+def add_penalty_gradient(penalized: L2Penalized, grads: dict[str, Array]) -> None:
+    """``grads[W] += (α / s_B) · W`` in place for every penalised weight."""
+    c = penalized.coefficient
+    if not penalized.alpha:  # c may be a 0-d device array: test the float α, not c
+        return
+    params = penalized.network.params
+    for k in penalized.weight_names:
+        if k in grads:
+            grads[k] += c * params[k]
+
+
+Validation = tuple[np.ndarray, np.ndarray, np.ndarray | None]
+
+
+def split_validation(
+    est: BaseEstimator, X: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None, rng: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, Validation]:
+    """Hold out ``validation_fraction`` of the rows (stratified for single-label classifiers).
+
+    Returns the training ``X, Y, sample_weight`` and the held-out ``(X_val, Y_val, w_val)``,
+    split as scikit-learn splits them (``train_test_split`` seeded from ``rng``).
+    """
+    stratify = Y.argmax(1) if est._stratify() else None
+    arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
+    parts = train_test_split(
+        *arrays, random_state=_seed_from(rng), test_size=est.validation_fraction, stratify=stratify
+    )
+    validation = (parts[1], parts[3], None if sample_weight is None else parts[5])
+    if validation[0].shape[0] < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' "
+            "or the size of your dataset."
+        )
+    return parts[0], parts[2], None if sample_weight is None else parts[4], validation
+
+
+def _seed_from(rng: np.random.Generator | np.random.RandomState) -> int:
+    """An integer seed drawn from ``rng``, for helpers that want one (``train_test_split``)."""
+    return int(rng.integers(2**31 - 1) if hasattr(rng, "integers") else rng.randint(2**31 - 1))
+
+
+class ValidationScore(Monitor):
+    """The estimator's validation score (accuracy or :math:`R^2`), higher is better.
+
+    :meth:`measure` predicts the held-out rows once and logs ``val_loss`` (the data loss, no
+    penalty) and ``val_score`` (``est._score_raw``) for the history, the callbacks and the
+    progress bar.
+    """
+
+    def __init__(
+        self, est: BaseEstimator, data_loss: Loss, validation: Validation, best: float
+    ) -> None:
+        super().__init__("val_score", "max", 0.0)
+        self.est, self.data_loss, self.validation = est, data_loss, validation
+        self.best = best
+        self._on_device: Any = None  # the validation rows, moved to the device once
+
+    def measure(self, trainer: Trainer, logs: dict[str, float]) -> float:
+        Xv, Yv, wv = self.validation
+        if trainer.device is not None:  # on a device: predict there, score on the host
+            if self._on_device is None:
+                self._on_device = trainer.device.put(Xv)
+            raw = devices.to_host(trainer.network.predict(self._on_device))
+        else:
+            raw = trainer.network.predict(Xv)
+        logs["val_loss"] = self.data_loss(raw, Yv, wv)[0]
+        logs["val_score"] = self.est._score_raw(raw, Yv, wv)
+        return logs["val_score"]
+
+
+class EpochRules(Callback):
+    """scikit-learn's end-of-epoch rules, run by the Trainer after every epoch.
+
+    Records ``loss_curve_`` (the epoch's mean penalised loss), ``t_`` (samples seen) and, with
+    early stopping, the validation loss and score measured by :attr:`monitor`; then applies
+    scikit-learn's stopping rule: an epoch counts as *no improvement* when the training loss is
+    above ``best_loss_ - tol`` (or the validation score below ``best_validation_score_ + tol``),
+    and after more than ``n_iter_no_change`` such epochs in a row training stops with
+    ``stop_reason="converged"`` — except with ``solver="sgd"`` and ``learning_rate="adaptive"``,
+    where the rate is divided by 5 instead (until it is below 1e-6). ``invscaling`` sets
+    :math:`\\eta = \\eta_0 / (t + 1)^{p}` after each epoch.
+    """
+
+    def __init__(
+        self,
+        est: BaseEstimator,
+        data_loss: Loss,
+        n_train: int,
+        validation: Validation | None,
+        continuing: bool,
+        restored_state: bool,
+    ) -> None:
+        self.est, self.n_train = est, n_train
+        self.n_iter = 0
+        # The rate the optimizer state runs at: a fresh state starts at learning_rate_init
+        # (as scikit-learn's warm start does); partial_fit's restored state keeps its own.
+        self.learning_rate = float(est.learning_rate_init)
+        if restored_state:
+            self.learning_rate = getattr(est, "_learning_rate", self.learning_rate)
+        if continuing:
+            self._continue(est)
+        else:
+            self.t, self.loss_curve, self.no_improvement_count = 0, [], 0
+            self.best_loss: float | None = math.inf
+            self.validation_scores: list[float] | None = None
+            self.validation_loss_curve: list[float] | None = None
+            self.best_validation_score: float | None = None
+        self.monitor: ValidationScore | None = None
+        if validation is not None:
+            self.best_loss = None
+            if self.validation_scores is None:
+                self.validation_scores, self.validation_loss_curve = [], []
+                self.best_validation_score = -math.inf
+            self.monitor = ValidationScore(est, data_loss, validation, self.best_validation_score)
+
+    def _continue(self, est: BaseEstimator) -> None:
+        """Pick up the curves and counters of the previous fit (warm start, partial_fit)."""
+        self.t = est.t_
+        self.loss_curve = list(est.loss_curve_)
+        self.best_loss = est.best_loss_
+        self.no_improvement_count = getattr(est, "_no_improvement_count", 0)
+        scores = est.validation_scores_
+        self.validation_scores = None if scores is None else list(scores)
+        losses = est.validation_loss_curve_
+        self.validation_loss_curve = None if losses is None else list(losses)
+        self.best_validation_score = est.best_validation_score_
+
+    def _set_rate(self, trainer: Trainer, rate: float) -> None:
+        """Rescale the optimizer's rate from :attr:`learning_rate` to ``rate``."""
+        if rate != self.learning_rate:
+            factor = rate / self.learning_rate
+            trainer.opt_state = optimizers_module.scale_learning_rate(trainer.opt_state, factor)
+            self.learning_rate = rate
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int, logs: dict[str, float]) -> None:
+        est = self.est
+        self.n_iter += 1
+        self.t += self.n_train
+        loss = logs["loss"]
+        self.loss_curve.append(loss)
+        if self.monitor is not None:
+            score = logs["val_score"]
+            self.validation_loss_curve.append(logs["val_loss"])
+            self.validation_scores.append(score)
+            if score < self.best_validation_score + est.tol:
+                self.no_improvement_count += 1
+            else:
+                self.no_improvement_count = 0
+            self.best_validation_score = max(self.best_validation_score, score)
+        else:
+            if loss > self.best_loss - est.tol:
+                self.no_improvement_count += 1
+            else:
+                self.no_improvement_count = 0
+            self.best_loss = min(self.best_loss, loss)
+
+        sgd = est.solver == "sgd"
+        if sgd and est.learning_rate == "invscaling":
+            self._set_rate(trainer, est.learning_rate_init / (self.t + 1) ** est.power_t)
+        if self.no_improvement_count > est.n_iter_no_change:
+            if sgd and est.learning_rate == "adaptive" and self.learning_rate > 1e-6:
+                self._set_rate(trainer, self.learning_rate / 5.0)
+                self.no_improvement_count = 0
+            else:
+                trainer.stop_reason = "converged"
+
+    def fitted(self) -> dict[str, Any]:
+        """The fitted attributes these rules keep, by name."""
+        return {
+            "_learning_rate": self.learning_rate,
+            "_no_improvement_count": self.no_improvement_count,
+            "n_iter_": self.n_iter,
+            "t_": self.t,
+            "loss_": self.loss_curve[-1],
+            "loss_curve_": self.loss_curve,
+            "best_loss_": self.best_loss,
+            "validation_scores_": self.validation_scores,
+            "validation_loss_curve_": self.validation_loss_curve,
+            "best_validation_score_": self.best_validation_score,
+        }
+
+
+FITTED_NUMBERS = ("n_iter_", "t_", "loss_", "best_loss_", "best_validation_score_")
+FITTED_LISTS = ("loss_curve_", "validation_scores_", "validation_loss_curve_")
+
+
+def json_params(self: BaseEstimator) -> dict[str, Any]:
+    """The constructor's parameters as JSON (callbacks and generators left out)."""
+    params = {}
+    for key, value in self.get_params(deep=False).items():
+        if key == "callbacks":
+            continue  # code, not data: callbacks are not saved
+        if key == "random_state" and not isinstance(value, Integral | None):
+            value = None  # a generator's state is not saved
+        if isinstance(value, tuple | list | np.ndarray):
+            value = [v.item() if isinstance(v, np.generic) else v for v in value]
+        params[key] = value.item() if isinstance(value, np.generic) else value
+    return params
+
+
+def estimator_state(self: BaseEstimator) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Arrays (the network's weights) and JSON (everything else) of a fitted estimator."""
+    check_is_fitted(self, "network_")
+    tensors, network = self.network_.state()
+    names = getattr(self, "feature_names_in_", None)
+    fitted: dict[str, Any] = {
+        "n_features_in_": int(self.n_features_in_),
+        "feature_names_in_": None if names is None else [str(n) for n in names],
+        "n_outputs_": int(self.n_outputs_),
+        "n_layers_": int(self.n_layers_),
+        "out_activation_": self.out_activation_,
+        "learning_rate": float(getattr(self, "_learning_rate", self.learning_rate_init)),
+        "no_improvement_count": int(getattr(self, "_no_improvement_count", 0)),
+    }
+    for key in FITTED_NUMBERS:
+        value = getattr(self, key)
+        fitted[key] = None if value is None else float(value)
+    for key in FITTED_LISTS:
+        value = getattr(self, key)
+        fitted[key] = None if value is None else [float(v) for v in value]
+    meta = {
+        "params": json_params(self),
+        "network": network,
+        "fitted": fitted,
+        "history": self.history_.to_dict(),
+        **self._targets_state(),
+        "rng": generator_table(getattr(self, "_rng", None), self.network_),
+    }
+    state = getattr(self, "_opt_state", None)
+    if state is not None:
+        opt_tensors, opt_meta = state_to_arrays(state)
+        tensors.update(opt_tensors)
+        meta["optimizer"] = {"solver": str(self._opt_solver), "state": opt_meta}
+    return tensors, meta
+
+
+def _restore_optimizer(est: BaseEstimator, tensors: dict[str, np.ndarray], saved: Any) -> None:
+    """The saved optimizer state, rebuilt on a fresh ``init`` of the estimator's own optimizer."""
+    est._opt_state, est._opt_solver = None, est.solver
+    if not isinstance(saved, dict) or saved.get("state") is None:
+        return  # a file from before optimizer states were saved: partial_fit starts afresh
+    if saved.get("solver") != est.solver or est.solver == "lbfgs":
+        raise StateError(f"has an optimizer state for solver {saved.get('solver')!r}")
+    template = make_optimizer(est).init(est.network_.params)
+    try:
+        est._opt_state = state_from_arrays(template, tensors, saved["state"])
+    except ValueError as exc:
+        raise StateError(f"has an optimizer state that does not fit ({exc})") from None
+
+
+def estimator_from_state(
+    cls: type[BaseEstimator], tensors: dict[str, np.ndarray], meta: dict[str, Any]
+) -> BaseEstimator:
+    """Rebuild a fitted estimator of class ``cls`` from :func:`estimator_state`'s output."""
+    params = dict(meta["params"])
+    for key in ("hidden_layer_sizes", "dropout"):  # JSON has lists only; sklearn uses tuples
+        if isinstance(params.get(key), list):
+            params[key] = tuple(params[key])
+    est = cls(**params)
+    weights = {k: v for k, v in tensors.items() if not k.startswith("optimizer/")}
+    net = Sequential.from_state(weights, meta["network"])
+    fitted = meta["fitted"]
+    n_in, n_out = int(fitted["n_features_in_"]), int(fitted["n_outputs_"])
+    if net.in_features != n_in or net.output_dim(n_in) != n_out:
+        raise StateError(
+            f"has a network that maps {net.in_features} inputs to {net.output_dim(n_in)} outputs, "
+            f"but the estimator expects {n_in} features and {n_out} outputs"
+        )
+    est.network_ = net
+    est.n_features_in_ = n_in
+    if fitted.get("feature_names_in_") is not None:
+        est.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
+    est.n_outputs_, est.n_layers_ = n_out, int(fitted["n_layers_"])
+    est.out_activation_ = str(fitted["out_activation_"])
+    for key in FITTED_NUMBERS:
+        value = fitted.get(key)
+        setattr(est, key, None if value is None else float(value))
+    est.n_iter_, est.t_ = int(est.n_iter_), int(est.t_)
+    for key in FITTED_LISTS:
+        value = fitted.get(key)
+        setattr(est, key, None if value is None else [float(v) for v in value])
+    est.history_ = History.from_dict(meta["history"])
+    est._learning_rate = float(fitted.get("learning_rate", est.learning_rate_init))
+    est._no_improvement_count = int(fitted.get("no_improvement_count", 0))
+    _restore_optimizer(est, tensors, meta.get("optimizer"))
+    shuffle = restore_generator_table(meta["rng"], net) if "rng" in meta else None
+    est._rng = shuffle if shuffle is not None else initializers.as_generator(est.random_state)
+    est._restore_targets(meta)
+    return est
+
 
 STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "rmsprop")
 

@@ -26,6 +26,13 @@ back a function that builds the job the solver (:mod:`chainrule.training.solvers
   batches in the same order trains the same weights bit for bit. The epoch's ``loss`` is the
   row-weighted mean over the batches seen. L-BFGS needs the whole set at once and refuses a
   stream.
+
+The checks at the trainer's boundary live here too: :func:`check_fit_inputs` runs once per
+``fit`` on the prepared arrays and raises a one-sentence ``ValueError`` for non-finite
+features or targets, class indices outside ``[0, K)`` for a cross-entropy loss with ``K``
+outputs (``-1`` would otherwise index the last class), and sample weights of the wrong
+length, non-finite, negative or all zero; :func:`check_in_place` refuses arrays whose ``+=``
+would not update the weights. Each check is one pass over the data.
 """
 
 from __future__ import annotations
@@ -38,29 +45,116 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chainrule import devices
-from chainrule.backend import Array, from_numpy, namespace
+from chainrule.backend import Array, from_numpy, is_floating, namespace, to_numpy
 from chainrule.network.initializers import RandomSource
+from chainrule.network.losses import CrossEntropy
 from chainrule.training.callbacks import Callback, overrides
 
 if TYPE_CHECKING:
     from chainrule.training.callbacks import Loop
 from collections.abc import Callable
 
-from chainrule.backend import dtype_name, to_numpy
-from chainrule.training.checks import check_fit_inputs
+from chainrule.backend import dtype_name
 
 if TYPE_CHECKING:
     from chainrule.devices import Device
     from chainrule.training.callbacks import Loop
-from chainrule.backend import is_floating
-from chainrule.network.losses import CrossEntropy
-from chainrule.training.checks import check_in_place
-
 if TYPE_CHECKING:
     from chainrule.network.containers import Sequential
     from chainrule.network.losses import Loss
     from chainrule.training.callbacks import Loop
 from collections.abc import Iterator
+
+
+def all_finite(values: Array) -> bool:
+    """One pass, no temporary of the array's size: a finite sum means no NaN and no infinity.
+
+    A NaN or an infinity makes the sum non-finite; a non-finite sum of finite values (an
+    overflow) is rare and settled by the exact element-wise test.
+    """
+    xp = namespace(values)
+    if math.prod(values.shape) == 0 or math.isfinite(float(xp.sum(values))):
+        return True
+    return bool(xp.all(xp.isfinite(values)))
+
+
+def params_finite(values: Iterable[Array]) -> bool:
+    """Whether every array in ``values`` is finite (:func:`all_finite` of each)."""
+    return all(all_finite(v) for v in values)
+
+
+def check_fit_inputs(trainer: Any, X: Array, y: Array, w: Array | None) -> None:
+    """Raise ``ValueError`` when prepared ``X``, ``y`` or weights ``w`` cannot be trained on.
+
+    Parameters
+    ----------
+    trainer : Trainer
+        Gives the loss and the network (for the number of classes ``K``).
+    X : array, shape (N, d)
+    y : array, shape (N,) class indices, or (N, K)
+    w : array, shape (N,), or None
+    """
+    if not all_finite(X):
+        rows = int(np.sum(~np.isfinite(np.asarray(to_numpy(X))).all(axis=1)))
+        raise ValueError(f"X has {rows} rows with NaN or infinite values; remove or fill them.")
+    if is_floating(y) and not all_finite(y):
+        rows = int(np.sum(~np.isfinite(np.asarray(to_numpy(y))).reshape(len(y), -1).all(axis=1)))
+        raise ValueError(f"y has {rows} rows with NaN or infinite values; remove or fill them.")
+    if isinstance(trainer.loss, CrossEntropy) and y.ndim == 1 and not is_floating(y):
+        k = trainer.network.output_dim(X.shape[1])
+        labels = np.asarray(to_numpy(y))
+        if labels.size and (labels.min() < 0 or labels.max() >= k):
+            raise ValueError(
+                f"y holds class indices from {int(labels.min())} to {int(labels.max())}, but the "
+                f"network has {k} outputs; class indices must lie in [0, {k - 1}]."
+            )
+    if w is not None:
+        check_sample_weight(np.asarray(to_numpy(w)), X.shape[0])
+
+
+def check_in_place(X: Array) -> None:
+    """Raise ``TypeError`` when ``X``'s array type cannot update the weights in place.
+
+    The solvers move the weights with ``params[k] += update``. For NumPy, PyTorch and CuPy
+    that writes into the layer's own array; for an immutable or lazy array (a dask array, a
+    JAX array) ``+=`` only rebinds a temporary, so training would run without error and
+    never change the model. A two-element probe in ``X``'s namespace tells them apart.
+    """
+    xp = namespace(X)
+    probe = xp.zeros((2,))
+    alias = probe
+    alias += 1
+    if alias is probe:
+        return
+    kind = f"{type(X).__module__.split('.')[0]}.{type(X).__name__}"
+    hint = (
+        "train on the cluster with chainrule.dask.DaskMLPClassifier / DaskMLPRegressor, or "
+        "pass NumPy arrays"
+        if "dask" in kind
+        else "pass NumPy (or PyTorch / CuPy) arrays"
+    )
+    raise TypeError(
+        f"X is a {kind}, whose arrays cannot be updated in place, so training would never "
+        f"change the weights; {hint}."
+    )
+
+
+def check_sample_weight(w: np.ndarray, n: int, name: str = "sample_weight") -> None:
+    """Raise ``ValueError`` unless ``w`` is ``n`` finite, non-negative weights, not all zero."""
+    if w.ndim != 1 or w.shape[0] != n:
+        raise ValueError(
+            f"{name} has shape {w.shape}, but there are {n} samples; give one weight each."
+        )
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"{name} holds NaN or infinite values; weights must be finite.")
+    if np.any(w < 0):
+        raise ValueError(
+            f"{name} holds negative values such as {float(w.min())}; weights must be >= 0."
+        )
+    if n and not np.any(w > 0):
+        raise ValueError(
+            f"{name} is all zero, so no sample would count; give some positive weights."
+        )
 
 
 @dataclass
@@ -344,7 +438,7 @@ def array_job(
     n = X.shape[0]
     if n == 0:
         raise ValueError("Cannot train on an empty data set (0 rows).")
-    if check_inputs:  # non-finite data, class range, weights: chainrule.training.checks
+    if check_inputs:  # non-finite data, class range, weights: check_fit_inputs
         check_fit_inputs(trainer, X, y, w)
 
     train_idx = None

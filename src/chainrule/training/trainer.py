@@ -18,6 +18,11 @@ one :class:`History` entry, the ``on_epoch_end`` callbacks, then the one best-we
 (by :attr:`Trainer.monitor`, ``val_loss`` else ``loss`` unless a caller asks otherwise). The
 run stops cleanly on Ctrl-C (at the next batch or iteration) and on a non-finite loss, keeping
 the best weights seen; every ``stop_reason`` is listed in :class:`History`.
+
+:class:`FiniteGuard` keeps the last finite weights: the network's parameters at the start of
+``fit`` until an epoch ends with finite parameters, then those. Whatever ends the run — a
+divergence, Ctrl-C, an exception in a callback — the guard puts them back if the weights are
+not all finite.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from chainrule.network.losses import Loss
 from chainrule.network.optimizers import GradientTransformation
 from chainrule.training import checkpoint, data, solvers
 from chainrule.training.callbacks import Callback, Monitor
-from chainrule.training.checks import FiniteGuard, params_finite
+from chainrule.training.data import params_finite
 from chainrule.training.history import History
 from chainrule.training.progress import verbose_callbacks
 from chainrule.training.protocol import TrainedModel
@@ -69,6 +74,48 @@ class InterruptFlag:
     def __exit__(self, *exc: Any) -> None:
         if self._installed:
             signal.signal(signal.SIGINT, self._previous)
+
+
+class FiniteGuard:
+    """Keeps the last finite parameters and restores them when the run ends with non-finite ones.
+
+    Used as ``with FiniteGuard(trainer) as guard: ...`` around the solver, with
+    :meth:`epoch_end` after each recorded epoch. When that epoch was also the best so far, the
+    trainer's best-weights snapshot *is* the last finite state, so no second copy is made:
+    one snapshot per epoch at most.
+    """
+
+    def __init__(self, trainer: Any) -> None:
+        self.trainer = trainer
+        self.saved: dict[str, Array] | None = None
+        self.use_best = False
+
+    def __enter__(self) -> FiniteGuard:
+        if self._params_finite():
+            self.saved = self.trainer.snapshot()
+        return self
+
+    def _params_finite(self) -> bool:
+        return params_finite(self.trainer.network.params.values())
+
+    def epoch_end(self, finite: bool, snapshotted: bool) -> None:
+        """Remember the parameters if ``finite`` (reusing the best snapshot when just taken)."""
+        if not finite:
+            return
+        self.use_best = snapshotted
+        if not snapshotted:
+            self.saved = self.trainer.snapshot(self.saved)
+
+    def __exit__(self, *exc: Any) -> None:
+        if not self._params_finite():
+            self.rewind()
+
+    def rewind(self) -> None:
+        """Put back the last finite parameters (the best snapshot when that is the latest)."""
+        if self.use_best and self.trainer.best_params is not None:
+            self.trainer.restore(self.trainer.best_params)
+        elif self.saved is not None:
+            self.trainer.restore(self.saved)
 
 
 class Trainer:
@@ -228,7 +275,7 @@ class Trainer:
             standard error is not a terminal), 2 one line per epoch; ``"auto"`` is 1 on a
             terminal and 0 otherwise. Ignored when ``callbacks`` hold a ``ProgressBar``.
         check_inputs : bool
-            Run :func:`~chainrule.training.checks.check_fit_inputs` (a pass over ``X``); callers
+            Run :func:`~chainrule.training.data.check_fit_inputs` (a pass over ``X``); callers
             that already did (the estimators: ``validate_data``) pass ``False``.
         """
         if epochs < 0:
@@ -300,7 +347,7 @@ class Trainer:
         self.stop_reason = None
         # Divergence is reported as stop_reason="non_finite", not as a stream of NumPy overflow
         # warnings; one errstate for the whole run keeps the per-batch path free of it.
-        # FiniteGuard: whatever ends the loop, the weights left are finite (checks.FiniteGuard).
+        # FiniteGuard: whatever ends the loop, the weights left are finite (FiniteGuard).
         with (
             InterruptFlag() as interrupt,
             np.errstate(over="ignore", invalid="ignore"),
