@@ -21,7 +21,6 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-
 INLINE = frozenset({"<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>"})
 """Code objects that are expressions, not functions a reader follows."""
 

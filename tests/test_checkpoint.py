@@ -15,7 +15,7 @@ import pytest
 
 import chainrule
 from chainrule import CSVLogger, Dense, Dropout, ModelCheckpoint, Sequential, Trainer
-from chainrule.io.container import ModelFileError, read_state, write_state
+from chainrule.io import ModelFileError, read_state, write_state
 from chainrule.network import optimizers, regularization
 from chainrule.network.activations import ReLU
 from chainrule.network.optimizer_state import from_spec

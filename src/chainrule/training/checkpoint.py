@@ -22,7 +22,7 @@ pass ``validation_data`` for runs you mean to resume.
 
 :class:`ModelCheckpoint` and :class:`CSVLogger` (Keras') are the callbacks that leave files
 behind. A checkpoint is this whole state, written atomically (temporary file, fsync, rename:
-:mod:`chainrule.io.atomic`), so a crash or Ctrl-C mid-write leaves the previous checkpoint
+:mod:`chainrule.io`), so a crash or Ctrl-C mid-write leaves the previous checkpoint
 intact.
 """
 
@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from chainrule.extras import require
-from chainrule.io.container import write_state
+from chainrule.io import write_state
 from chainrule.training.callbacks import Callback
 
 __all__ = [
