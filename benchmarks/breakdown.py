@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-OPTIMIZER = "optimizer (gather, update, apply)"
+OPTIMIZER = "optimizer step (update, apply)"
 TRAINER_FIT = "Trainer.fit"
 
 
@@ -73,14 +73,14 @@ def _targets() -> list[tuple[Any, str, str]]:
     from chainrule.training import solvers, trainer
 
     return [
-        (layers.Dense, "forward", "dense layers (x·W + b and its gradients)"),
-        (layers.Dense, "backward", "dense layers (x·W + b and its gradients)"),
+        (layers.Dense, "forward", "dense layers (products, bias)"),
+        (layers.Dense, "backward", "dense layers (products, bias)"),
         (activations.Sigmoid, "forward", "activations"),
         (activations.Sigmoid, "backward", "activations"),
         (activations.ReLU, "forward", "activations"),
         (activations.ReLU, "backward", "activations"),
         (_objective.L2Penalized, "__call__", "loss (value and gradient)"),
-        (optimizers, "apply_updates", OPTIMIZER),
+        (optimizers.GradientTransformation, "step", OPTIMIZER),
         (solvers.FitJob, "batches", "batch gather (shuffled rows)"),
         (trainer.Trainer, "fit", TRAINER_FIT),
     ]

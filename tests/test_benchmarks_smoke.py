@@ -94,12 +94,12 @@ def test_breakdown_clocks_every_part_and_restores_the_code():
     from chainrule.network import layers
     from chainrule.training import solvers
 
-    product, run = layers.product, solvers.MiniBatch.run
+    forward, run = layers.Dense.forward, solvers.MiniBatch.run
     rows = dict(breakdown("tiny", repeats=1))
-    assert layers.product is product and solvers.MiniBatch.run is run  # unpatched afterwards
-    for part in ("matrix products", "activations", "loss (value and gradient)"):
+    assert layers.Dense.forward is forward and solvers.MiniBatch.run is run  # unpatched after
+    for part in ("dense layers (products, bias)", "activations", "loss (value and gradient)"):
         assert rows[part] > 0, part
-    assert rows["optimizer (gather, update, apply)"] > 0
+    assert rows["optimizer step (update, apply)"] > 0
     parts = sum(ms for label, ms in rows.items() if label != "whole fit")
     assert abs(parts - rows["whole fit"]) < 1e-6 * rows["whole fit"] + 1e-9
 
