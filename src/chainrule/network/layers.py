@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from chainrule import devices
-from chainrule.backend import Array, dtype_name, from_numpy, namespace, to_numpy
+from chainrule.backend import Array, array_sum, dtype_name, from_numpy, namespace, to_numpy
 from chainrule.network import initializers
 from chainrule.network.initializers import RandomSource
 
@@ -248,7 +248,7 @@ class Dense(Layer):
         if "W" not in self.frozen:
             self.grads["W"] = x.T @ grad  # ∂L/∂W = xᵀ·δ     (in, out)
         if self.use_bias and "b" not in self.frozen:
-            self.grads["b"] = namespace(grad).sum(grad, axis=0)  # ∂L/∂b = Σₙ δₙ   (out,)
+            self.grads["b"] = array_sum(grad, axis=0)  # ∂L/∂b = Σₙ δₙ   (out,)
         if not need_input_grad:
             return None  # the first layer's ∂L/∂x is never used: skip its product
         return grad @ W.T  # ∂L/∂x = δ·Wᵀ     (N, in)

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chainrule import devices
-from chainrule.backend import Array, from_numpy, is_floating, namespace, to_numpy
+from chainrule.backend import Array, array_sum, from_numpy, is_floating, namespace, to_numpy
 from chainrule.network.initializers import RandomSource
 from chainrule.network.losses import CrossEntropy
 from chainrule.training.callbacks import Callback, overrides
@@ -72,9 +72,9 @@ def all_finite(values: Array) -> bool:
     A NaN or an infinity makes the sum non-finite; a non-finite sum of finite values (an
     overflow) is rare and settled by the exact element-wise test.
     """
-    xp = namespace(values)
-    if math.prod(values.shape) == 0 or math.isfinite(float(xp.sum(values))):
+    if math.prod(values.shape) == 0 or math.isfinite(float(array_sum(values))):
         return True
+    xp = namespace(values)
     return bool(xp.all(xp.isfinite(values)))
 
 
