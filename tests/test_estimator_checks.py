@@ -38,7 +38,7 @@ def test_sklearn_estimator_checks(estimator, check):
 
 
 def test_check_count():
-    """The number of checks run is reported in the README; keep it honest."""
+    """The number of checks run is reported in docs/sklearn.md; keep it honest."""
     marks = test_sklearn_estimator_checks.pytestmark
     (params,) = [m for m in marks if m.name == "parametrize"]
     assert len(params.args[1]) >= 100

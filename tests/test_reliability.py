@@ -1,7 +1,7 @@
 """Issue 10: no bad run replaces a good model, every bad input gets one clear line, no leftovers.
 
 Each test reproduces one failure found by trying chainrule as a careful user and as an
-attacker would; the README's "Reliability" table names these tests.
+attacker would; docs/reliability.md's table names these tests.
 """
 
 from __future__ import annotations

@@ -147,12 +147,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     device : {"cpu", "torch", "torch:cuda", "torch:cpu", "cupy"}, default="cpu"
         Where to train (:mod:`chainrule.devices`); ``"cpu"`` is NumPy. The data moves there
         once per fit; the fitted weights (``coefs_``, model files, ONNX) are NumPy arrays.
-
-    Beyond scikit-learn's parameters (each off by default; a default estimator trains exactly
-    as before they existed — see :mod:`chainrule.estimators._base`):
-
     normalization : {"batch", "layer"} or None, default=None
-        A :class:`~chainrule.BatchNorm` or :class:`~chainrule.LayerNorm` between each hidden
+        Beyond scikit-learn's parameters, like the four after it (each off by default; a default
+        estimator trains exactly as without them). A :class:`~chainrule.BatchNorm` or :class:`~chainrule.LayerNorm` between each hidden
         ``Dense`` and its activation. ``"batch"`` needs at least 2 rows in every mini-batch.
     l1 : float, default=0.0
         L1 penalty :math:`\\lambda_1 \\sum |W|` on the weights (not biases):

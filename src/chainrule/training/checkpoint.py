@@ -215,12 +215,11 @@ class ModelCheckpoint(Callback):
         checkpoint, e.g. ``"run/epoch{epoch:03d}.safetensors"``.
     every : int, optional
         Save after every ``every``-th epoch (epochs ``every``, ``2·every``, … counting from 1).
+        With neither ``every`` nor ``save_best`` it saves after every epoch.
     save_best : bool
         Save after each epoch that improves the trainer's monitored value (``val_loss``, else
         ``loss``: :attr:`Trainer.monitor <chainrule.training.trainer.Trainer.monitor>`), so the
         file holds the best weights seen.
-
-    With neither ``every`` nor ``save_best`` it saves after every epoch.
 
     Attributes
     ----------
@@ -268,6 +267,8 @@ class CSVLogger(Callback):
     separator : str
         Field separator.
 
+    Notes
+    -----
     The columns are fixed by the first epoch written (``loss``, ``val_loss``, metrics, ``lr``);
     a value missing later is left empty. Each row is flushed, so ``tail -f`` follows the run.
     """

@@ -1,8 +1,8 @@
 """Progress for training: a tqdm bar updated every batch on a terminal (a widget in Jupyter),
 plain lines everywhere else.
 
-Why tqdm and not a hand-written bar (measured by ``python -m benchmarks.progress``; README,
-"Progress"): tqdm redraws at most ten times a second however many batches arrive, so an
+Why tqdm and not a hand-written bar (measured by ``python -m benchmarks.progress``; docs/design.md,
+"Choices of libraries"): tqdm redraws at most ten times a second however many batches arrive, so an
 update costs a counter increment (≈0.3 µs) where a bar redrawn on every update costs ≈8 µs
 and a terminal write; it sizes the line to the terminal as it is resized, and
 ``tqdm.auto`` draws a notebook widget in Jupyter. The line puts what matters first, so a
