@@ -141,7 +141,7 @@ def test_adam_update_against_torch_optim() -> None:
             trace[f"W{k}⁺"], leaves[2 * (k - 1)].detach().numpy(), rtol=1e-10
         )
         np.testing.assert_allclose(trace[f"b{k}⁺"], leaves[2 * k - 1].detach().numpy(), rtol=1e-10)
-    assert "Δ" in trace.get("W1⁺").formula
+    assert "m̂_W1" in trace.get("W1⁺").formula  # Adam's rule written out, not "W + Δ"
 
 
 def test_dropout_and_huber_against_finite_differences() -> None:

@@ -22,7 +22,7 @@ from chainrule.network.activations import Activation, Sigmoid, Softmax
 from chainrule.network.containers import Container, Sequential
 from chainrule.network.layers import Dense, Dropout, Layer
 from chainrule.network.losses import CrossEntropy, HalfSumSquaredError, Loss
-from chainrule.network.optimizers import GradientTransformation
+from chainrule.network.optimizers import AdamState, GradientTransformation, LearningRateState
 from chainrule.network.residual import Residual
 
 __all__ = [
@@ -761,15 +761,73 @@ def record_update(
         trace.optimizer_description = "the given optimizer: W⁺ = W + Δ (its step)"
         rule = "{s} + Δ{s}"
     state = optimizer.init(trainable) if opt_state is None else copy.deepcopy(opt_state)
-    updates, _ = optimizer.update(grads, state, trainable)
+    updates, new_state = optimizer.update(grads, state, trainable)
     optimizers_module.apply_updates(trainable, updates)
     trace.updated = params
+    adam = _adam_part(optimizer.spec, new_state)
+    if adam is not None:  # the rule written out: moments, bias corrections, the step
+        rule = _record_adam(walker, leaves, adam, opt_state is not None)
     for full, layer in reversed(leaves):
         for p in layer.params:
             name, symbol = f"{full}.{p}", walker.notation.param(layer, full, p)
             frozen = p in layer.frozen
             formula = f"{symbol} (frozen: not updated)" if frozen else rule.format(s=symbol)
             walker.add("update", f"{symbol}⁺", formula, params[name], layer, (f"new {name}",))
+
+
+def _adam_part(spec: Any, state: Any) -> tuple[dict[str, Any], Any, float] | None:
+    """``(scale_by_adam's spec, its state after the step, η)`` in a chain's state, or None."""
+    if not isinstance(spec, dict):
+        return None
+    specs = spec.get("transforms", [spec]) if spec.get("name") == "chain" else [spec]
+    states = state if spec.get("name") == "chain" else (state,)
+    found, lr = None, None
+    for part, part_state in zip(specs, states, strict=False):
+        if part.get("name") == "scale_by_adam" and isinstance(part_state, AdamState):
+            found = (part, part_state)
+        if isinstance(part_state, LearningRateState):
+            lr = part_state.last
+    if found is None or lr is None:
+        return None
+    return found[0], found[1], float(lr)
+
+
+def _record_adam(
+    walker: Walker,
+    leaves: list[tuple[str, Layer]],
+    adam: tuple[dict[str, Any], AdamState, float],
+    continued: bool,
+) -> str:
+    r"""Record Adam's new moments ``m``, ``v`` per parameter; describe the rule; return θ⁺'s.
+
+    The moments are the optimizer state after this step (from the model file's state when
+    it carries one, else from zero); the description gives :math:`t`, the bias corrections
+    and where :math:`\epsilon` sits (PyTorch's or scikit-learn's rule).
+    """
+    spec, state, lr = adam
+    b1, b2, eps, t = spec["b1"], spec["b2"], spec["eps"], state.count
+    for full, layer in leaves:
+        for p in layer.params:
+            name = f"{full}.{p}"
+            if name not in state.mu:
+                continue
+            s = walker.notation.param(layer, full, p)
+            walker.add("update", f"m_{s}", f"β₁·m_{s} + (1 − β₁)·∂L/∂{s}", state.mu[name], layer)
+            walker.add("update", f"v_{s}", f"β₂·v_{s} + (1 − β₂)·(∂L/∂{s})²", state.nu[name], layer)
+    c1, c2 = 1 - b1**t, 1 - b2**t
+    start = "continuing the model file's optimizer state" if continued else "from zero moments"
+    if spec.get("eps_placement") == "sklearn":
+        step = "W⁺ = W − η·√(1 − β₂ᵗ)/(1 − β₁ᵗ)·m/(√v + ε)  (scikit-learn's Adam)"
+        rule = "{s} − η·√(1 − β₂ᵗ)/(1 − β₁ᵗ)·m_{s}/(√v_{s} + ε)"
+    else:
+        step = "W⁺ = W − η·m̂/(√v̂ + ε), m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ)  (torch.optim.Adam)"
+        rule = "{s} − η·m̂_{s}/(√v̂_{s} + ε)"
+    walker.trace.optimizer_description = (
+        f"Adam, {start}: m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², {step}; "
+        f"η = {lr:g}, β₁ = {b1:g}, β₂ = {b2:g}, ε = {eps:g}, step t = {t} "
+        f"(1 − β₁ᵗ = {c1:.6g}, 1 − β₂ᵗ = {c2:.6g})"
+    )
+    return rule
 
 
 def _as_batch(x: Any, name: str) -> np.ndarray:

@@ -293,8 +293,9 @@ def model_optimizer(
     if solver == "adamw":
         decay = _setting(s, "alpha", 0.0)
         return optimizers_module.adamw(lr, b1, b2, eps, decay), f"adamw (η = {lr:g})"
-    if solver == "adam":
-        return optimizers_module.adam(lr, b1, b2, eps), f"adam (η = {lr:g})"
+    if solver == "adam":  # the estimators' Adam: ε where scikit-learn puts it
+        opt = optimizers_module.adam(lr, b1, b2, eps, eps_placement="sklearn")
+        return opt, f"adam (η = {lr:g})"
     if solver == "rmsprop":
         return optimizers_module.rmsprop(lr, eps=eps), f"rmsprop (η = {lr:g})"
     return optimizers_module.get(solver, learning_rate=lr), f"{solver} (η = {lr:g})"

@@ -47,8 +47,14 @@ def in_flags(message: str) -> str:
 
 def int_list(text: str) -> list[int]:
     """``"64,32"`` → ``[64, 32]`` (an argparse type; errors become one-line usage messages)."""
+    parts = text.replace(" ", "").split(",")
+    if text.strip() and "" in parts:  # "64,,32" or "64,": a width left out, not a typo to skip
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated positive integers such as 64,32, got {text!r} "
+            "(an empty width between commas)"
+        )
     try:
-        values = [int(part) for part in text.replace(" ", "").split(",") if part]
+        values = [int(part) for part in parts if part]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated positive integers such as 64,32, got {text!r}"

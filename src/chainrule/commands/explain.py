@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 from typing import Any
 
 import numpy as np
@@ -10,7 +11,9 @@ import numpy as np
 from chainrule.commands._shared import UsageError, load_model, read_data
 from chainrule.explain import HalfSumSquaredError, explain_step, lecture_example, mazur_example
 from chainrule.network import losses
+from chainrule.network.optimizers import GradientTransformation
 from chainrule.report import explain_sample
+from chainrule.report import model_optimizer
 from chainrule.training.protocol import trained_model
 
 NAME = "explain"
@@ -104,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
 
     loss_default: Any = None
     lr_default = 0.1
+    optimizer, opt_state, which = None, None, ""
     if args.model is None:
         if args.data is not None:
             raise UsageError("--data goes with a MODEL file; the examples bring their own data.")
@@ -120,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
         recorded = trained.settings.get("learning_rate")
         if isinstance(recorded, int | float):
             lr_default = float(recorded)
+        optimizer, opt_state, which = model_update_rule(trained, args.lr)
         x = y = None
         if args.data is not None:
             features, labels = read_data(model, args.data, None)
@@ -132,9 +137,39 @@ def run(args: argparse.Namespace) -> int:
         if y.shape[1] == 1:
             y = y.reshape(-1)  # one number per sample: a value, or a class index
     loss = _loss(args.loss, loss_default)
-    trace = explain_step(network, x, y, loss, learning_rate=args.lr or lr_default)
+    trace = explain_step(
+        network, x, y, loss, optimizer, learning_rate=args.lr or lr_default, opt_state=opt_state
+    )
+    if optimizer is not None and not trace.optimizer_description.startswith("Adam"):
+        trace.optimizer_description = f"the model's own optimizer, {which}: W⁺ = W + Δ"
     if args.format == "markdown":
         print(trace.markdown(args.precision), end="")
     else:
         print(trace.table(args.precision), end="")
     return 0
+
+
+def model_update_rule(trained: Any, learning_rate: float | None) -> tuple[Any, Any, str]:
+    """The update rule the model was trained with, the optimizer state its file carries, a name.
+
+    A saved Trainer or estimator carries its rule and its state (Adam's moments, SGD's
+    velocity: ``trained.optimizer`` / ``trained.optimizer_state``); a table model records its
+    optimizer's name and rate (its first step is explained from a fresh state).
+    ``learning_rate`` (``--lr``) replaces the recorded rate, and then the saved state is not
+    used. ``(None, None, reason)`` when the model records no one-step rule (L-BFGS).
+    """
+    own, state = trained.optimizer, trained.optimizer_state
+    if isinstance(own, GradientTransformation) and learning_rate is None:
+        return own, state, "the model's own"
+    optimizer, which = model_optimizer(trained, learning_rate)
+    state = None if learning_rate is not None else state
+    if optimizer is not None and state is not None:
+        try:  # the file's state must fit the rebuilt rule (same chain, same parameters)
+            optimizer.update(
+                {k: np.zeros_like(v) for k, v in trained.network.params.items()},
+                copy.deepcopy(state),
+                {k: np.array(v) for k, v in trained.network.params.items()},
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            state = None
+    return optimizer, state, which

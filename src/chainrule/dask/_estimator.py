@@ -36,8 +36,8 @@ from chainrule.estimators._base import (
     dropout_rates,
     hidden_sizes,
     make_optimizer,
+    random_source,
 )
-from chainrule.network import initializers
 from chainrule.tabular.preprocessing import TablePreprocessor
 from chainrule.training.callbacks import Callback
 from chainrule.training.progress import ProgressBar
@@ -134,7 +134,7 @@ class DaskMLPMixin:
         encode_x, n_features = self._features(X)
         encode_y, n_outputs = self._target_encoder(y)
         shards = Shards.compute(client, _data.pieces(X, y, sample_weight, encode_x, encode_y))
-        rng = initializers.as_generator(self.random_state)
+        rng = random_source(self.random_state)  # the local estimators' (scikit-learn's) draws
         net = build_network(self, n_features, hidden, n_outputs, dropout, rng)
         base = self._data_loss(n_outputs)
         callbacks: list[Callback] = [ProgressBar(epochs=self.max_iter)] if self.verbose else []
@@ -175,7 +175,8 @@ class DaskMLPMixin:
     ) -> dict[str, Any]:
         batch = min(200, min(shards.rows)) if self.batch_size == "auto" else int(self.batch_size)
         alpha = float(self.alpha)
-        seed = int(rng.integers(2**31))
+        # a Generator's draw as before; a RandomState (an integer random_state) draws one too
+        seed = int(rng.integers(2**31)) if hasattr(rng, "integers") else int(rng.randint(2**31))
         penalty = functools.partial(_penalized, alpha) if alpha else None
         solver = DataParallel(
             make_optimizer(self), shards, base, penalty, batch, self.sync_every, seed, self.shuffle

@@ -105,21 +105,24 @@ produces, read the same.
 
 from __future__ import annotations
 
+import copy
 import sys
+import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import get_scorer
 
 from chainrule.training.callbacks import Callback
 
 if TYPE_CHECKING:
     from chainrule.training.callbacks import Loop
-import copy
 import math
-import warnings
 from numbers import Integral, Real
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from chainrule.network.layers import Layer
@@ -130,7 +133,6 @@ from chainrule.training.data import check_sample_weight
 
 if TYPE_CHECKING:
     from sklearn.base import BaseEstimator
-from collections.abc import Callable
 from typing import ClassVar
 
 import scipy.sparse as sp
@@ -222,6 +224,8 @@ EXTENSION_CONSTRAINTS: dict[str, list[Any]] = {
     "l1": [Interval(Real, 0, None, closed="left")],
     "clip_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
     "warmup_epochs": [Interval(Integral, 0, None, closed="left")],
+    "scoring": [str, callable, None],
+    "record_validation": ["boolean"],
 }
 """``_parameter_constraints`` of the extensions both estimators share."""
 
@@ -317,14 +321,17 @@ def build_network(
     sizes = [n_in, *hidden, n_out]
     layers: list[Layer] = []
     sklearn_init = est.weight_init == "auto"
+    names = hidden_activations(est, len(hidden))
     for i in range(len(sizes) - 1):
         fan_in, fan_out = sizes[i], sizes[i + 1]
         init = "zeros" if sklearn_init else est.weight_init
         dense = Dense(fan_in, fan_out, weight_init=init, rng=rng)
         if sklearn_init:
             # scikit-learn's Glorot uniform, biases included: U(-a, a) with
-            # a = √(6 / (fan_in + fan_out)), or √(2 / …) for logistic units.
-            factor = 2.0 if est.activation == "logistic" else 6.0
+            # a = √(6 / (fan_in + fan_out)), or √(2 / …) for logistic units (the activation
+            # after this layer; the output layer follows the last hidden one, as scikit-learn).
+            follows = names[min(i, len(names) - 1)] if names else "relu"
+            factor = 2.0 if follows == "logistic" else 6.0
             bound = math.sqrt(factor / (fan_in + fan_out))
             dense.params["W"][...] = rng.uniform(-bound, bound, (fan_in, fan_out))
             dense.params["b"][...] = rng.uniform(-bound, bound, fan_out)
@@ -336,7 +343,7 @@ def build_network(
             norm = norm_layer(est, fan_out)
             if norm is not None:
                 layers.append(norm)
-            layers.append(HIDDEN_ACTIVATIONS[est.activation]())
+            layers.append(HIDDEN_ACTIVATIONS[names[i]]())
             if dropout[i] > 0:
                 layers.append(Dropout(dropout[i], rng=rng))
     return Sequential(layers)
@@ -365,8 +372,10 @@ def _solver_rule(
             return optimizers_module.chain(step)
         nesterov = bool(est.nesterovs_momentum)
         return optimizers_module.chain(step, optimizers_module.trace(float(est.momentum), nesterov))
-    if est.solver == "adam":
-        return optimizers_module.adam(lr, est.beta_1, est.beta_2, est.epsilon)
+    if est.solver == "adam":  # ε where scikit-learn's AdamOptimizer has it (optimizers.py)
+        return optimizers_module.adam(
+            lr, est.beta_1, est.beta_2, est.epsilon, eps_placement="sklearn"
+        )
     if est.solver == "adamw":
         return optimizers_module.adamw(
             lr, est.beta_1, est.beta_2, est.epsilon, weight_decay=float(est.alpha)
@@ -381,6 +390,21 @@ def hidden_sizes(est: BaseEstimator) -> list[int]:
     if any(int(s) <= 0 for s in sizes) or any(int(s) != s for s in sizes):
         raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes}.")
     return [int(s) for s in sizes]
+
+
+def hidden_activations(est: BaseEstimator, n_hidden: int) -> list[str]:
+    """``activation`` as one name per hidden layer (one name is every layer's)."""
+    names = est.activation
+    if isinstance(names, str):
+        return [names] * n_hidden
+    names = list(names)
+    unknown = [n for n in names if n not in HIDDEN_ACTIVATIONS]
+    if len(names) != n_hidden or unknown or not all(isinstance(n, str) for n in names):
+        raise ValueError(
+            f"activation must be one name or one per hidden layer ({n_hidden}) from "
+            f"{', '.join(sorted(HIDDEN_ACTIVATIONS))}; got {est.activation!r}."
+        )
+    return names
 
 
 def dropout_rates(est: BaseEstimator, n_hidden: int) -> list[float]:
@@ -541,15 +565,20 @@ Validation = tuple[np.ndarray, np.ndarray, np.ndarray | None]
 def split_validation(
     est: BaseEstimator, X: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None, rng: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, Validation]:
-    """Hold out ``validation_fraction`` of the rows (stratified for single-label classifiers).
+    """Hold out ``validation_fraction`` of the rows, as scikit-learn does.
 
-    Returns the training ``X, Y, sample_weight`` and the held-out ``(X_val, Y_val, w_val)``,
-    split as scikit-learn splits them (``train_test_split`` seeded from ``rng``).
+    Returns the training ``X, Y, sample_weight`` and the held-out ``(X_val, Y_val, w_val)``.
+    The rows are scikit-learn's: ``train_test_split`` draws them from ``rng`` itself when it is
+    a ``RandomState`` (from a seed drawn from it for a ``Generator``), and stratifies them
+    when ``Y`` has one column of a classifier — a binary target, ``Y`` as booleans exactly as
+    scikit-learn passes it. Multiclass and multilabel targets are split unstratified, as in
+    scikit-learn.
     """
-    stratify = Y.argmax(1) if est._stratify() else None
+    stratify = Y.astype(bool) if est._stratify() and Y.shape[1] == 1 else None
     arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
+    source = rng if isinstance(rng, np.random.RandomState) else _seed_from(rng)
     parts = train_test_split(
-        *arrays, random_state=_seed_from(rng), test_size=est.validation_fraction, stratify=stratify
+        *arrays, random_state=source, test_size=est.validation_fraction, stratify=stratify
     )
     validation = (parts[1], parts[3], None if sample_weight is None else parts[5])
     if validation[0].shape[0] < 2:
@@ -565,12 +594,26 @@ def _seed_from(rng: np.random.Generator | np.random.RandomState) -> int:
     return int(rng.integers(2**31 - 1) if hasattr(rng, "integers") else rng.randint(2**31 - 1))
 
 
+def validation_scorer(est: BaseEstimator) -> Callable[..., float] | None:
+    """The scorer ``scoring`` names (``sklearn.metrics.get_scorer``), or None.
+
+    ``None`` is scikit-learn's own score (accuracy or :math:`R^2`); ``"loss"`` is the negated
+    validation loss, as in ``HistGradientBoostingClassifier``; both return None here.
+    """
+    scoring = getattr(est, "scoring", None)
+    if scoring is None or scoring == "loss":
+        return None
+    return get_scorer(scoring)
+
+
 class ValidationScore(Monitor):
-    """The estimator's validation score (accuracy or :math:`R^2`), higher is better.
+    """The estimator's validation score, higher is better: ``scoring``'s, or scikit-learn's.
 
     :meth:`measure` predicts the held-out rows once and logs ``val_loss`` (the data loss, no
-    penalty) and ``val_score`` (``est._score_raw``) for the history, the callbacks and the
-    progress bar.
+    penalty) and ``val_score`` for the history, the callbacks and the progress bar. The score
+    is ``est._score_raw`` (accuracy or :math:`R^2`) by default, :math:`-` ``val_loss`` for
+    ``scoring="loss"``, or a scikit-learn scorer called on the estimator as it stands after
+    the epoch (its predictions are the ones just made: the rows are predicted once).
     """
 
     def __init__(
@@ -590,8 +633,28 @@ class ValidationScore(Monitor):
         else:
             raw = trainer.network.predict(Xv)
         logs["val_loss"] = self.data_loss(raw, Yv, wv)[0]
-        logs["val_score"] = self.est._score_raw(raw, Yv, wv)
+        logs["val_score"] = self._score(trainer, raw, logs["val_loss"])
         return logs["val_score"]
+
+    def _score(self, trainer: Trainer, raw: np.ndarray, loss: float) -> float:
+        est, (Xv, Yv, wv) = self.est, self.validation
+        scoring = getattr(est, "scoring", None)
+        if scoring is None:
+            return est._score_raw(raw, Yv, wv)
+        if scoring == "loss":
+            return -float(loss)
+        if not np.isfinite(raw).all():
+            return math.nan  # a diverged epoch, as scikit-learn scores it
+        # The estimator as it stands after this epoch, answering from the raw outputs just
+        # computed: no second prediction, no feature-name check on the held-out array.
+        current = copy.copy(est)
+        current.network_ = trainer.network
+        current.n_outputs_ = Yv.shape[1]
+        current._raw_output = lambda X: raw
+        y_true = est._labels_from_encoded(Yv)
+        scorer = validation_scorer(est)
+        kwargs = {} if wv is None else {"sample_weight": wv}
+        return float(scorer(current, Xv, y_true, **kwargs))
 
 
 class EpochRules(Callback):
@@ -632,8 +695,12 @@ class EpochRules(Callback):
             self.validation_loss_curve: list[float] | None = None
             self.best_validation_score: float | None = None
         self.monitor: ValidationScore | None = None
+        # With early stopping the validation score decides when to stop; with only
+        # record_validation it is recorded and the training loss decides, as without.
+        self.stop_on_validation = validation is not None and bool(est.early_stopping)
         if validation is not None:
-            self.best_loss = None
+            if self.stop_on_validation:
+                self.best_loss = None
             if self.validation_scores is None:
                 self.validation_scores, self.validation_loss_curve = [], []
                 self.best_validation_score = -math.inf
@@ -668,12 +735,14 @@ class EpochRules(Callback):
             score = logs["val_score"]
             self.validation_loss_curve.append(logs["val_loss"])
             self.validation_scores.append(score)
-            if score < self.best_validation_score + est.tol:
-                self.no_improvement_count += 1
-            else:
-                self.no_improvement_count = 0
-            self.best_validation_score = max(self.best_validation_score, score)
-        else:
+            if self.stop_on_validation:
+                if score < self.best_validation_score + est.tol:
+                    self.no_improvement_count += 1
+                else:
+                    self.no_improvement_count = 0
+            if score > self.best_validation_score:  # NaN never is (scikit-learn's rule)
+                self.best_validation_score = score
+        if not self.stop_on_validation:
             if loss > self.best_loss - est.tol:
                 self.no_improvement_count += 1
             else:
@@ -689,6 +758,36 @@ class EpochRules(Callback):
                 self.no_improvement_count = 0
             else:
                 trainer.stop_reason = "converged"
+
+    def diverged(self, trainer: Trainer) -> bool:
+        """Handle a diverged run with early stopping as scikit-learn ≥ 1.6 does; True if kept.
+
+        scikit-learn keeps training on NaN weights, records NaN validation scores and in the
+        end restores the best validation epoch's weights, so a grid search scores the
+        candidate instead of failing. The Trainer stops at the first non-finite epoch and
+        keeps the finite best weights; here the diverged epoch is recorded as a NaN score
+        (``validation_scores_[-1]``) and a ``ConvergenceWarning`` says what happened. Returns
+        False when no finite validation epoch exists (the estimator then raises).
+        """
+        if self.monitor is None or trainer.best_params is None:
+            return False
+        if not self.validation_scores or math.isfinite(self.validation_scores[-1]):
+            # the epoch the Trainer stopped in never reached on_epoch_end: record it
+            self.n_iter += 1
+            self.t += self.n_train
+            self.loss_curve.append(math.nan)
+            self.validation_scores.append(math.nan)
+            self.validation_loss_curve.append(math.nan)
+        trainer.restore(trainer.best_params)
+        warnings.warn(
+            f"Training diverged in epoch {self.n_iter} (the loss became NaN or infinite); "
+            f"the weights of the best validation epoch (score {self.best_validation_score:.6g}) "
+            "are kept. Standardize the features (e.g. with StandardScaler) or lower "
+            "learning_rate_init.",
+            ConvergenceWarning,
+            stacklevel=6,
+        )
+        return True
 
     def fitted(self) -> dict[str, Any]:
         """The fitted attributes these rules keep, by name."""
@@ -718,6 +817,8 @@ def json_params(self: BaseEstimator) -> dict[str, Any]:
             continue  # code, not data: callbacks are not saved
         if key == "random_state" and not isinstance(value, Integral | None):
             value = None  # a generator's state is not saved
+        if key == "scoring" and callable(value):
+            value = None  # code, not data: a scorer object is not saved (a name is)
         if isinstance(value, tuple | list | np.ndarray):
             value = [v.item() if isinstance(v, np.generic) else v for v in value]
         params[key] = value.item() if isinstance(value, np.generic) else value
@@ -779,7 +880,7 @@ def estimator_from_state(
 ) -> BaseEstimator:
     """Rebuild a fitted estimator of class ``cls`` from :func:`estimator_state`'s output."""
     params = dict(meta["params"])
-    for key in ("hidden_layer_sizes", "dropout"):  # JSON has lists only; sklearn uses tuples
+    for key in ("hidden_layer_sizes", "dropout", "activation"):  # JSON lists; sklearn tuples
         if isinstance(params.get(key), list):
             params[key] = tuple(params[key])
     est = cls(**params)
@@ -817,13 +918,20 @@ def estimator_from_state(
 
 STOCHASTIC_SOLVERS = ("sgd", "adam", "adamw", "rmsprop")
 
+NON_FINITE_MESSAGE = (
+    "Solver produced non-finite parameter weights. The input data may contain large values "
+    "and need to be preprocessed: standardize the features (e.g. with StandardScaler) or "
+    "lower learning_rate_init."
+)
+"""scikit-learn's words for a diverged fit without early stopping (its tests match them)."""
+
 
 class BaseMLP(BaseEstimator):
     """Base class; use :class:`MLPClassifier` or :class:`MLPRegressor`."""
 
     _parameter_constraints: ClassVar[dict] = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS))],
+        "activation": [StrOptions(set(HIDDEN_ACTIVATIONS)), list, tuple],
         "solver": [StrOptions({"lbfgs", *STOCHASTIC_SOLVERS})],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
@@ -874,6 +982,10 @@ class BaseMLP(BaseEstimator):
         """The validation score (accuracy or R²) from raw outputs and encoded targets."""
         raise NotImplementedError
 
+    def _labels_from_encoded(self, Y: np.ndarray) -> np.ndarray:
+        """The targets as the user gave them, from the network's ``(N, K)`` encoding."""
+        raise NotImplementedError
+
     # -- fitted attributes that read the network ------------------------------------------------
     @property
     def coefs_(self) -> list[np.ndarray]:
@@ -904,6 +1016,7 @@ class BaseMLP(BaseEstimator):
     def _fit_unguarded(self, X: Any, y: Any, sample_weight: Any, incremental: bool) -> None:
         self._validate_params()
         hidden = hidden_sizes(self)
+        hidden_activations(self, len(hidden))  # one name, or one per hidden layer
         dropout = dropout_rates(self, len(hidden))
         if self.solver == "lbfgs" and any(dropout):
             raise ValueError(
@@ -913,6 +1026,12 @@ class BaseMLP(BaseEstimator):
         check_extensions(self)
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True.")
+        if incremental and self.record_validation:
+            raise ValueError(
+                "partial_fit holds no rows out, so it cannot record_validation; call fit, "
+                "or score your own held-out rows between partial_fit calls."
+            )
+        validation_scorer(self)  # an unknown scoring name fails before training
         first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
 
         X, y = validate_data(
@@ -941,10 +1060,13 @@ class BaseMLP(BaseEstimator):
         n_outputs = Y.shape[1]
 
         if first_pass:
-            rng = initializers.as_generator(self.random_state)
+            rng = random_source(self.random_state)
             net = build_network(self, X.shape[1], hidden, n_outputs, dropout, rng)
         else:
-            rng = self._rng
+            # scikit-learn seeds a new RandomState from an integer at every fit / partial_fit
+            # call; a RandomState or Generator (and None's generator) carries on.
+            seeded = isinstance(self.random_state, Integral)
+            rng = random_source(self.random_state) if seeded else self._rng
             if self.network_.output_dim(X.shape[1]) != n_outputs:
                 raise ValueError(
                     f"y has {n_outputs} outputs but the fitted network has "
@@ -978,7 +1100,7 @@ class BaseMLP(BaseEstimator):
         incremental: bool,
     ) -> dict[str, Any]:
         validation = None
-        if self.early_stopping:
+        if self.early_stopping or self.record_validation:
             X, Y, sample_weight, validation = split_validation(self, X, Y, sample_weight, rng)
         n_train = X.shape[0]
         if self.batch_size == "auto":
@@ -1059,11 +1181,9 @@ class BaseMLP(BaseEstimator):
             verbose=0,
             check_inputs=False,  # done: validate_data (finite X), encoded Y, check_weights
         )
-        if trainer.stop_reason == "non_finite" or not _finite(trainer.network):
-            raise ValueError(
-                "Training diverged: the loss became NaN or infinite. Standardize the features "
-                "(e.g. with StandardScaler) or lower learning_rate_init."
-            )
+        diverged = trainer.stop_reason == "non_finite" or not _finite(trainer.network)
+        if diverged and not (self.early_stopping and rules and rules[0].diverged(trainer)):
+            raise ValueError(NON_FINITE_MESSAGE)
         if trainer.stop_reason == "interrupted":
             warnings.warn("Training interrupted by user.", stacklevel=5)
 
@@ -1125,6 +1245,8 @@ class BaseMLP(BaseEstimator):
             self._classes(),
             self._probabilities(),
             self.get_params(deep=False),
+            optimizer=None if self.solver == "lbfgs" else make_optimizer(self),
+            optimizer_state=getattr(self, "_opt_state", None),
         )
 
     def _classes(self) -> list[Any] | None:
@@ -1154,6 +1276,19 @@ class BaseMLP(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def random_source(random_state: Any) -> np.random.RandomState | np.random.Generator:
+    """The random source of a fit: the weights, shuffles, validation split and dropout masks.
+
+    An integer seeds a ``numpy.random.RandomState``, as scikit-learn's ``check_random_state``
+    does, so the same seed draws scikit-learn's weights, batch orders and validation rows. A
+    ``RandomState`` or a ``Generator`` is used as given; ``None`` is a ``RandomState`` seeded
+    from fresh OS entropy (scikit-learn would use NumPy's global one).
+    """
+    if isinstance(random_state, np.random.RandomState | np.random.Generator):
+        return random_state
+    return np.random.RandomState(random_state)
 
 
 def _finite(net: Sequential) -> bool:

@@ -53,14 +53,12 @@ def indicator_matrix(y: np.ndarray, binarizer: LabelBinarizer) -> np.ndarray:
 
 
 def fit_binarizer(y: np.ndarray) -> LabelBinarizer:
-    """A ``LabelBinarizer`` fitted on ``y``; ``ValueError`` when ``y`` holds a single class."""
-    binarizer = LabelBinarizer().fit(y)
-    if len(binarizer.classes_) < 2:
-        raise ValueError(
-            f"y holds only one class ({binarizer.classes_[0]!r}); a classifier needs "
-            "samples of at least two classes."
-        )
-    return binarizer
+    """A ``LabelBinarizer`` fitted on ``y``.
+
+    A ``y`` of one class is accepted, as scikit-learn accepts it: its one column is all zeros,
+    and ``predict`` returns that class.
+    """
+    return LabelBinarizer().fit(y)
 
 
 def _stochastic(est: BaseMLP) -> bool:
@@ -231,6 +229,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         l1: float = 0.0,
         clip_grad_norm: float | None = None,
         warmup_epochs: int = 0,
+        scoring: str | Callable[..., float] | None = None,
+        record_validation: bool = False,
         label_smoothing: float = 0.0,
         device: str = "cpu",
     ) -> None:
@@ -265,6 +265,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self.l1 = l1
         self.clip_grad_norm = clip_grad_norm
         self.warmup_epochs = warmup_epochs
+        self.scoring = scoring
+        self.record_validation = record_validation
         self.label_smoothing = label_smoothing
         self.device = device
 
@@ -342,8 +344,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             sample_weight = weights if sample_weight is None else sample_weight * weights
         return Y, sample_weight
 
+    def _labels_from_encoded(self, Y: np.ndarray) -> np.ndarray:
+        return self._label_binarizer.inverse_transform(Y)
+
     def _stratify(self) -> bool:
-        return self._label_binarizer.y_type_ != "multilabel-indicator"
+        return True  # a binary target's one column (scikit-learn's rule: _rules.split_validation)
 
     def _data_loss(self, n_outputs: int) -> Loss:
         eps = float(self.label_smoothing)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from numbers import Real
 from typing import Any, ClassVar
 
@@ -110,6 +110,8 @@ n_outputs_, out_activation_, n_features_in_, feature_names_in_
         l1: float = 0.0,
         clip_grad_norm: float | None = None,
         warmup_epochs: int = 0,
+        scoring: str | Callable[..., float] | None = None,
+        record_validation: bool = False,
         device: str = "cpu",
     ) -> None:
         self.loss = loss
@@ -144,6 +146,8 @@ n_outputs_, out_activation_, n_features_in_, feature_names_in_
         self.l1 = l1
         self.clip_grad_norm = clip_grad_norm
         self.warmup_epochs = warmup_epochs
+        self.scoring = scoring
+        self.record_validation = record_validation
         self.device = device
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
@@ -164,6 +168,9 @@ n_outputs_, out_activation_, n_features_in_, feature_names_in_
                 "Some value(s) of y are negative which is not allowed for Poisson regression."
             )
         return (y.reshape(-1, 1) if y.ndim == 1 else y), sample_weight
+
+    def _labels_from_encoded(self, Y: np.ndarray) -> np.ndarray:
+        return Y.ravel() if Y.shape[1] == 1 else Y
 
     def _data_loss(self, n_outputs: int) -> Loss:
         if self.loss == "huber":

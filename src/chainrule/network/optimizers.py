@@ -18,6 +18,7 @@ recipe      update rule (:math:`g` gradient, :math:`\\eta_t` learning rate at st
             :math:`v \\leftarrow \\beta_2 v + (1-\\beta_2) g^2`,
             :math:`\\theta \\leftarrow \\theta - \\eta\\,\\hat m / (\\sqrt{\\hat v} + \\epsilon)`
             with :math:`\\hat m = m/(1-\\beta_1^t)`, :math:`\\hat v = v/(1-\\beta_2^t)`
+            (``eps_placement="sklearn"``: scikit-learn's :math:`\\epsilon` on :math:`\\sqrt v`)
 ``adamw``   Adam plus decoupled decay: :math:`\\theta \\leftarrow \\theta - \\eta(\\hat m/(\\sqrt{\\hat v}+\\epsilon) + \\lambda \\theta)`
 ``rmsprop`` :math:`v \\leftarrow \\alpha v + (1-\\alpha) g^2`, :math:`\\theta \\leftarrow \\theta - \\eta\\, g / (\\sqrt v + \\epsilon)`
 =========== ===================================================================================
@@ -267,8 +268,30 @@ def trace(momentum: float, nesterov: bool = False) -> GradientTransformation:
     return with_spec(GradientTransformation(init, update, elementwise=True), "trace", **spec)
 
 
-def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> GradientTransformation:
-    """Adam's direction :math:`\\hat m / (\\sqrt{\\hat v} + \\epsilon)` (Kingma & Ba, 2015)."""
+EPS_PLACEMENTS = ("torch", "sklearn")
+
+
+def scale_by_adam(
+    b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, eps_placement: str = "torch"
+) -> GradientTransformation:
+    """Adam's direction (Kingma & Ba, 2015), with :math:`\\epsilon` where PyTorch or scikit-learn puts it.
+
+    With :math:`m \\leftarrow \\beta_1 m + (1-\\beta_1) g` and
+    :math:`v \\leftarrow \\beta_2 v + (1-\\beta_2) g^2` (same shapes as :math:`g`):
+
+    - ``eps_placement="torch"`` (``torch.optim.Adam``): :math:`\\hat m / (\\sqrt{\\hat v} + \\epsilon)`
+      with :math:`\\hat m = m/(1-\\beta_1^t)`, :math:`\\hat v = v/(1-\\beta_2^t)`;
+    - ``eps_placement="sklearn"`` (scikit-learn's ``AdamOptimizer``, the paper's "efficient
+      version"): :math:`\\frac{\\sqrt{1-\\beta_2^t}}{1-\\beta_1^t}\\, m / (\\sqrt{v} + \\epsilon)`,
+      the bias corrections folded into the rate and :math:`\\epsilon` added to the uncorrected
+      :math:`\\sqrt v`. The two differ only through :math:`\\epsilon`: scikit-learn's is in
+      effect :math:`\\epsilon\\,/\\sqrt{1-\\beta_2^t}` (32 times PyTorch's at the first step).
+    """
+    if eps_placement not in EPS_PLACEMENTS:
+        raise ValueError(
+            f"eps_placement must be one of {', '.join(EPS_PLACEMENTS)}, got {eps_placement!r}."
+        )
+    sklearn_rule = eps_placement == "sklearn"
 
     def init(params: Params) -> AdamState:
         return AdamState(0, _zeros_like(params), _zeros_like(params))
@@ -276,6 +299,7 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
     def update(updates: Params, state: AdamState, params: Params | None) -> tuple[Params, State]:
         t = state.count + 1
         bias1, bias2 = 1 - b1**t, 1 - b2**t
+        folded = math.sqrt(bias2) / bias1  # scikit-learn's rate factor √(1 − β₂ᵗ) / (1 − β₁ᵗ)
         for k, g in updates.items():
             xp = namespace(g)
             m, v = state.mu[k], state.nu[k]
@@ -283,10 +307,15 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
             m += (1 - b1) * g  # m ← β₁ m + (1 − β₁) g
             v *= b2
             v += (1 - b2) * (g * g)  # v ← β₂ v + (1 − β₂) g²
-            updates[k] = (m / bias1) / (xp.sqrt(v / bias2) + eps)  # m̂ / (√v̂ + ε)
+            if sklearn_rule:
+                updates[k] = folded * m / (xp.sqrt(v) + eps)  # ε on the uncorrected √v
+            else:
+                updates[k] = (m / bias1) / (xp.sqrt(v / bias2) + eps)  # m̂ / (√v̂ + ε)
         return updates, state._replace(count=t)
 
-    spec = {"b1": b1, "b2": b2, "eps": eps}
+    spec: dict[str, Any] = {"b1": b1, "b2": b2, "eps": eps}
+    if sklearn_rule:  # only then: recipes saved before the option existed read the same
+        spec["eps_placement"] = eps_placement
     return with_spec(
         GradientTransformation(init, update, elementwise=True), "scale_by_adam", **spec
     )
@@ -418,11 +447,17 @@ def adam(
     b2: float = 0.999,
     eps: float = 1e-8,
     weight_decay: float = 0.0,
+    eps_placement: str = "torch",
 ) -> GradientTransformation:
-    """Adam with optional L2 weight decay added to the gradient (``torch.optim.Adam``)."""
+    """Adam with optional L2 weight decay added to the gradient (``torch.optim.Adam``).
+
+    ``eps_placement="sklearn"`` puts :math:`\\epsilon` where scikit-learn's ``MLPClassifier``
+    does (:func:`scale_by_adam`); chainrule's ``MLPClassifier`` / ``MLPRegressor`` use that,
+    the Trainer's ``"adam"`` keeps PyTorch's rule.
+    """
     _check_nonneg(weight_decay=weight_decay, eps=eps)
     parts = [add_decayed_weights(weight_decay)] if weight_decay else []
-    parts += [scale_by_adam(b1, b2, eps), scale_by_learning_rate(learning_rate)]
+    parts += [scale_by_adam(b1, b2, eps, eps_placement), scale_by_learning_rate(learning_rate)]
     return chain(*parts)
 
 

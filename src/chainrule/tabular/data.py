@@ -7,6 +7,7 @@ saying what is wrong and how to fix it.
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +23,30 @@ READERS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".parquet": "parquet", "
 
 
 class DataError(ValueError):
-    """A data file or column the user named cannot be used; the message says how to fix it."""
+    """A data file or column the user named cannot be used; the message says how to fix it.
+
+    ``problems`` holds each problem's own sentence when one error reports several (a table
+    with missing values in one column and text in a numeric target, say).
+    """
+
+    def __init__(self, message: str, problems: Sequence[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems) if problems else [message]
+
+
+def raise_problems(problems: Sequence[str]) -> None:
+    """Raise one :class:`DataError` listing every problem found (nothing when there is none)."""
+    if not problems:
+        return
+    if len(problems) == 1:
+        raise DataError(problems[0])
+    listed = " ".join(f"({i}) {p}" for i, p in enumerate(problems, 1))
+    raise DataError(f"The table has {len(problems)} problems: {listed}", problems)
+
+
+def problems_of(error: DataError) -> list[str]:
+    """The sentences of ``error``: its problems, for merging into a longer list."""
+    return list(getattr(error, "problems", None) or [str(error)])
 
 
 def _pandas():
@@ -111,7 +135,23 @@ def require_columns(frame: pd.DataFrame, names: Sequence[str], source: str, why:
     """
     missing = [n for n in names if n not in frame.columns]
     if missing:
+        hints = close_names(missing, [str(c) for c in frame.columns])
         raise DataError(
-            f"'{source}' has no column {_column_list(missing)} ({why}); its columns are "
-            f"{_column_list(list(frame.columns))}."
+            f"'{source}' has no column {_column_list(missing)} ({why}); "
+            + (f"did you mean {hints}? " if hints else "")
+            + f"its columns are {_column_list(list(frame.columns))}."
         )
+
+
+def close_names(missing: Sequence[str], columns: Sequence[str]) -> str:
+    """The near misses among ``columns`` for ``missing`` names, as ``'target'`` or ``'a', 'b'``.
+
+    A column equal but for case wins; otherwise ``difflib``'s closest match (ratio ≥ 0.6).
+    """
+    found = []
+    for name in missing:
+        same_case = [c for c in columns if c.lower() == str(name).lower()]
+        close = same_case or difflib.get_close_matches(str(name), columns, n=1)
+        if close and close[0] not in found:
+            found.append(close[0])
+    return ", ".join(repr(c) for c in found)

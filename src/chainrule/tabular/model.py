@@ -35,7 +35,7 @@ from chainrule.network.containers import Sequential, StateError
 from chainrule.tabular import recipe
 from chainrule.tabular.codec import TableCodec
 from chainrule.tabular.columns import check_column
-from chainrule.tabular.data import DataError, require_columns
+from chainrule.tabular.data import DataError, problems_of, raise_problems, require_columns
 from chainrule.tabular.preprocessing import TablePreprocessor
 from chainrule.tabular.runs import describe_history, saved_epoch  # noqa: F401  (re-exported)
 from chainrule.tabular.targets import (
@@ -160,20 +160,40 @@ class TabularModel:
             )
         if any(int(h) < 1 for h in hidden):
             raise DataError("Hidden layer widths must be positive integers, e.g. hidden=(64, 32).")
+        if task is not None and task not in TASKS:
+            raise DataError(f"Unknown task {task!r}; choose classification or regression.")
+        # Every problem of the table is collected and reported in one message: the target's
+        # (missing values, a type that does not fit the task) and each feature column's.
+        problems: list[str] = []
         y_column = frame[target]
-        check_column(y_column, target, source, "Target column")  # tabular/columns.py
+        try:
+            check_column(y_column, target, source, "Target column")  # tabular/columns.py
+        except DataError as exc:
+            problems.extend(problems_of(exc))
         if y_column.isna().any():
             row = int(np.flatnonzero(y_column.isna().to_numpy())[0]) + 1
-            raise DataError(
+            problems.append(
                 f"Target column {target!r} in '{source}' has {int(y_column.isna().sum())} missing "
                 f"values (first in data row {row}); remove those rows."
             )
         task = task or infer_task(y_column)
-        if task not in TASKS:
-            raise DataError(f"Unknown task {task!r}; choose classification or regression.")
+        present = y_column.dropna()
+        if len(present) and not problems:  # the type check needs a column that reads as one
+            try:
+                if task == "classification":
+                    check_classification_target(present, target, source)
+                else:
+                    check_regression_target(present, target, source)
+            except DataError as exc:
+                problems.extend(problems_of(exc))
         features = [c for c in frame.columns if c != target and c not in set(drop)]
         embed = embed if embed is None or isinstance(embed, str) else list(embed)
-        pre = TablePreprocessor(impute, embed).fit(frame, features, source)
+        pre = TablePreprocessor(impute, embed)
+        try:
+            pre.fit(frame, features, source)
+        except DataError as exc:
+            problems.extend(problems_of(exc))
+        raise_problems(problems)
         X = pre.transform(frame, source)
 
         gen = np.random.default_rng(seed)

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from chainrule.tabular.columns import check_column, check_finite
-from chainrule.tabular.data import DataError, require_columns
+from chainrule.tabular.data import DataError, problems_of, raise_problems, require_columns
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -116,69 +116,83 @@ class TablePreprocessor:
             raise DataError(f"'{source}' has no feature columns besides the target.")
         named = [] if self.embed in (None, "auto") else list(self.embed)
         require_columns(frame, named, source, "given to embed=")
-        specs = []
+        specs: list[dict[str, Any]] = []
+        problems: list[str] = []  # every column's problem, reported together
         for name in columns:
-            series = frame[name]
-            missing = series.isna().to_numpy()
-            if missing.all():
-                raise DataError(
-                    f"Column {name!r} in '{source}' has no values at all; drop it with "
-                    f"drop=[{name!r}]."
-                )
-            check_column(series, name, source)  # no type guessing, no ±inf: tabular/columns.py
-            if is_numeric_column(series):
-                values = series.to_numpy(dtype=np.float64, na_value=np.nan)
-                if missing.any() and self.impute == "error":
-                    raise DataError(
-                        f"Column {name!r} in '{source}' has {int(missing.sum())} missing values "
-                        f"(first in data row {_first_missing_row(missing)}); fill them, or pass "
-                        "impute='mean' or impute='median'."
-                    )
-                present = values[~missing]
-                fill = None
-                if self.impute == "mean":
-                    fill = float(np.mean(present))
-                elif self.impute == "median":
-                    fill = float(np.median(present))
-                if fill is not None:
-                    values = np.where(missing, fill, values)
-                scale = float(np.std(values))
-                specs.append(
-                    {
-                        "name": name,
-                        "kind": "numeric",
-                        "mean": float(np.mean(values)),
-                        "scale": scale if scale > 0 else 1.0,  # a constant column stays 0
-                        "fill": fill,
-                    }
-                )
-            else:
-                if missing.any() and self.impute == "error":
-                    raise DataError(
-                        f"Column {name!r} in '{source}' has {int(missing.sum())} missing values "
-                        f"(first in data row {_first_missing_row(missing)}); fill them, or pass "
-                        "impute='mean' (missing categories then encode as all zeros)."
-                    )
-                keys = sorted({value_key(v) for v in series[~missing]})
-                auto = self.embed == "auto" and len(keys) > EMBED_AUTO_LEVELS
-                if name in named or auto:
-                    if len(keys) > MAX_EMBEDDED_CATEGORIES:
-                        raise DataError(
-                            f"Column {name!r} in '{source}' has {len(keys)} distinct text values, "
-                            f"more than an embedding takes ({MAX_EMBEDDED_CATEGORIES}); drop it."
-                        )
-                    specs.append({"name": name, "kind": "embedded", "categories": keys})
-                    continue
-                if len(keys) > MAX_CATEGORIES:
-                    raise DataError(
-                        f"Column {name!r} in '{source}' has {len(keys)} distinct text values, too "
-                        f"many to one-hot encode (limit {MAX_CATEGORIES}); it looks like an "
-                        f"identifier, so drop it with drop=[{name!r}], or embed it with "
-                        f"embed=[{name!r}]."
-                    )
-                specs.append({"name": name, "kind": "categorical", "categories": keys})
+            try:
+                self._fit_column(frame[name], name, named, source, specs)
+            except DataError as exc:
+                problems.extend(problems_of(exc))
+        raise_problems(problems)
         self.columns_ = specs
         return self
+
+    def _fit_column(
+        self,
+        series: pd.Series,
+        name: str,
+        named: list[str],
+        source: str,
+        specs: list[dict[str, Any]],
+    ) -> None:
+        """Append the encoding of one column to ``specs``; :class:`DataError` if it cannot be."""
+        missing = series.isna().to_numpy()
+        if missing.all():
+            raise DataError(
+                f"Column {name!r} in '{source}' has no values at all; drop it with drop=[{name!r}]."
+            )
+        check_column(series, name, source)  # no type guessing, no ±inf: tabular/columns.py
+        if is_numeric_column(series):
+            values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+            if missing.any() and self.impute == "error":
+                raise DataError(
+                    f"Column {name!r} in '{source}' has {int(missing.sum())} missing values "
+                    f"(first in data row {_first_missing_row(missing)}); fill them, or pass "
+                    "impute='mean' or impute='median'."
+                )
+            present = values[~missing]
+            fill = None
+            if self.impute == "mean":
+                fill = float(np.mean(present))
+            elif self.impute == "median":
+                fill = float(np.median(present))
+            if fill is not None:
+                values = np.where(missing, fill, values)
+            scale = float(np.std(values))
+            specs.append(
+                {
+                    "name": name,
+                    "kind": "numeric",
+                    "mean": float(np.mean(values)),
+                    "scale": scale if scale > 0 else 1.0,  # a constant column stays 0
+                    "fill": fill,
+                }
+            )
+        else:
+            if missing.any() and self.impute == "error":
+                raise DataError(
+                    f"Column {name!r} in '{source}' has {int(missing.sum())} missing values "
+                    f"(first in data row {_first_missing_row(missing)}); fill them, or pass "
+                    "impute='mean' (missing categories then encode as all zeros)."
+                )
+            keys = sorted({value_key(v) for v in series[~missing]})
+            auto = self.embed == "auto" and len(keys) > EMBED_AUTO_LEVELS
+            if name in named or auto:
+                if len(keys) > MAX_EMBEDDED_CATEGORIES:
+                    raise DataError(
+                        f"Column {name!r} in '{source}' has {len(keys)} distinct text values, "
+                        f"more than an embedding takes ({MAX_EMBEDDED_CATEGORIES}); drop it."
+                    )
+                specs.append({"name": name, "kind": "embedded", "categories": keys})
+                return
+            if len(keys) > MAX_CATEGORIES:
+                raise DataError(
+                    f"Column {name!r} in '{source}' has {len(keys)} distinct text values, too "
+                    f"many to one-hot encode (limit {MAX_CATEGORIES}); it looks like an "
+                    f"identifier, so drop it with drop=[{name!r}], or embed it with "
+                    f"embed=[{name!r}]."
+                )
+            specs.append({"name": name, "kind": "categorical", "categories": keys})
 
     # -- applying ---------------------------------------------------------------------------
     @property

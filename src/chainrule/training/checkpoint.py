@@ -195,10 +195,12 @@ def trainer_from_state(
             raise StateError(f"has an optimizer state that does not fit ({exc})") from None
     best = {k[len("best/") :]: v for k, v in tensors.items() if k.startswith("best/")}
     if best:
-        if best.keys() != params.keys():
+        # the parameters, and the buffers when the snapshot carried them (files before did not)
+        arrays = {**params, **network.buffers}
+        if not params.keys() <= best.keys() <= arrays.keys():
             raise StateError("has best weights that do not match the network's parameters")
         trainer.best_params = {
-            k: from_numpy(np.array(v, dtype=params[k].dtype), namespace(params[k]), like=params[k])
+            k: from_numpy(np.array(v, dtype=arrays[k].dtype), namespace(arrays[k]), like=arrays[k])
             for k, v in best.items()
         }
     trainer.rng = restore_generator_table(meta["rng"], network)

@@ -197,6 +197,7 @@ class FitJob:
     gradient_hooks: list[Callback] = field(init=False)
     epoch_end_hooks: list[Callback] = field(init=False)
     device_order: RowOrder | None = field(init=False, default=None)
+    host_order_last: np.ndarray | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.gradient_hooks = self.hooks("on_gradients")
@@ -212,9 +213,21 @@ class FitJob:
         return [cb for cb in self.callbacks if overrides(cb, name)]
 
     def host_order(self) -> np.ndarray:
-        """This epoch's row order drawn on the host with :attr:`rng` (in order without shuffle)."""
+        """This epoch's row order drawn on the host with :attr:`rng` (in order without shuffle).
+
+        A ``Generator`` permutes the rows afresh every epoch. A ``RandomState`` — scikit-learn's
+        source — permutes the previous epoch's order (from the rows in order at the start of
+        the ``fit`` call), as ``sklearn.utils.shuffle`` does in scikit-learn's MLP, so the same
+        seed gives scikit-learn's batches.
+        """
         order = np.arange(self.X.shape[0]) if self.train_idx is None else self.train_idx
-        return self.rng.permutation(order) if self.shuffle else order
+        if not self.shuffle:
+            return order
+        if not isinstance(self.rng, np.random.RandomState):
+            return self.rng.permutation(order)
+        previous = self.host_order_last
+        self.host_order_last = self.rng.permutation(order if previous is None else previous)
+        return self.host_order_last
 
     def batches(self) -> Iterable[tuple[Array, Array, Array | None]]:
         """This epoch's batches, by index: only one batch of rows is ever copied."""

@@ -112,6 +112,10 @@ class TrainedModel:
     predict_proba: Callable[[Any], Any] | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     predict: Callable[[Any], Any] | None = None
+    optimizer: Any = None
+    """The update rule it was trained with (a ``GradientTransformation``), when it keeps one."""
+    optimizer_state: Any = None
+    """That rule's state after training (Adam's moments…), when the model keeps it."""
 
 
 @runtime_checkable

@@ -194,7 +194,13 @@ class Trainer:
 
     def trained_model(self) -> TrainedModel:
         """The network, loss and history (see :mod:`chainrule.training.protocol`)."""
-        return TrainedModel(self.network, self.loss, self.history)
+        return TrainedModel(
+            self.network,
+            self.loss,
+            self.history,
+            optimizer=self.optimizer,
+            optimizer_state=self.opt_state,
+        )
 
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Arrays and JSON to resume training from, for :func:`chainrule.save` (``resume.py``)."""
@@ -212,15 +218,24 @@ class Trainer:
 
     # -- weights snapshots -------------------------------------------------------------------
     def snapshot(
-        self, into: dict[str, Array] | None = None, params: dict[str, Array] | None = None
+        self,
+        into: dict[str, Array] | None = None,
+        params: dict[str, Array] | None = None,
     ) -> dict[str, Array]:
-        """Copy every parameter (into ``into``'s buffers when given, to avoid allocation)."""
-        params = self.network.params if params is None else params
-        if into is None or into.keys() != params.keys():
-            return {k: v + 0 for k, v in params.items()}
-        for k, v in params.items():
-            into[k][...] = v
-        return into
+        """Copy every parameter and buffer (into ``into``'s arrays when given: no allocation).
+
+        The network's buffers (``BatchNorm``'s running statistics, by full name) travel with
+        its weights, so every restored snapshot — the best epoch, ``EarlyStopping``'s best
+        weights, the last finite weights — predicts as the network did when it was taken.
+        ``params`` (a dict of arrays) copies those arrays alone.
+        """
+        if params is not None:
+            return _copy_arrays(params, into)
+        taken = _copy_arrays(self.network.params, into)
+        buffers = self.network.buffers
+        if buffers:
+            _copy_arrays(buffers, taken)
+        return taken
 
     def restore(self, saved: dict[str, Array]) -> None:
         """Put back parameters saved by :meth:`snapshot`."""
@@ -450,3 +465,19 @@ def fit(
     """Train ``network`` in one call: ``Trainer(network, loss, optimizer, ...).fit(X, y, ...)``."""
     trainer = Trainer(network, loss, optimizer, metrics=metrics, callbacks=callbacks)
     return trainer.fit(X, y, **fit_kwargs)
+
+
+def _copy_arrays(arrays: dict[str, Array], into: dict[str, Array] | None) -> dict[str, Array]:
+    """Copy ``arrays`` into ``into``'s arrays of the same name and shape (new copies otherwise).
+
+    Returns ``into`` (or a new dict when it is None), holding the copies under the same names.
+    """
+    if into is None:
+        return {k: v + 0 for k, v in arrays.items()}
+    for k, v in arrays.items():
+        kept = into.get(k)
+        if kept is None or type(kept) is not type(v) or kept.shape != v.shape:
+            into[k] = v + 0
+        else:
+            kept[...] = v
+    return into
