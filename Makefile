@@ -14,16 +14,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# --no-compile: pip would byte-compile all ~13,000 modules of the test dependencies (324 MB of
-# .pyc, about a minute of CPU); Python compiles the few thousand the tests import as they load.
-PIP_INSTALL = $(BIN)/pip install --quiet --no-compile
-
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(PIP_INSTALL) -e .
+	$(BIN)/pip install --quiet -e .
 	touch $@
 
 $(VENV)/.installed-test: $(BIN)/python pyproject.toml
-	$(PIP_INSTALL) -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[test]"
 	bash scripts/install-system-deps.sh
 	touch $@ $(VENV)/.installed
 
