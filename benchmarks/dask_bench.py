@@ -1,31 +1,44 @@
-"""Dask data-parallel training against the local estimator and Spark MLlib's MLP.
+"""chainrule.dask measured: per-iteration cost, partitions, client bytes, and a race with Spark.
 
-    PYTHONPATH=src python benchmarks/dask_bench.py [--rows 100000] [--iters 50] [--no-spark]
+    python -m benchmarks.dask_bench [--rows 100000 1000000] [--no-spark] [--plot docs/dask.png]
 
-One synthetic 3-class problem (``rows`` x 20 features, 16 partitions), the network
-20 -> 32 (logistic) -> 3, full-batch L-BFGS for a fixed number of iterations (``tol=0``) in
-every engine, then accuracy on 20 000 held-out rows. Printed: fit seconds, rows x iterations
-per second, accuracy, the bytes the client process received per L-BFGS iteration (counted
-at its sockets) and the parameters moved per iteration by the tree reduction. Spark runs
-``MultilayerPerceptronClassifier(layers=[20, 32, 3], solver="l-bfgs")`` on ``local[2]``
-(its hidden layers are sigmoids, its output a softmax: the same model). A script, not a test.
+The rows are generated *on the workers* (``dask.delayed`` blocks of a seeded generator: a
+fixed 20-32-3 tanh teacher network labels Gaussian features), so no row passes through the
+client; the local estimator gets the same rows generated in-process. Network 20 -> 32
+(logistic) -> 3, full-batch L-BFGS (``tol=0``) everywhere. Tables printed:
+
+1. seconds per L-BFGS iteration against rows (local, 1 worker, 2 workers; median over the
+   iterations after the first), with the bytes the client process read from its sockets per
+   iteration;
+2. 4 against 64 input partitions of the same rows on 2 workers;
+3. per-evaluation overhead: the same evaluation on 100 rows (compute ~0), which is what a
+   round trip through the scheduler costs;
+4. time to equal held-out accuracy against Spark MLlib's ``MultilayerPerceptronClassifier``
+   (same layers, ``local[2]``, each with its own default initial weights), for several
+   target accuracies.
+
+A script, not a test: it prints what it measured in this run, baselines interleaved.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
+import statistics
 import time
 
+import dask
 import dask.array as da
 import distributed
 import numpy as np
 from distributed.comm import tcp
-from sklearn.datasets import make_classification
 
 from chainrule import MLPClassifier
 from chainrule.dask import DaskMLPClassifier
+from chainrule.training.callbacks import Callback
 
+FEATURES, HIDDEN, CLASSES = 20, 32, 3
 RECEIVED = [0]
 
 
@@ -39,116 +52,242 @@ def _count_bytes() -> None:
     tcp.from_frames = counting
 
 
-def data(rows: int) -> tuple[np.ndarray, ...]:
-    X, y = make_classification(
-        rows + 20_000, 20, n_informative=12, n_classes=3, class_sep=0.8, random_state=0
+def block(seed: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """``rows`` Gaussian feature rows and the labels of a fixed tanh teacher (seed 0) plus
+    Gumbel noise: ``argmax(3 tanh(X A) B + G)``."""
+    teacher = np.random.default_rng(0)
+    A = teacher.standard_normal((FEATURES, HIDDEN)) / math.sqrt(FEATURES)
+    B = teacher.standard_normal((HIDDEN, CLASSES))
+    rng = np.random.default_rng([1, seed])
+    X = rng.standard_normal((rows, FEATURES))
+    logits = 3 * np.tanh(X @ A) @ B + rng.gumbel(size=(rows, CLASSES))
+    return X, logits.argmax(1)
+
+
+def dask_rows(rows: int, partitions: int, seed: int = 0) -> tuple[da.Array, da.Array]:
+    """``rows`` rows in ``partitions`` blocks, each generated on a worker."""
+    sizes = [rows // partitions + (i < rows % partitions) for i in range(partitions)]
+    pairs = [dask.delayed(block, nout=2)(seed * 100_003 + i, n) for i, n in enumerate(sizes)]
+    X = da.concatenate(
+        [
+            da.from_delayed(p[0], (n, FEATURES), np.float64)
+            for p, n in zip(pairs, sizes, strict=True)
+        ]
     )
-    X = (X - X.mean(0)) / X.std(0)
-    return X[:rows], y[:rows], X[rows:], y[rows:]
+    y = da.concatenate(
+        [da.from_delayed(p[1], (n,), np.int64) for p, n in zip(pairs, sizes, strict=True)]
+    )
+    return X, y
 
 
-def params(iters: int) -> dict:
+def local_rows(rows: int, partitions: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The same rows as :func:`dask_rows`, generated here."""
+    sizes = [rows // partitions + (i < rows % partitions) for i in range(partitions)]
+    parts = [block(seed * 100_003 + i, n) for i, n in enumerate(sizes)]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+class Timer(Callback):
+    """Wall-clock time at the end of every iteration, held-out accuracy optionally (its own
+    cost excluded from the times)."""
+
+    def __init__(self, held: tuple[np.ndarray, np.ndarray] | None = None, est=None) -> None:
+        self.marks: list[float] = []
+        self.accuracy: list[float] = []
+        self.held, self.est, self.excluded = held, est, 0.0
+
+    def on_train_begin(self, trainer) -> None:
+        self.start, self.excluded = time.perf_counter(), 0.0
+
+    def on_epoch_end(self, trainer, epoch, logs) -> None:
+        now = time.perf_counter()
+        self.marks.append(now - self.start - self.excluded)
+        if self.held is not None:
+            X, y = self.held
+            scores = trainer.network.predict(X)
+            self.accuracy.append(float(np.mean(scores.argmax(1) == y)))
+            self.excluded += time.perf_counter() - now
+
+    def per_iteration(self) -> float:
+        steps = np.diff(self.marks)
+        return float(statistics.median(steps)) if len(steps) else math.nan
+
+
+def params(iters: int, timer: Timer) -> dict:
     return dict(
-        hidden_layer_sizes=(32,), activation="logistic", solver="lbfgs", alpha=0.0,
-        max_iter=iters, tol=0.0, random_state=0,
+        hidden_layer_sizes=(HIDDEN,), activation="logistic", solver="lbfgs", alpha=0.0,
+        max_iter=iters, tol=0.0, random_state=0, callbacks=[timer],
     )  # fmt: skip
 
 
-def run_local(X, y, Xt, yt, iters: int) -> dict:
-    started = time.perf_counter()
-    clf = MLPClassifier(**params(iters)).fit(X, y)
-    seconds = time.perf_counter() - started
-    return {"engine": "chainrule local", "seconds": seconds, "iters": clf.n_iter_,
-            "accuracy": clf.score(Xt, yt)}  # fmt: skip
+def cluster(workers: int) -> distributed.LocalCluster:
+    return distributed.LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+        silence_logs=logging.ERROR, memory_limit="8GiB",
+    )  # fmt: skip
 
 
-def run_dask(X, y, Xt, yt, iters: int, workers: int) -> dict:
-    with (
-        distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):  # fmt: skip
-        chunks = max(1, len(X) // 16)
-        dX = client.persist(da.from_array(X, chunks=(chunks, X.shape[1])))
-        dy = client.persist(da.from_array(y, chunks=chunks))
-        distributed.wait([dX, dy])
-        RECEIVED[0] = 0
-        started = time.perf_counter()
-        clf = DaskMLPClassifier(**params(iters), client=client).fit(dX, dy)
-        seconds = time.perf_counter() - started
-        received = RECEIVED[0]
-        n_params = sum(w.size for w in clf.coefs_ + clf.intercepts_)
-        return {"engine": f"chainrule.dask lbfgs, {workers} worker(s)", "seconds": seconds,
-                "iters": clf.n_iter_, "accuracy": clf.to_local().score(Xt, yt),
-                "client_bytes_per_eval": received / clf.evaluations_,
-                "tree_bytes_per_eval": 8 * (1 + n_params) * (2 * clf.n_partitions_ - 1)
-                + 8 * n_params * workers}  # fmt: skip
+def run_local(rows: int, iters: int) -> dict:
+    X, y = local_rows(rows, 4)
+    timer = Timer()
+    MLPClassifier(**params(iters, timer)).fit(X, y)
+    return {"seconds": timer.per_iteration()}
 
 
-def run_spark(X, y, Xt, yt, iters: int) -> dict:
+def run_dask(client, rows: int, iters: int, partitions: int) -> dict:
+    X, y = dask_rows(rows, partitions)
+    timer = Timer()
+    RECEIVED[0] = 0
+    clf = DaskMLPClassifier(**params(iters, timer), client=client).fit(X, y)
+    return {"seconds": timer.per_iteration(), "bytes": RECEIVED[0] / clf.n_iter_,
+            "evals": clf.evaluations_ / clf.n_iter_, "shards": clf.n_shards_}  # fmt: skip
+
+
+def scaling(rows_list: list[int], iters: int) -> list[dict]:
+    results = []
+    clusters = {w: cluster(w) for w in (1, 2)}
+    clients = {w: distributed.Client(c) for w, c in clusters.items()}
+    try:
+        for rows in rows_list:
+            row = {"rows": rows, "local": run_local(rows, iters)["seconds"]}
+            for w in (1, 2):
+                r = run_dask(clients[w], rows, iters, 16)
+                row[f"dask{w}"], row[f"bytes{w}"] = r["seconds"], r["bytes"]
+            row["local_again"] = run_local(rows, iters)["seconds"]  # interleaved baseline
+            results.append(row)
+            print(f"  measured {rows:,} rows", flush=True)
+        partitions = []
+        rows = max(r for r in rows_list if r <= 1_000_000)
+        for parts in (4, 64, 4, 64):
+            partitions.append((parts, run_dask(clients[2], rows, iters, parts)["seconds"]))
+        overhead = run_dask(clients[2], 100, 30, 2)["seconds"]
+        overhead1 = run_dask(clients[1], 100, 30, 2)["seconds"]
+    finally:
+        for c in [*clients.values(), *clusters.values()]:
+            c.close()
+    return results, partitions, rows, (overhead1, overhead)
+
+
+def race(rows: int, held_rows: int, iters: int, spark: bool) -> dict:
+    """Held-out accuracy against time for Dask (2 workers) and Spark MLlib (local[2])."""
+    Xt, yt = local_rows(held_rows, 1, seed=7)
+    curves = {}
+    with cluster(2) as c, distributed.Client(c) as client:
+        X, y = dask_rows(rows, 16)
+        timer = Timer((Xt, yt))
+        DaskMLPClassifier(**params(iters, timer), client=client).fit(X, y)
+        curves["chainrule.dask, 2 workers"] = list(zip(timer.marks, timer.accuracy, strict=True))
+    if spark:
+        curves["Spark MLlib MLP, local[2]"] = spark_curve(rows, Xt, yt, iters)
+    return curves
+
+
+def spark_curve(rows: int, Xt, yt, iters: int) -> list[tuple[float, float]]:
+    """Spark's fit time and accuracy for growing ``maxIter`` (Spark reports no curve)."""
     import pandas as pd
     from pyspark.ml.classification import MultilayerPerceptronClassifier
-    from pyspark.ml.evaluation import MulticlassClassificationEvaluator
-    from pyspark.ml.linalg import Vectors
+    from pyspark.ml.feature import VectorAssembler
     from pyspark.sql import SparkSession
 
     spark = (
         SparkSession.builder.master("local[2]").config("spark.ui.enabled", "false")
-        .config("spark.driver.memory", "4g").getOrCreate()
+        .config("spark.driver.memory", "6g")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate()
     )  # fmt: skip
     spark.sparkContext.setLogLevel("ERROR")
+    names = [f"f{i}" for i in range(FEATURES)]
+    assemble = VectorAssembler(inputCols=names, outputCol="features")
 
     def frame(A, b):
-        rows = [(Vectors.dense(a), float(t)) for a, t in zip(A, b, strict=True)]
-        return spark.createDataFrame(pd.DataFrame(rows, columns=["features", "label"]))
+        table = pd.DataFrame(A, columns=names).assign(label=b.astype(float))
+        return assemble.transform(spark.createDataFrame(table)).select("features", "label")
 
+    X, y = local_rows(rows, 16)
     train = frame(X, y).repartition(16).cache()
+    train.count()
     test = frame(Xt, yt).cache()
-    train.count(), test.count()
-    mlp = MultilayerPerceptronClassifier(
-        layers=[X.shape[1], 32, 3], maxIter=iters, tol=0.0, solver="l-bfgs", seed=0
-    )
-    started = time.perf_counter()
-    model = mlp.fit(train)
-    seconds = time.perf_counter() - started
-    accuracy = MulticlassClassificationEvaluator(metricName="accuracy").evaluate(
-        model.transform(test)
-    )
+    test.count()
+    curve = []
+    for k in sorted({max(1, int(iters * f)) for f in (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)}):
+        mlp = MultilayerPerceptronClassifier(
+            layers=[FEATURES, HIDDEN, CLASSES], maxIter=k, tol=0.0, solver="l-bfgs", seed=0
+        )
+        started = time.perf_counter()
+        model = mlp.fit(train)
+        seconds = time.perf_counter() - started
+        predicted = model.transform(test).select("prediction").toPandas()["prediction"]
+        curve.append((seconds, float(np.mean(predicted.to_numpy() == yt))))
+        print(f"  Spark maxIter={k}: {seconds:.2f} s, accuracy {curve[-1][1]:.4f}", flush=True)
     spark.stop()
-    return {"engine": "Spark MLlib MLP, local[2]", "seconds": seconds, "iters": iters,
-            "accuracy": accuracy}  # fmt: skip
+    return curve
+
+
+def first_reaching(curve: list[tuple[float, float]], target: float) -> float:
+    return next((t for t, a in curve if a >= target), math.nan)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--iters", type=int, default=50)
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--iters", type=int, default=12)
+    parser.add_argument("--race-rows", type=int, default=200_000)
+    parser.add_argument("--race-iters", type=int, default=150)
     parser.add_argument("--no-spark", action="store_true")
+    parser.add_argument("--plot", default=None)
     args = parser.parse_args()
     _count_bytes()
-    X, y, Xt, yt = data(args.rows)
-    results = [run_local(X, y, Xt, yt, args.iters)]
-    for workers in (1, 2):
-        results.append(run_dask(X, y, Xt, yt, args.iters, workers))
-    if not args.no_spark:
-        results.append(run_spark(X, y, Xt, yt, args.iters))
-    base = results[0]["seconds"]
-    print(f"{args.rows} rows x 20 features, 20-32-3, {args.iters} L-BFGS iterations, tol=0")
-    print(
-        "| engine | fit s | vs local | rows x iters / s | accuracy | client B/eval | tree B/eval |"
-    )
+    results, partitions, part_rows, overhead = scaling(args.rows, args.iters)
+    print(f"\n## Seconds per L-BFGS iteration (20-32-3, 16 partitions, median of {args.iters - 1})")
+    print("| rows | local | local (again) | dask, 1 worker | dask, 2 workers | 2 workers / local | client B/iter (2 workers) |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
     for r in results:
-        speed = args.rows * r["iters"] / r["seconds"]
-        client = r.get("client_bytes_per_eval")
-        tree = r.get("tree_bytes_per_eval")
-        print(
-            f"| {r['engine']} | {r['seconds']:.2f} | {base / r['seconds']:.2f}x | {speed:,.0f} | "
-            f"{r['accuracy']:.4f} | {'' if client is None else f'{client:,.0f}'} | "
-            f"{'' if tree is None else f'{tree:,.0f}'} |"
-        )
+        base = min(r["local"], r["local_again"])
+        print(f"| {r['rows']:,} | {r['local']:.3f} | {r['local_again']:.3f} | {r['dask1']:.3f} | "
+              f"{r['dask2']:.3f} | {r['dask2'] / base:.2f}x | {r['bytes2']:,.0f} |")  # fmt: skip
+    print(f"\n## Input partitions, {part_rows:,} rows, 2 workers (interleaved 4, 64, 4, 64)")
+    print("| partitions | s / iteration |")
+    print("|---|---|")
+    for parts, seconds in partitions:
+        print(f"| {parts} | {seconds:.3f} |")
+    four = min(s for p, s in partitions if p == 4)
+    sixty_four = min(s for p, s in partitions if p == 64)
+    print(f"64 / 4 partitions: {sixty_four / four:.2f}x")
+    print("\n## Per-iteration overhead (100 rows: compute ~0)")
+    print(f"1 worker: {overhead[0] * 1e3:.1f} ms, 2 workers: {overhead[1] * 1e3:.1f} ms")
+    curves = race(args.race_rows, 20_000, args.race_iters, not args.no_spark)
+    finals = [max(a for _, a in c) for c in curves.values()]
+    top = min(finals)
+    targets = [round(top - d, 3) for d in (0.02, 0.01, 0.005, 0.0)]
+    print(
+        f"\n## Time to held-out accuracy, {args.race_rows:,} rows (seconds; best final {top:.4f})"
+    )
+    print("| engine | " + " | ".join(f"acc >= {t:.3f}" for t in targets) + " |")
+    print("|---|" + "---|" * len(targets))
+    for name, curve in curves.items():
+        cells = " | ".join(f"{first_reaching(curve, t):.2f}" for t in targets)
+        print(f"| {name} | {cells} |")
+    if args.plot:
+        plot(args.plot, results, curves)
+
+
+def plot(path: str, results: list[dict], curves: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    rows = [r["rows"] for r in results]
+    for key, label in (("local", "local"), ("dask1", "dask, 1 worker"), ("dask2", "dask, 2 workers")):  # fmt: skip
+        left.loglog(rows, [r[key] for r in results], "o-", label=label)
+    left.set(xlabel="rows", ylabel="seconds per L-BFGS iteration", title="Cost per iteration")
+    left.legend()
+    for name, curve in curves.items():
+        right.plot([t for t, _ in curve], [a for _, a in curve], ".-", label=name)
+    right.set(xlabel="seconds", ylabel="held-out accuracy", title="Accuracy against time")
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 if __name__ == "__main__":

@@ -56,10 +56,20 @@ def request(
     body: Any = None,
     headers: dict[str, str] | None = None,
 ) -> tuple[int, bytes, dict[str, str]]:
-    """One HTTP request; JSON-encodes dict bodies. Returns status, body and headers."""
+    """One HTTP request; JSON-encodes dict and list bodies. Returns status, body and headers.
+
+    A POST is sent as the playground's own page sends it — with its ``Origin`` and a JSON
+    (``text/csv`` for uploads) content type — unless ``headers`` names those itself; a
+    header given as ``None`` is left out.
+    """
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
-    data = json.dumps(body).encode() if isinstance(body, dict) else body
-    conn.request(method, path, body=data, headers=headers or {})
+    data = json.dumps(body).encode() if isinstance(body, dict | list) else body
+    sent: dict[str, str | None] = {}
+    if method == "POST":
+        media = "text/csv" if path.split("?")[0].endswith("/upload") else "application/json"
+        sent = {"Origin": f"http://127.0.0.1:{port}", "Content-Type": media}
+    sent.update(headers or {})
+    conn.request(method, path, body=data, headers={k: v for k, v in sent.items() if v is not None})
     response = conn.getresponse()
     payload = response.read()
     conn.close()
@@ -71,6 +81,11 @@ def api(port: int, method: str, path: str, body: Any = None) -> dict[str, Any]:
     status, payload, _ = request(port, method, path, body)
     assert status == 200, payload
     return json.loads(payload)
+
+
+def new_session(port: int, config: dict | None = None) -> str:
+    """Create a session on the server at ``port`` and return its id."""
+    return api(port, "POST", "/api/session", config or {})["id"]
 
 
 def first_events(port: int, sid: str) -> tuple[dict[str, Any], dict[str, Any]]:

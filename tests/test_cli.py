@@ -81,7 +81,10 @@ def _forward_by_hand(model_path: Path, frame: pd.DataFrame) -> np.ndarray:
     columns = []
     for c in meta["preprocessing"]["columns"]:
         if c["kind"] == "numeric":
-            columns.append((frame[c["name"]].to_numpy() - c["mean"]) / c["scale"])
+            z = (frame[c["name"]].to_numpy() - c["mean"]) / c["scale"]
+            if c.get("clip"):  # robust scaling's smooth clip, z / sqrt(1 + (z/c)^2)
+                z = z / np.sqrt(1 + (z / c["clip"]) ** 2)
+            columns.append(z)
         else:
             columns += [(frame[c["name"]] == k).to_numpy(float) for k in c["categories"]]
     X = np.column_stack(columns)
@@ -270,7 +273,7 @@ MISTAKES = {
                                  "holds text such as 'tall'"),
     "unknown class in evaluate": (["evaluate", "iris.safetensors", "newclass.csv"],
                                   "'rose', which is not one of the model's classes"),
-    "missing values": (["train", "holes.csv", "--target", "species"],
+    "missing values": (["train", "holes.csv", "--target", "species", "--impute", "error"],
                        "'petal' in 'holes.csv' has 1 missing values (first in data row 2)"),
     "proba on a regressor": (["predict", "h.safetensors", "houses.parquet", "--proba"],
                              "--proba needs a classifier"),

@@ -94,7 +94,10 @@ def test_train_dropout_l2_l1(work: Path) -> None:
     columns = []
     for c in meta["preprocessing"]["columns"]:
         if c["kind"] == "numeric":
-            columns.append((data[c["name"]].to_numpy() - c["mean"]) / c["scale"])
+            z = (data[c["name"]].to_numpy() - c["mean"]) / c["scale"]
+            if c.get("clip"):  # robust scaling's smooth clip, z / sqrt(1 + (z/c)^2)
+                z = z / np.sqrt(1 + (z / c["clip"]) ** 2)
+            columns.append(z)
         else:
             columns += [(data[c["name"]] == k).to_numpy(float) for k in c["categories"]]
     X = np.column_stack(columns)

@@ -205,3 +205,21 @@ def test_click_a_point_shows_chainrules_explain_trace(tab: Page) -> None:
     info = tab.page.inner_text("#explain-info")
     assert "epoch 1" in info and "plain SGD, η = 0.03" in info
     assert f"{x:.4g}"[:4] in info
+
+
+def test_token_address_works_in_the_browser_and_leaves_the_address_bar(browser: Any) -> None:
+    """--allow-remote's printed address: the token becomes a cookie and the page just works."""
+    token = "a-token-printed-at-launch"
+    with running_server(allow_remote=True, token=token) as port:
+        tab = Page(browser, f"http://127.0.0.1:{port}/?token={token}")
+        try:
+            assert "token" not in tab.js("location.href")
+            tab.page.click("#play")
+            tab.wait("playground.frame.epoch >= 3")
+            tab.page.click("#play")
+        finally:
+            tab.close()
+        context = browser.new_context()  # a fresh browser profile, without the cookie
+        response = context.new_page().goto(f"http://127.0.0.1:{port}/")
+        assert response.status == 403
+        context.close()

@@ -22,6 +22,7 @@ from playground_helpers import (
     cross_entropy,
     first_events,
     inputs,
+    new_session,
     read_points,
     request,
     running_server,
@@ -39,10 +40,6 @@ def port() -> int:
         yield p
 
 
-def new_session(port: int, config: dict | None = None) -> str:
-    return api(port, "POST", "/api/session", config or {})["id"]
-
-
 def test_page_is_served_with_a_strict_content_policy(port: int) -> None:
     status, body, headers = request(port, "GET", "/")
     assert status == 200 and b'src="/static/app.js"' in body
@@ -54,13 +51,13 @@ def test_page_is_served_with_a_strict_content_policy(port: int) -> None:
 
 def test_other_hosts_are_refused(port: int) -> None:
     status, body, _ = request(port, "GET", "/", headers={"Host": "evil.example:80"})
-    assert status == 403 and b"--allow-remote" in body
+    assert status == 403 and b"Host" in body
     assert request(port, "GET", "/", headers={"Host": f"localhost:{port}"})[0] == 200
 
-    async def call(app, client: str) -> int:  # a connection from another machine's address
+    async def call(app, client: str, extra: tuple = ()) -> int:  # from another machine's address
         scope = {
             "type": "http", "method": "GET", "path": "/", "raw_path": b"/", "query_string": b"",
-            "headers": [(b"host", b"127.0.0.1")], "client": (client, 5000),
+            "headers": [(b"host", b"127.0.0.1"), *extra], "client": (client, 5000),
             "server": ("127.0.0.1", 80), "scheme": "http", "root_path": "", "http_version": "1.1",
         }  # fmt: skip
         sent: list[dict] = []
@@ -82,7 +79,9 @@ def test_other_hosts_are_refused(port: int) -> None:
         return sent[0]["status"]
 
     assert asyncio.run(call(create_app(), "192.168.1.20")) == 403
-    assert asyncio.run(call(create_app(allow_remote=True), "192.168.1.20")) == 200
+    remote = create_app(allow_remote=True, token="secret")
+    assert asyncio.run(call(remote, "192.168.1.20")) == 403  # no token
+    assert asyncio.run(call(remote, "192.168.1.20", ((b"authorization", b"token secret"),))) == 200
 
 
 def test_uploads_too_large_or_malformed_get_a_message(port: int) -> None:

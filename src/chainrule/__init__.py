@@ -102,7 +102,9 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "StepTrace",
+    "TabularClassifier",
     "TabularModel",
+    "TabularRegressor",
     "Tanh",
     "TerminateOnNonFinite",
     "TrainedModel",
@@ -134,4 +136,9 @@ def __getattr__(name: str) -> object:
         from chainrule import estimators
 
         return getattr(estimators, name)
+    if name in ("TabularClassifier", "TabularRegressor"):
+        require("sklearn", "scipy", "pandas", purpose=f"chainrule.{name}")
+        from chainrule.tabular import estimator
+
+        return getattr(estimator, name)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

@@ -69,6 +69,7 @@ the saved kinds live in :mod:`chainrule.model_schema`.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import math
@@ -201,10 +202,22 @@ def _write_and_rename(folder: Path, target: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
+    except OSError as exc:  # a full disk, a quota: say which file, not just the errno's words
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        hint = "free some space or write elsewhere" if exc.errno in _FULL else "check the folder"
+        raise OSError(
+            exc.errno,
+            f"Cannot write '{target}' ({exc.strerror or exc}); {hint}. Nothing was replaced.",
+        ) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+"""Errors meaning the disk (or the user's quota) is full."""
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:

@@ -21,6 +21,7 @@ from typing import Any
 
 from chainrule.io import (
     AnyJSON,
+    Bool,
     Int,
     List,
     Map,
@@ -152,10 +153,13 @@ class _Column(Node):
         categorical = {"categories": List(Str(), max_len=100_000)}
         kind = value.get("kind") if isinstance(value, dict) else None
         fields = numeric if kind == "numeric" else categorical
-        Str(("numeric", "categorical", "embedded")).check(kind, f"{path}.kind")
-        Obj({"name": Str(), "kind": Str(), **fields}, optional=({"fill": Opt(Num(True))})).check(
-            value, path
+        optional = (
+            {"fill": Opt(Num(True)), "clip": Num(True), "indicator": Bool()}
+            if kind == "numeric"
+            else {"missing": Bool()}
         )
+        Str(("numeric", "categorical", "embedded")).check(kind, f"{path}.kind")
+        Obj({"name": Str(), "kind": Str(), **fields}, optional=optional).check(value, path)
 
 
 class _Classes(Node):
@@ -188,7 +192,13 @@ def _tabular(arch: _Architecture) -> Obj:
             "history": _HISTORY,
             "kind": Str(),
         },
-        optional={"training": Opt(Map(AnyJSON()))},
+        optional={
+            "training": Opt(Map(AnyJSON())),
+            # TabularClassifier / TabularRegressor: their parameters and fitted attributes
+            "estimator": Obj(
+                {"params": Map(AnyJSON(), max_len=100), "fitted": Map(AnyJSON(), max_len=20)}
+            ),
+        },
     )
 
 
@@ -277,6 +287,8 @@ def check_meta(kind: Any, meta: dict[str, Any], n_elements: int) -> None:
     schemas = {
         "Sequential": _network(arch),
         "TabularModel": _tabular(arch),
+        "TabularClassifier": _tabular(arch),
+        "TabularRegressor": _tabular(arch),
         "MLPClassifier": _estimator(arch),
         "MLPRegressor": _estimator(arch),
         "Trainer": _trainer(arch),

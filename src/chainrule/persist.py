@@ -13,6 +13,8 @@ The kinds, and the class each is rebuilt as:
 ``"TabularModel"``        :class:`chainrule.tabular.TabularModel` (``chainrule train``)
 ``"MLPClassifier"``,      the scikit-learn estimators (need scikit-learn installed)
 ``"MLPRegressor"``
+``"TabularClassifier"``,  :mod:`chainrule.tabular.estimator`'s (need scikit-learn)
+``"TabularRegressor"``
 ``"Trainer"``             :class:`chainrule.training.Trainer` with its optimizer state,
                           history and random generators, to resume ``fit`` exactly
                           (:mod:`chainrule.training.checkpoint`)
@@ -42,17 +44,19 @@ _LOCAL_KINDS: dict[str, type] = {
     "Trainer": Trainer,
 }
 _ESTIMATOR_KINDS = ("MLPClassifier", "MLPRegressor")
+_TABLE_ESTIMATOR_KINDS = ("TabularClassifier", "TabularRegressor")
 
 
 def _kind_of(obj: Any) -> str:
     for kind, cls in _LOCAL_KINDS.items():
         if type(obj) is cls or (kind == "Sequential" and isinstance(obj, Sequential)):
             return kind
-    if type(obj).__name__ in _ESTIMATOR_KINDS and hasattr(obj, "state"):
+    if type(obj).__name__ in _ESTIMATOR_KINDS + _TABLE_ESTIMATOR_KINDS and hasattr(obj, "state"):
         return type(obj).__name__
     raise TypeError(
         f"Cannot save a {type(obj).__name__}: chainrule.save takes a Sequential network, a "
-        "TabularModel, a Trainer or a fitted MLPClassifier / MLPRegressor."
+        "TabularModel, a Trainer or a fitted MLPClassifier / MLPRegressor / "
+        "TabularClassifier / TabularRegressor."
     )
 
 
@@ -70,6 +74,11 @@ def _class_of(kind: str, where: str) -> Any:
         from chainrule import estimators
 
         return getattr(estimators, kind)
+    if kind in _TABLE_ESTIMATOR_KINDS:
+        require("sklearn", "scipy", purpose=f"Loading {where} (it holds a {kind})")
+        from chainrule.tabular import estimator
+
+        return getattr(estimator, kind)
     raise ModelFileError(
         f"{where} holds a {kind!r}, which this chainrule does not know; upgrade chainrule."
     )

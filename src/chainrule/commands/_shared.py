@@ -203,6 +203,28 @@ def add_na_values(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def separator(text: str) -> str:
+    """A one-character field separator; ``tab`` and ``\\t`` name the tab."""
+    sep = "\t" if text in ("tab", "\\t", "\t") else text
+    if len(sep) != 1:
+        raise argparse.ArgumentTypeError(
+            f"expected one character such as ';' or 'tab', got {text!r}"
+        )
+    return sep
+
+
+def add_sep(parser: argparse.ArgumentParser) -> None:
+    """``--sep CHAR``: the field separator of a CSV file (detected when not given)."""
+    parser.add_argument(
+        "--sep",
+        type=separator,
+        default=None,
+        metavar="CHAR",
+        help="field separator of a .csv or .txt DATA file: ',', ';', 'tab', '|'… "
+        "(default: detected from the file's first lines)",
+    )
+
+
 def add_device(parser: argparse.ArgumentParser, what: str) -> None:
     """``--device NAME``: where to compute (:mod:`chainrule.devices`)."""
     parser.add_argument(
@@ -304,9 +326,18 @@ def read_data(model: Any, data: str | None, target: str | None) -> tuple[Any, An
     return features, frame[target].to_numpy()
 
 
+STREAMED_DEFAULTS = {"impute": "error", "early_stopping": False}
+"""Where a ``chainrule train`` option left unset means something else when streaming or on
+Dask: the median has no one-pass form, so missing values are refused there as before."""
+
+
 def fit_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The training options every ``chainrule train`` path passes on (in memory, streamed, Dask)."""
-    return {
+    """The training options every ``chainrule train`` path passes on (in memory, streamed, Dask).
+
+    Options left unset (``None``) take :data:`STREAMED_DEFAULTS`; the in-memory path drops
+    them instead so :meth:`TabularModel.fit`'s defaults apply.
+    """
+    options = {
         "task": None if args.task == "auto" else args.task,
         "hidden": args.hidden,
         "activation": args.activation,
@@ -321,3 +352,7 @@ def fit_options(args: argparse.Namespace) -> dict[str, Any]:
         "impute": args.impute,
         "drop": args.drop,
     }
+    for key, value in STREAMED_DEFAULTS.items():
+        if options[key] is None:
+            options[key] = value
+    return options

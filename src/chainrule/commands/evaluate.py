@@ -30,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the scores as one JSON object")
     _shared.add_na_values(parser)
+    _shared.add_sep(parser)
 
 
 def classification_scores(y: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the scores as a table (or JSON)."""
 
     model = _shared.load_table_model(args.model)
-    frame = read_table(args.data, args.na_values)
+    frame = read_table(args.data, args.na_values, args.sep)
     target = args.target or model.target
     require_columns(frame, [target], args.data, "the target to score against")
     y = model.encode_target(frame[target], args.data)

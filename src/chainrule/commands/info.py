@@ -67,5 +67,6 @@ def run(args: argparse.Namespace) -> int:
     history = trained.history
     if history is not None and len(history):
         _print("\nTraining history:")
-        _print(_shared.table(describe_history(history), indent="  "))
+        restored = bool((trained.settings or {}).get("early_stopping"))
+        _print(_shared.table(describe_history(history, restored=restored), indent="  "))
     return 0

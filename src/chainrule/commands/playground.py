@@ -35,7 +35,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allow-remote",
         action="store_true",
-        help="listen on all interfaces and answer other machines (default: this machine only)",
+        help="listen on all interfaces and answer other machines that present the token "
+        "printed at start (default: this machine only)",
+    )
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name the browser may use besides localhost and IP addresses (repeatable; "
+        "'*' turns the Host check off, e.g. behind a proxy)",
     )
 
 
@@ -47,5 +56,11 @@ def run(args: argparse.Namespace) -> int:
             table = load_table(args.data)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    serve(args.port, open_browser=not args.no_browser, table=table, allow_remote=args.allow_remote)
+    serve(
+        args.port,
+        open_browser=not args.no_browser,
+        table=table,
+        allow_remote=args.allow_remote,
+        hosts=args.allowed_host,
+    )
     return 0

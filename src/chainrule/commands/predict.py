@@ -39,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "so the rows can be joined back",
     )
     _shared.add_na_values(parser)
+    _shared.add_sep(parser)
     parser.epilog = (
         (parser.epilog or "")
         + "\n\n"
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             f"--proba needs a classifier, but '{args.model}' is a regression model; drop --proba."
         )
-    frame = read_table(args.data, args.na_values)
+    frame = read_table(args.data, args.na_values, args.sep)
     missing = [c for c in args.keep if c not in frame.columns]
     if missing:
         raise UsageError(

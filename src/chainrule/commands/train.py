@@ -12,8 +12,8 @@ from chainrule.network.layers import Dense
 from chainrule.network.optimizers import OPTIMIZERS
 from chainrule.persist import save
 from chainrule.tabular.data import read_table
-from chainrule.tabular.model import HIDDEN_ACTIVATIONS, TabularModel, describe_history
-from chainrule.tabular.preprocessing import EMBED_AUTO_LEVELS, IMPUTE_CHOICES
+from chainrule.tabular.model import DEFAULTS, HIDDEN_ACTIVATIONS, TabularModel, describe_history
+from chainrule.tabular.preprocessing import EMBED_AUTO_LEVELS, IMPUTE_CHOICES, SCALE_CHOICES
 from chainrule.training.progress import ProgressBar
 
 NAME = "train"
@@ -42,9 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--hidden",
         type=_shared.int_list,
-        default=[64, 32],
+        default=list(DEFAULTS["hidden"]),
         metavar="W1,W2",
-        help="widths of the hidden layers (default: 64,32)",
+        help=f"widths of the hidden layers (default: {','.join(map(str, DEFAULTS['hidden']))})",
     )
     parser.add_argument(
         "--activation", choices=HIDDEN_ACTIVATIONS, default="relu", help="hidden activation"
@@ -61,13 +61,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="learning rate (default: the optimizer's, 0.001 for adam)",
     )
-    parser.add_argument("--epochs", type=_shared.positive_int, default=100, help="(default: 100)")
+    parser.add_argument(
+        "--epochs",
+        type=_shared.positive_int,
+        default=DEFAULTS["epochs"],
+        help=f"most epochs to train (default: {DEFAULTS['epochs']})",
+    )
     parser.add_argument(
         "--batch-size",
         type=_shared.batch_size,
-        default=32,
+        default=DEFAULTS["batch_size"],
         metavar="N|full",
-        help="rows per update, or 'full' for full-batch gradient descent (default: 32)",
+        help="rows per update, or 'full' for full-batch gradient descent "
+        f"(default: {DEFAULTS['batch_size']})",
     )
     parser.add_argument(
         "--validation-split",
@@ -78,11 +84,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--early-stopping",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="stop when the validation loss has not improved for --patience epochs, "
-        "keeping the best weights",
+        "keeping the weights of the best epoch (default: on; off with --dask or when "
+        "streaming)",
     )
-    parser.add_argument("--patience", type=_shared.positive_int, default=10, help="(default: 10)")
+    parser.add_argument(
+        "--patience",
+        type=_shared.positive_int,
+        default=DEFAULTS["patience"],
+        help=f"(default: {DEFAULTS['patience']})",
+    )
     parser.add_argument("--seed", type=_shared.seed, default=0, help="random seed (default: 0)")
     parser.add_argument(
         "--dropout",
@@ -108,9 +121,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--impute",
         choices=IMPUTE_CHOICES,
-        default="error",
-        help="missing numbers: refuse them (error), or fill with the training mean or median; "
-        "missing categories then encode as all zeros (default: error)",
+        default=None,
+        help="missing numbers: refuse them (error), or fill with the training mean or median, "
+        "adding a missing indicator; a missing category gets a level of its own (default: "
+        "median; error with --dask or when streaming)",
+    )
+    parser.add_argument(
+        "--missing-indicator",
+        action=argparse.BooleanOptionalAction,
+        default=DEFAULTS["missing_indicator"],
+        help="with imputation, add a 0/1 column after each numeric column that had missing "
+        "values, and a <missing> level to each such text column (default: on)",
+    )
+    parser.add_argument(
+        "--scale",
+        choices=SCALE_CHOICES,
+        default=DEFAULTS["scale"],
+        help="numeric columns: robust (median, interquartile range, smooth clip to ±3: "
+        "skewed amounts and outliers tamed) or standard (mean, standard deviation) "
+        f"(default: {DEFAULTS['scale']})",
+    )
+    parser.add_argument(
+        "--keep-ids",
+        action="store_true",
+        help="keep columns that look like row identifiers (a different text in every row, or "
+        "integers counting the rows), which are otherwise left out",
     )
     parser.add_argument(
         "--drop",
@@ -123,10 +158,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--embed",
         type=_embed_choice,
         default=None,
-        metavar="auto|COL,COL",
+        metavar="auto|none|COL,COL",
         help="encode these text columns as codes for a learned embedding instead of one-hot; "
         f"'auto' embeds every text column with more than {EMBED_AUTO_LEVELS} levels (a value "
-        "unseen in training gets its own reserved code 0)",
+        "unseen in training gets its own reserved code 0), 'none' one-hot encodes all "
+        "(default: auto; none with --dask or when streaming)",
     )
     parser.add_argument(
         "--out",
@@ -161,6 +197,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "row number (default: no limit, load the table)",
     )
     _shared.add_na_values(parser)
+    _shared.add_sep(parser)
     _shared.add_device(parser, "train")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.epilog = (
@@ -176,6 +213,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _embed_choice(text: str) -> str | list[str]:
+    if text.strip() == "none":
+        return []
     return "auto" if text.strip() == "auto" else _shared.name_list(text)
 
 
@@ -215,6 +254,19 @@ def run(args: argparse.Namespace) -> int:
         f"Trained a {model.task} model for {args.target!r} on {args.data}: {n_rows} rows, "
         f"{model.n_features} features -> {outputs}."
     )
+    if model.training.get("unlabelled_rows"):
+        print(
+            f"Left out {model.training['unlabelled_rows']} rows whose {args.target!r} is missing "
+            "(nothing to learn from them)."
+        )
+    for column, reason in model.training.get("left_out", {}).items():
+        if reason == "it has no values":
+            print(f"Left out {column!r}: it has no values.")
+        else:
+            print(
+                f"Left out {column!r}: {reason}, so it looks like a row identifier "
+                "(keep it with --keep-ids)."
+            )
     widths: list[object] = [model.n_features]
     first = model.network.layers[0]
     if not isinstance(first, Dense):  # embeddings widen the coded columns before the first Dense
@@ -226,7 +278,9 @@ def run(args: argparse.Namespace) -> int:
             " -> ".join(map(str, widths))
             + f" ({args.activation}), {model.network.n_params} parameters",
         ),
-        *describe_history(history, args.epochs),
+        *describe_history(
+            history, args.epochs, restored=bool(model.training.get("early_stopping"))
+        ),
         ("time", f"{elapsed:.1f} s"),
         ("model file", f"{path} ({_shared.human_size(Path(path).stat().st_size)})"),
     ]
@@ -242,13 +296,20 @@ def run(args: argparse.Namespace) -> int:
 
 def _fit_local(args: argparse.Namespace, callbacks: list) -> tuple[TabularModel, int, float]:
     """Read the whole table into this process and train on it."""
-    frame = read_table(args.data, args.na_values)
+    frame = read_table(args.data, args.na_values, args.sep)
+    options = _shared.fit_options(args)
+    for key in _shared.STREAMED_DEFAULTS:  # unset: the in-memory defaults (TabularModel.fit)
+        if getattr(args, key) is None:
+            options.pop(key)
     started = time.perf_counter()
     model, _ = TabularModel.fit(
         frame,
         args.target,
-        **_shared.fit_options(args),
-        embed=args.embed,
+        **options,
+        embed=DEFAULTS["embed"] if args.embed is None else args.embed or None,
+        scale=args.scale,
+        missing_indicator=args.missing_indicator,
+        keep_ids=args.keep_ids,
         callbacks=callbacks,
         source=args.data,
         device=args.device,
@@ -256,4 +317,4 @@ def _fit_local(args: argparse.Namespace, callbacks: list) -> tuple[TabularModel,
         l2=args.l2,
         l1=args.l1,
     )
-    return model, len(frame), time.perf_counter() - started
+    return model, int(model.training["rows"]), time.perf_counter() - started

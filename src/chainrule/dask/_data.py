@@ -12,6 +12,9 @@ worker exactly as a pandas table would be on one machine.
 from __future__ import annotations
 
 import functools
+import math
+import warnings
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -42,7 +45,9 @@ def numeric_columns(frame: Any) -> bool:
     return all(types.is_numeric_dtype(t) or types.is_bool_dtype(t) for t in frame.dtypes)
 
 
-def fit_preprocessor(frame: Any, columns: list[str], impute: str = "error") -> TablePreprocessor:
+def fit_preprocessor(
+    frame: Any, columns: list[str], impute: str = "error", warn_confined: bool = False
+) -> TablePreprocessor:
     """A :class:`TablePreprocessor` whose statistics come from Dask reductions on ``frame``.
 
     For numeric column :math:`x`: :math:`\\mu = \\frac1N\\sum x`,
@@ -50,7 +55,9 @@ def fit_preprocessor(frame: Any, columns: list[str], impute: str = "error") -> T
     the partition sums :math:`\\sum 1, \\sum x, \\sum x^2`; ``impute="mean"`` fills with
     :math:`\\mu` of the present values first (``"median"`` is refused: it is not a reduction).
     Categorical columns: the sorted distinct values (``drop_duplicates`` per partition, then
-    once more). Only these numbers travel to the client.
+    once more). Only these numbers travel to the client. With ``warn_confined``, a
+    ``UserWarning`` names the text levels found in one partition only (see
+    :func:`_warn_confined`).
     """
     import dask
 
@@ -78,7 +85,10 @@ def fit_preprocessor(frame: Any, columns: list[str], impute: str = "error") -> T
         if name in numeric:
             state.append(_numeric_state(name, *computed[name], impute))
         else:
-            keys = sorted({value_key(v) for v in distinct(lazy[name][1])})
+            per_partition = [value_key(v) for v in distinct(lazy[name][1], merge=False)]
+            keys = sorted(set(per_partition))
+            if warn_confined and frame.npartitions > 1:
+                _warn_confined(name, per_partition, frame.npartitions)
             if len(keys) > MAX_CATEGORIES:
                 raise DataError(
                     f"Column {name!r} has {len(keys)} distinct text values, too many to one-hot "
@@ -150,7 +160,7 @@ def pieces(
     """
     if is_frame(X) and is_frame_like(y) and (w is None or is_frame_like(w)):
         columns = [str(c) for c in X.columns]
-        joined = X.assign(**{_Y: y} if w is None else {_Y: y, _W: w})
+        joined = X.assign(**{TARGET: y} if w is None else {TARGET: y, WEIGHT: w})
         split = functools.partial(_split, columns, encode_x, encode_y, w is not None)
         return [dask_apply(split, part) for part in joined.to_delayed()]
     xs, ys = blocks(X, encode_x), blocks(y, encode_y)
@@ -165,7 +175,8 @@ def pieces(
     return [dask_apply(_check_piece, x, t, v) for x, t, v in zip(xs, ys, ws, strict=True)]
 
 
-_Y, _W = "__chainrule_target__", "__chainrule_weight__"
+TARGET, WEIGHT = "__chainrule_target__", "__chainrule_weight__"
+"""Column names under which a target and weights join the features' partitions."""
 
 
 def is_frame_like(obj: Any) -> bool:
@@ -182,13 +193,36 @@ def _split(
     weighted: bool,
     part: Any,
 ) -> tuple[Any, Any, Any]:
-    w = as_float_vector(part[_W]) if weighted else None
-    return encode_x(part[columns]), encode_y(part[_Y]), w
+    w = as_float_vector(part[WEIGHT]) if weighted else None
+    return encode_x(part[columns]), encode_y(part[TARGET]), w
 
 
-def distinct(series: Any) -> list[Any]:
+def _warn_confined(name: str, per_partition: list[str], partitions: int) -> None:
+    """Warn when levels of column ``name`` occur in only one of the ``partitions``.
+
+    ``per_partition`` holds each partition's distinct levels, one after another, so a level's
+    count is the number of partitions it occurs in. Data-parallel Adam and SGD average the
+    partitions' steps: a level one partition alone holds learns at about 1/P of the rate and
+    ends underfit (its rows predicted far from their targets, with no other sign).
+    """
+    counts = Counter(per_partition)
+    confined = sorted(level for level, n in counts.items() if n == 1)
+    if confined:
+        shown = ", ".join(repr(c) for c in confined[:3]) + (" …" if len(confined) > 3 else "")
+        warnings.warn(
+            f"Column {name!r}: {len(confined)} level(s) ({shown}) occur in only one of "
+            f"{partitions} partitions, where data-parallel training learns them at about 1/"
+            f"{partitions} of the rate and underfits them; shuffle the rows across partitions "
+            "(e.g. ddf.shuffle) or use solver='lbfgs'.",
+            UserWarning,
+            stacklevel=5,
+        )
+
+
+def distinct(series: Any, merge: bool = True) -> list[Any]:
     """The distinct non-missing values of a dask Series or array: unique per partition on the
-    workers, then once more here (a small set travels, not the rows)."""
+    workers, then once more here (a small set travels, not the rows). ``merge=False``: each
+    partition's distinct values one after another, without the last step."""
     import dask
 
     if is_frame_like(series):
@@ -196,7 +230,7 @@ def distinct(series: Any) -> list[Any]:
     else:
         per_part = series.map_blocks(np.unique, chunks=(np.nan,), dtype=series.dtype)
     (values,) = dask.compute(per_part)
-    return list(pd_unique(np.asarray(values)))
+    return list(pd_unique(np.asarray(values))) if merge else list(np.asarray(values))
 
 
 def _distinct_block(block: Any) -> Any:
@@ -219,17 +253,66 @@ def _check_piece(X: np.ndarray, Y: np.ndarray, w: np.ndarray | None) -> tuple[An
     return X, Y, w
 
 
-def as_float_matrix(block: Any) -> np.ndarray:
-    """A partition of numeric features as a C-contiguous float64 ``(n_p, d)`` matrix."""
-    values = block.to_numpy(dtype=np.float64) if hasattr(block, "to_numpy") else block
-    values = np.asarray(values, dtype=np.float64)
-    return np.ascontiguousarray(values.reshape(len(values), -1))
+def as_float_matrix(block: Any, dtype: str = "float64") -> np.ndarray:
+    """A partition of numeric features as a C-contiguous ``(n_p, d)`` matrix of ``dtype``."""
+    values = block.to_numpy(dtype=dtype) if hasattr(block, "to_numpy") else block
+    values = np.asarray(values, dtype=dtype)
+    # the width from the shape, not -1: an empty partition (0 rows) has no size to infer it from
+    width = math.prod(values.shape[1:]) if values.ndim > 1 else 1
+    return np.ascontiguousarray(values.reshape(values.shape[0], width))
+
+
+def class_codes(classes: np.ndarray, block: Any) -> np.ndarray:
+    """A partition of labels as integer codes ``(n_p,)``: the index of each label in the
+    sorted ``classes`` (the smallest integer type that holds them)."""
+    values = as_vector(block)
+    codes = np.searchsorted(classes, values) if len(values) else np.zeros(0, np.intp)
+    codes = np.minimum(codes, len(classes) - 1)
+    if len(values) and not np.array_equal(classes[codes], values):
+        unknown = values[classes[codes] != values][0]
+        raise ValueError(f"y holds the label {unknown!r}, not among the classes {list(classes)}.")
+    return codes.astype(np.min_scalar_type(len(classes) - 1))
+
+
+def weigh_classes(table: np.ndarray, piece: tuple[Any, Any, Any]) -> tuple[Any, Any, Any]:
+    """``(X_p, codes_p, w_p)`` with ``w_p`` multiplied by the class weight ``table[codes_p]``."""
+    X, codes, w = piece
+    weights = table[codes]
+    return X, codes, weights if w is None else w * weights
+
+
+def holdout(seed: int, fraction: float, keep_validation: bool, piece: Any) -> Any:
+    """The rows of ``piece = (X_p, Y_p, w_p)`` a seeded draw holds out (``keep_validation``)
+    or keeps for training: each row held out with probability ``fraction``."""
+    X, Y, w = piece
+    held = np.random.default_rng(seed).random(X.shape[0]) < fraction
+    rows = held if keep_validation else ~held
+    return X[rows], Y[rows], None if w is None else w[rows]
+
+
+def row_count(obj: Any) -> float:
+    """Rows of a dask array (its known shape, else NaN) or DataFrame (one counting pass)."""
+    import dask.array as da
+
+    if isinstance(obj, da.Array):
+        return float(obj.shape[0])
+    return float(obj.map_partitions(len).sum().compute())
 
 
 def as_float_vector(block: Any) -> np.ndarray:
     """A partition of weights or targets as float64 ``(n_p,)``."""
     values = block.to_numpy() if hasattr(block, "to_numpy") else block
     return np.asarray(values, dtype=np.float64).reshape(-1)
+
+
+def class_counts(y: Any, classes: np.ndarray) -> np.ndarray:
+    """Rows per class ``(K,)`` of a dask Series or array, by one Dask reduction."""
+    import dask.array as da
+
+    labels = y.to_dask_array() if is_frame_like(y) else y
+    values, counts = da.unique(labels, return_counts=True)
+    values, counts = np.asarray(values.compute()), np.asarray(counts.compute())
+    return np.array([counts[values == c].sum() for c in classes], dtype=np.float64)
 
 
 def as_vector(block: Any) -> np.ndarray:

@@ -4,18 +4,22 @@ Both solvers plug into the one :class:`~chainrule.training.trainer.Trainer` thro
 :meth:`~chainrule.training.trainer.Trainer.fit_remote`; only weights, gradients, optimizer
 states and a few numbers travel between the client and the workers.
 
+The rows are first merged into one :class:`~chainrule.dask._worker.Shard` per worker
+(:class:`Shards`), so every evaluation or round is one task per *worker*, not per partition.
+
 * :func:`distributed_objective` — ``θ ↦ (J(θ), ∇J(θ))`` for the Trainer's L-BFGS solver.
-  :math:`\\theta` is sent once to every worker, each partition returns its unnormalised loss
-  and gradient (:func:`~chainrule.dask._worker.value_and_grad`), and pairwise additions on
-  the workers reduce them in :math:`\\lceil \\log_2 P \\rceil` rounds (a tree, as Spark's
-  ``treeAggregate``); the client receives one vector. With :math:`S = \\sum_p s_p`:
+  :math:`\\theta` rides in the task sent to every worker (broadcast once when large), each
+  worker returns its shard's unnormalised loss and gradient
+  (:func:`~chainrule.dask._worker.value_and_grad`), and a tree of fan-in 8 reduces them
+  (:func:`tree_sum`, depth :math:`\\lceil \\log_8 W \\rceil`, as Spark's ``treeAggregate``);
+  the client receives at most 8 vectors. With :math:`S = \\sum_p s_p`:
 
   .. math:: J(\\theta) = \\frac{1}{S}\\sum_p \\sum_{n \\in p} w_n \\ell_n
             + \\frac{\\alpha}{2S}\\sum_W \\lVert W \\rVert_F^2
 
   — the objective the single-machine estimator minimises, so L-BFGS takes the same steps.
 * :class:`DataParallel` — synchronous *local SGD with model averaging*: each round every
-  partition takes ``sync_every`` mini-batch steps from the same :math:`\\theta` and optimizer
+  worker's shard takes ``sync_every`` mini-batch steps from the same :math:`\\theta` and optimizer
   state, and the client averages the parameters (and the optimizer states) weighted by rows
   stepped on.
 """
@@ -93,54 +97,151 @@ def scatter(client: Any, values: list[Any], attempts: int = 20) -> list[Any]:
 
 @dataclass
 class Shards:
-    """The training partitions, each a future of ``(X_p, Y_p, w_p)`` held on a worker.
+    """The training rows as one merged :class:`~chainrule.dask._worker.Shard` per worker.
 
     Attributes
     ----------
     client : distributed.Client
     futures : list of Future
-        One per partition; the rows never leave their worker.
+        One per worker that held partitions; the rows never leave their worker.
     rows : list of int
-        :math:`n_p` per partition.
+        :math:`n_w` per shard.
     total_weight : float
-        :math:`S = \\sum_p s_p` (the row count without sample weights).
+        :math:`S = \\sum_w s_w` (the row count without sample weights).
+    partitions : int
+        Input partitions merged into the shards.
     """
 
     client: Any
     futures: list[Any]
     rows: list[int]
     total_weight: float
+    partitions: int = 0
 
     @classmethod
-    def compute(cls, client: Any, pieces: Sequence[Any], what: str = "X") -> Shards:
-        """Materialise delayed ``(X_p, Y_p, w_p)`` pieces on the workers and count them."""
-        futures = client.compute(list(pieces))
-        stats = gather(client, [client.submit(_worker.shard_stats, f) for f in futures])
+    def compute(
+        cls, client: Any, pieces: Sequence[Any], dtype: str = "float64", what: str = "X"
+    ) -> Shards:
+        """Compute delayed ``(X_p, Y_p, w_p)`` pieces and merge them once per worker.
+
+        Partition :math:`p` of :math:`P` belongs to worker :math:`\\lfloor pW/P \\rfloor` of
+        the :math:`W` workers sorted by address (contiguous runs of partitions): its piece is
+        computed there and the worker's pieces are concatenated there by one task (``workers=``
+        pins both; if a worker dies, Dask may rerun them elsewhere from their lineage). The
+        pieces are then released, so the rows are stored once, in ``dtype``. The assignment
+        depends only on the partition order and the workers' count, so two fits on the same
+        cluster train on the same shards (the same batches, the same order of sums).
+        """
+        try:
+            workers = sorted(client.scheduler_info().get("workers", {}))
+        except OSError as exc:
+            raise WorkerLostError(
+                f"Could not reach the Dask workers ({exc}); the fit stopped."
+            ) from exc
+        if not pieces:
+            raise ValueError("Cannot train on an empty data set (0 partitions).")
+        n_shards = max(1, min(len(workers), len(pieces)))
+        groups: list[list[Any]] = [[] for _ in range(n_shards)]
+        for p, piece in enumerate(pieces):
+            groups[p * n_shards // len(pieces)].append(piece)
+        merged = []
+        for k, group in enumerate(groups):
+            where = {"workers": [workers[k]], "allow_other_workers": True} if workers else {}
+            futures = client.compute(group, **where)
+            merged.append(client.submit(_worker.merge, dtype, *futures, pure=False, **where))
+            del futures  # released once merged: the rows are stored once
+        stats = gather(client, [client.submit(_worker.shard_stats, f, pure=False) for f in merged])
         if not all(finite for _, _, finite in stats):
             raise ValueError(f"{what} or y holds NaN or infinite values; remove or fill them.")
-        rows = [n for n, _, _ in stats]
-        total = math.fsum(s for _, s, _ in stats)
-        if sum(rows) == 0:
+        # an empty partition (a filter's leftover) holds nothing to train on: leave it out, so
+        # no engine divides by its 0 rows or draws a batch from it
+        kept = [i for i, (n, _, _) in enumerate(stats) if n > 0]
+        if not kept:
             raise ValueError("Cannot train on an empty data set (0 rows).")
+        merged = [merged[i] for i in kept]
+        rows = [stats[i][0] for i in kept]
+        total = math.fsum(stats[i][1] for i in kept)
         if not total > 0:
             raise ValueError("sample_weight sums to 0; at least one weight must be positive.")
-        return cls(client, futures, rows, total)
+        return cls(client, merged, rows, total, len(pieces))
 
     @property
     def n_rows(self) -> int:
-        """:math:`N = \\sum_p n_p`."""
+        """:math:`N = \\sum_w n_w`."""
         return sum(self.rows)
 
 
-def tree_sum(client: Any, futures: list[Any]) -> np.ndarray:
-    """:math:`\\sum_p v_p` by pairwise additions on the workers; the client gets one vector."""
-    while len(futures) > 1:
-        paired = [
-            client.submit(_worker.add, futures[i], futures[i + 1], pure=False)
-            for i in range(0, len(futures) - 1, 2)
+def check_memory(client: Any, rows: float, bytes_per_row: float, what: str = "training") -> None:
+    """Refuse, before any row is loaded, a fit whose rows cannot fit the workers' memory.
+
+    Each of the :math:`W` workers holds about :math:`N b / W` bytes of merged rows (``b``
+    bytes a row), twice while its partitions are merged; with Dask's pause threshold at
+    80 % of a worker's ``memory_limit`` :math:`M` and ~256 MiB for the process itself, the fit
+    needs :math:`2 N b / W + 256\\,\\mathrm{MiB} \\le 0.8 M`. A fit that does not would make
+    Dask spill, pause and kill workers over and over; this stops it at once with one sentence.
+    """
+    if not math.isfinite(rows):
+        return
+    workers = client.scheduler_info().get("workers", {})
+    limits = [w.get("memory_limit") or 0 for w in workers.values()]
+    if not workers or not all(limits):
+        return
+    share = rows * bytes_per_row / len(workers)
+    limit = min(limits)
+    if 2 * share + 2**28 > 0.8 * limit:
+        raise MemoryError(
+            f"The {what} rows need about {_size(2 * share + 2**28)} per Dask worker "
+            f"({int(rows):,} rows × {bytes_per_row:g} bytes over {len(workers)} workers, twice "
+            f"while merged) but a worker's memory limit is {_size(limit)} (memory_limit); add "
+            "workers, raise their memory limit, or pass float32 features."
+        )
+
+
+def _size(n: float) -> str:
+    return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+
+
+def fit_key() -> str:
+    """A fresh key naming one fit's networks in the workers' shard caches."""
+    import uuid
+
+    return f"chainrule-fit-{uuid.uuid4().hex}"
+
+
+FAN_IN = 8
+"""Vectors one node of the reduction tree adds: the client adds the last ``FAN_IN`` itself."""
+
+
+def tree_sum(client: Any, futures: list[Any], fan_in: int = FAN_IN) -> np.ndarray:
+    """:math:`\\sum_w v_w` by a tree of fan-in ``fan_in``: workers add groups of ``fan_in``
+    vectors until at most ``fan_in`` are left, which the client gathers and adds (depth
+    :math:`\\lceil \\log_{8} W \\rceil`; 2 workers: the client adds two vectors, no extra
+    task). The order of the additions is fixed by shard, so a recomputed shard gives the same
+    bits."""
+    while len(futures) > fan_in:
+        futures = [
+            client.submit(_worker.add, *futures[i : i + fan_in], pure=False)
+            for i in range(0, len(futures), fan_in)
         ]
-        futures = paired + ([futures[-1]] if len(futures) % 2 else [])
-    return gather(client, futures[0])
+    vectors = gather(client, futures)
+    total = vectors[0].copy()
+    for v in vectors[1:]:
+        total += v
+    return total
+
+
+INLINE_BYTES = 2**20
+"""Parameter vectors up to this size travel inside the tasks; larger ones are broadcast once."""
+
+
+def send(client: Any, theta: np.ndarray) -> Any:
+    """:math:`\\theta` for the workers' tasks: the array itself when small (it rides in the
+    task message, saving the broadcast's round trip), else a broadcast future."""
+    theta = np.asarray(theta, np.float64)
+    if theta.nbytes <= INLINE_BYTES:
+        return theta
+    [future] = scatter(client, [theta])
+    return future
 
 
 def penalty(
@@ -161,12 +262,17 @@ def penalty(
 def distributed_objective(
     shards: Shards, network: Sequential, loss: Loss, alpha: float
 ) -> Objective:
-    """``θ ↦ (J, ∇J)`` over every partition, for ``lbfgs(objective=...)`` (module docstring).
+    """``θ ↦ (J, ∇J)`` over every shard, for ``lbfgs(objective=...)`` (module docstring).
+
+    Per evaluation: one task per worker (carrying :math:`\\theta`, :func:`send`) returns its
+    shard's unnormalised loss and gradient (:func:`~chainrule.dask._worker.value_and_grad`,
+    on the network that worker built for this fit on its first task), and
+    :func:`tree_sum` reduces them.
 
     Parameters
     ----------
     shards : Shards
-        The training partitions on the workers.
+        The training rows on the workers.
     network : Sequential
         The client's network (its layout defines :math:`\\theta`; it is sent once).
     loss : Loss
@@ -177,15 +283,15 @@ def distributed_objective(
     """
     client = shards.client
     vector = ParamVector(network)
-    [template] = scatter(client, [network])
-    [loss_f] = scatter(client, [loss])
+    [template, loss_f] = scatter(client, [network, loss])
+    key = fit_key()
     total = shards.total_weight
     stats = {"evaluations": 0}
 
     def value_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        [theta_f] = scatter(client, [np.asarray(theta, np.float64)])
+        theta_f = send(client, theta)
         parts = [
-            client.submit(_worker.value_and_grad, template, loss_f, theta_f, f, pure=False)
+            client.submit(_worker.value_and_grad, f, key, template, loss_f, theta_f, pure=False)
             for f in shards.futures
         ]
         summed = tree_sum(client, parts) / total
@@ -198,6 +304,34 @@ def distributed_objective(
 
     value_and_grad.stats = stats  # type: ignore[attr-defined]
     return value_and_grad
+
+
+def remote_score(shards: Shards, network: Sequential, kind: str) -> Callable[[], float]:
+    """A function returning the accuracy (``kind="accuracy"``) or :math:`R^2` (``"r2"``) of
+    ``network``'s current weights on ``shards``, computed on the workers from sums
+    (:func:`~chainrule.dask._worker.outputs_stats`)."""
+    client = shards.client
+    vector = ParamVector(network)
+    [template] = scatter(client, [network])
+    key = fit_key()
+
+    def score() -> float:
+        theta_f = send(client, vector.get())
+        parts = [
+            client.submit(_worker.outputs_stats, f, key, template, theta_f, kind, pure=False)
+            for f in shards.futures
+        ]
+        sums = tree_sum(client, parts)
+        if kind == "accuracy":
+            return float(sums[0] / sums[1])
+        scores = []
+        for k in range(0, len(sums), 4):
+            sse, w, wy, wyy = sums[k : k + 4]
+            sst = wyy - wy * wy / w
+            scores.append(1.0 - sse / sst if sst > 0 else 0.0)
+        return float(np.mean(scores))
+
+    return score
 
 
 def average(states: Sequence[Any], weights: np.ndarray) -> Any:
@@ -272,6 +406,7 @@ class DataParallel(MiniBatch):
         self.batch_size, self.sync_every, self.seed = int(batch_size), sync_every, int(seed)
         self.shuffle, self.validation = bool(shuffle), validation
         self.rounds = 0
+        self._validation_objective: Objective | None = None
 
     def run(self, trainer: Any, job: FitJob) -> None:
         """Every epoch: rounds of local steps and averaging, then ``trainer.end_epoch``."""
@@ -280,9 +415,8 @@ class DataParallel(MiniBatch):
         if trainer.opt_state is None:
             trainer.opt_state = self.optimizer.init(network.params)
         vector = ParamVector(network)
-        [template] = scatter(client, [network])
-        [loss_f] = scatter(client, [self.loss])
-        [opt_f] = scatter(client, [self.optimizer])
+        [template, loss_f, opt_f] = scatter(client, [network, self.loss, self.optimizer])
+        key = fit_key()
         steps = [math.ceil(n / self.batch_size) for n in self.shards.rows]
         per_round = self.sync_every or max(steps)
         begin_hooks = job.hooks("on_epoch_begin")
@@ -290,7 +424,7 @@ class DataParallel(MiniBatch):
             for cb in begin_hooks:
                 cb.on_epoch_begin(trainer, epoch)
             loss_sum, seen = self._epoch(
-                epoch, vector, trainer, (template, loss_f, opt_f), steps, per_round
+                epoch, vector, trainer, (key, template, loss_f, opt_f), steps, per_round
             )
             logs = {"loss": loss_sum / max(seen, 1)}
             if self.validation is not None:
@@ -309,7 +443,7 @@ class DataParallel(MiniBatch):
         epoch: int,
         vector: ParamVector,
         trainer: Any,
-        shared: tuple[Any, Any, Any],
+        shared: tuple[str, Any, Any, Any],
         steps: list[int],
         per_round: int,
     ) -> tuple[float, int]:
@@ -321,10 +455,10 @@ class DataParallel(MiniBatch):
             futures = [
                 client.submit(
                     _worker.local_steps,
+                    shard,
                     *shared,
                     theta_f,
                     state_f,
-                    shard,
                     (self._seed(epoch, p), start, per_round, self.batch_size, self.shuffle),
                     self.penalty,
                     pure=False,
@@ -350,13 +484,17 @@ class DataParallel(MiniBatch):
         return int(seq.generate_state(1)[0])
 
     def _validation_loss(self, network: Sequential) -> float:
-        objective = distributed_objective(self.validation, network, self.loss, 0.0)
-        value, _ = objective(ParamVector(network).get())
+        if self._validation_objective is None:  # built once: the workers keep its network
+            self._validation_objective = distributed_objective(
+                self.validation, network, self.loss, 0.0
+            )
+        value, _ = self._validation_objective(ParamVector(network).get())
         return value
 
 
 class NoImprovement(Callback):
-    """scikit-learn's rule: stop after ``patience`` epochs whose loss is not ``tol`` below the best.
+    """scikit-learn's rule: stop after ``patience`` epochs whose loss is not ``tol`` below the
+    best (or, for ``key="val_score"``, whose validation score is not ``tol`` above it).
 
     Sets ``stop_reason = "converged"`` (``n_iter_no_change`` epochs without progress).
     """
@@ -366,7 +504,7 @@ class NoImprovement(Callback):
         self.best, self.count = math.inf, 0
 
     def on_epoch_end(self, trainer: Any, epoch: int, logs: dict[str, float]) -> None:
-        value = logs[self.key]
+        value = -logs[self.key] if self.key == "val_score" else logs[self.key]
         self.count = self.count + 1 if value > self.best - self.tol else 0
         self.best = min(self.best, value)
         if self.count >= self.patience:

@@ -44,21 +44,15 @@ class RemoteValidation(Monitor):
     def __init__(self, shards: Shards, loss: losses_module.Loss) -> None:
         super().__init__("val_loss", "min", 0.0)
         self.shards, self.loss = shards, loss
+        self._objective: Any = None
 
     def measure(self, trainer: Trainer, logs: dict[str, float]) -> float:
         network = trainer.network
-        value, _ = distributed_objective(self.shards, network, self.loss, 0.0)(
-            ParamVector(network).get()
-        )
+        if self._objective is None:  # built once: each worker keeps the network it made
+            self._objective = distributed_objective(self.shards, network, self.loss, 0.0)
+        value, _ = self._objective(ParamVector(network).get())
         logs["val_loss"] = value
         return value
-
-
-def _holdout(seed: int, fraction: float, keep_validation: bool, piece: Any) -> Any:
-    X, Y, w = piece
-    held = np.random.default_rng(seed).random(X.shape[0]) < fraction
-    rows = held if keep_validation else ~held
-    return X[rows], Y[rows], None if w is None else w[rows]
 
 
 def _regression_block(name: str, source: str, mean: float, scale: float, part: Any) -> np.ndarray:
@@ -151,7 +145,7 @@ def fit_table(
     init_rng, fit_rng = gen.spawn(2)
     seeds = [int(s) for s in fit_rng.integers(2**31, size=len(pieces) + 1)]
     train = [
-        _data.dask_apply(_holdout, s, validation_split, False, p)
+        _data.dask_apply(_data.holdout, s, validation_split, False, p)
         for s, p in zip(seeds, pieces, strict=False)
     ]
     shards = Shards.compute(client, train)
@@ -161,7 +155,7 @@ def fit_table(
     )
     if validation_split:
         held = [
-            _data.dask_apply(_holdout, s, validation_split, True, p)
+            _data.dask_apply(_data.holdout, s, validation_split, True, p)
             for s, p in zip(seeds, pieces, strict=False)
         ]
         trainer.monitor = RemoteValidation(Shards.compute(client, held), loss)
@@ -173,7 +167,7 @@ def fit_table(
         "activation": activation, "optimizer": optimizer, "epochs": int(epochs),
         "batch_size": batch_size, "validation_split": float(validation_split),
         "early_stopping": bool(early_stopping), "patience": int(patience), "seed": seed,
-        "seconds": round(time.perf_counter() - started, 3), "dask_partitions": len(shards.rows),
+        "seconds": round(time.perf_counter() - started, 3), "dask_partitions": shards.partitions,
         "dask_workers": len(client.scheduler_info().get("workers", {})),
     }  # fmt: skip
     model = TabularModel(

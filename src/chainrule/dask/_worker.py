@@ -1,15 +1,19 @@
-"""What runs on the Dask workers: per-partition encoding, value-and-gradient, local steps.
+"""What runs on the Dask workers: one merged shard per worker, its networks, its gradients.
 
-Every function here takes one partition's arrays (a *shard* ``(X_p, Y_p, w_p)``, already on
-the worker that holds it) plus small things — the parameter vector :math:`\\theta`, a network
-template, the loss — and returns small things: a vector of the size of :math:`\\theta`, a few
-numbers. Nothing here returns rows, which is what keeps the rows on the workers.
+A worker's partitions are concatenated once into a :class:`Shard` (features in the network's
+dtype, class targets as integer codes), so an evaluation is one task per *worker*, whatever
+the number of partitions. The shard also keeps the networks built on it (one per fit, keyed
+by the fit's template), so a task only copies :math:`\\theta` into an existing network.
+Every function here takes the shard plus small things — :math:`\\theta`, a network template,
+the loss — and returns small things: a vector of the size of :math:`\\theta`, a few numbers.
+Nothing here returns rows, which is what keeps the rows on the workers.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -21,71 +25,188 @@ from chainrule.training.callbacks import Callback
 from chainrule.training.solvers import MiniBatch, ParamVector
 from chainrule.training.trainer import Trainer
 
-Shard = tuple[np.ndarray, np.ndarray, np.ndarray | None]
-"""One partition on its worker: ``X_p (n_p, d)`, ``Y_p (n_p, K)`` or ``(n_p,)``, ``w_p (n_p,)``."""
+Piece = tuple[np.ndarray, np.ndarray, np.ndarray | None]
+"""One encoded partition: ``X_p (n_p, d)``, ``Y_p`` (codes ``(n_p,)`` or ``(n_p, K)``), ``w_p``."""
+
+CHUNK_ROWS = 65_536
+"""Rows per forward/backward pass inside an evaluation: bounds the activations' memory
+(``CHUNK_ROWS × Σ widths`` numbers) whatever the shard's size."""
+
+
+class Shard:
+    """The rows one worker trains on, concatenated once, and the networks built on them.
+
+    Attributes
+    ----------
+    X : ndarray, shape (n, d)
+        Features in the network's dtype (float32 or float64).
+    Y : ndarray, shape (n,) or (n, K)
+        Integer class codes ``(n,)`` (a classifier), or float targets ``(n, K)``.
+    w : ndarray of shape (n,) or None
+        Sample weights (class weights folded in), ``None`` for all ones.
+    """
+
+    def __init__(self, X: np.ndarray, Y: np.ndarray, w: np.ndarray | None) -> None:
+        self.X, self.Y, self.w = X, Y, w
+        self._networks: dict[str, tuple[Sequential, ParamVector]] = {}
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Spilled to disk or moved: the rows travel, the cached networks are rebuilt.
+        return {"X": self.X, "Y": self.Y, "w": self.w}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["X"], state["Y"], state["w"])  # type: ignore[misc]
+
+    @property
+    def rows(self) -> int:
+        """:math:`n`."""
+        return int(self.X.shape[0])
+
+    @property
+    def weight(self) -> float:
+        """:math:`s = \\sum_n w_n` (``n`` unweighted)."""
+        return float(self.rows) if self.w is None else float(np.sum(self.w, dtype=np.float64))
+
+    def nbytes(self) -> int:
+        """Bytes held by the rows."""
+        return self.X.nbytes + self.Y.nbytes + (0 if self.w is None else self.w.nbytes)
+
+    def network(self, key: str, template: Sequential) -> tuple[Sequential, ParamVector]:
+        """The network of fit ``key`` on this worker: a copy of ``template`` made on first use."""
+        with self._lock:
+            if key not in self._networks:
+                net = copy.deepcopy(template)
+                self._networks[key] = (net, ParamVector(net))
+            return self._networks[key]
+
+    def targets(self, Y: np.ndarray, n_outputs: int) -> np.ndarray:
+        """``Y`` rows as the loss takes them: codes for a softmax, a 0/1 column for one logit."""
+        if Y.ndim == 1 and Y.dtype.kind in "iu":
+            if n_outputs == 1:
+                return Y.astype(self.X.dtype)[:, None]
+            return Y
+        return Y.reshape(len(Y), -1)
+
+    def chunks(self, n_outputs: int, size: int = CHUNK_ROWS) -> Iterator[Piece]:
+        """``(X, T, w)`` blocks of at most ``size`` rows, ``T`` as the loss takes it."""
+        for start in range(0, self.rows, size):
+            stop = min(start + size, self.rows)
+            w = None if self.w is None else self.w[start:stop]
+            yield self.X[start:stop], self.targets(self.Y[start:stop], n_outputs), w
+
+
+def merge(dtype: str, *pieces: Piece) -> Shard:
+    """One worker's partitions as one :class:`Shard` (rows in partition order)."""
+    X = np.concatenate([p[0] for p in pieces], dtype=dtype) if pieces else np.zeros((0, 0))
+    codes = [p[1] for p in pieces]
+    Y = np.concatenate(codes) if codes[0].dtype.kind in "iu" else np.concatenate(codes, dtype=dtype)
+    weighted = any(p[2] is not None for p in pieces)
+    w = np.concatenate([_weights(p) for p in pieces], dtype=dtype) if weighted else None
+    return Shard(np.ascontiguousarray(X), Y, w)
+
+
+def _weights(piece: Piece) -> np.ndarray:
+    return np.ones(piece[0].shape[0]) if piece[2] is None else piece[2]
 
 
 def shard_stats(shard: Shard) -> tuple[int, float, bool]:
-    """``(n_p, s_p, finite)``: rows, total weight :math:`s_p = \\sum w` (``n_p`` unweighted),
-    and whether ``X_p`` and ``Y_p`` hold only finite numbers."""
-    X, Y, w = shard
-    s = float(X.shape[0]) if w is None else float(np.sum(w))
-    finite = bool(np.isfinite(X).all()) and (
-        not np.issubdtype(Y.dtype, np.floating) or bool(np.isfinite(Y).all())
+    """``(n, s, finite)``: rows, total weight, and whether ``X`` and ``Y`` are all finite."""
+    finite = bool(np.isfinite(shard.X).all()) and (
+        shard.Y.dtype.kind not in "fc" or bool(np.isfinite(shard.Y).all())
     )
-    return int(X.shape[0]), s, finite
+    return shard.rows, shard.weight, finite
 
 
-def _network(template: Sequential, theta: np.ndarray) -> tuple[Sequential, ParamVector]:
-    # A copy per task: one worker may run tasks on the same template object in threads.
-    net = copy.deepcopy(template)
-    vector = ParamVector(net)
-    vector.set(theta)
-    return net, vector
+def value_and_grad(
+    shard: Shard, key: str, template: Sequential, loss: Loss, theta: np.ndarray
+) -> np.ndarray:
+    """The shard's *unnormalised* data loss and its gradient, as one vector ``(1 + P,)``.
 
+    With the loss's weighted mean :math:`L_c = \\frac{1}{s_c}\\sum_{n \\in c} w_n \\ell_n` over
+    a chunk :math:`c` of rows and :math:`s_c` its total weight:
 
-def value_and_grad(template: Sequential, loss: Loss, theta: np.ndarray, shard: Shard) -> np.ndarray:
-    """The partition's *unnormalised* data loss and its gradient, as one vector.
+    .. math:: \\Big[\\, \\sum_c s_c L_c, \\; \\sum_c s_c \\nabla_\\theta L_c \\,\\Big] =
+              \\Big[\\, \\textstyle\\sum_{n} w_n \\ell_n, \\; \\sum_{n} w_n \\nabla_\\theta \\ell_n \\,\\Big]
 
-    With the loss's mean :math:`L_p = \\frac{1}{s_p}\\sum_{n \\in p} w_n \\ell_n` (``K`` outputs
-    folded into :math:`\\ell_n` by the loss) and :math:`s_p` the partition's total weight:
-
-    .. math:: [\\, s_p L_p, \\; s_p \\nabla_\\theta L_p \\,] = [\\, \\textstyle\\sum_{n \\in p}
-              w_n \\ell_n, \\; \\sum_{n \\in p} w_n \\nabla_\\theta \\ell_n \\,]
-
-    shape ``(1 + P,)``. Sums of these over partitions, divided by :math:`\\sum_p s_p`, are the
-    full-batch loss and gradient exactly (up to the order of summation).
+    Sums of these over workers, divided by :math:`\\sum s`, are the full-batch loss and
+    gradient exactly (up to the order of summation).
     """
-    X, Y, w = shard
-    if X.shape[0] == 0:
-        return np.zeros(1 + ParamVector(template).size)
-    net, vector = _network(template, theta)
-    value, grad = loss(net.forward(X, training=True), Y, w)
-    net.backward(grad, need_input_grad=False)
-    s = float(X.shape[0]) if w is None else float(np.sum(w))
-    return np.concatenate([[value * s], vector.flatten(net.grads) * s])
+    net, vector = shard.network(key, template)
+    out = np.zeros(1 + vector.size)
+    if shard.rows == 0:
+        return out
+    vector.set(theta)
+    n_outputs = net.output_dim(shard.X.shape[1])
+    for X, T, w in shard.chunks(n_outputs):
+        s = float(X.shape[0]) if w is None else float(np.sum(w, dtype=np.float64))
+        if s == 0:
+            continue
+        value, grad = loss(net.forward(X, training=True), T, w)
+        net.backward(grad, need_input_grad=False)
+        out[0] += float(value) * s
+        out[1:] += vector.flatten(net.grads) * s
+    return out
 
 
-def add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """One node of the tree reduction: :math:`a + b`."""
-    return a + b
+def outputs_stats(
+    shard: Shard, key: str, template: Sequential, theta: np.ndarray, kind: str
+) -> np.ndarray:
+    """Sums from which the client computes a validation score, without rows leaving.
+
+    ``kind="accuracy"``: :math:`[\\sum_n w_n [\\hat c_n = c_n], \\sum_n w_n]` with
+    :math:`\\hat c_n` the arg-max class (a positive logit for one output).
+    ``kind="r2"``: :math:`[\\sum w(y-\\hat y)^2, \\sum w, \\sum w y, \\sum w y^2]` summed over
+    outputs, for :math:`R^2 = 1 - \\mathrm{SSE} / (\\sum w y^2 - (\\sum w y)^2 / \\sum w)`.
+    """
+    net, vector = shard.network(key, template)
+    vector.set(theta)
+    n_outputs = net.output_dim(shard.X.shape[1]) if shard.rows else 1
+    totals = np.zeros(2 if kind == "accuracy" else 4 * n_outputs)
+    for X, T, w in shard.chunks(n_outputs):
+        raw = np.asarray(net.predict(X), np.float64)
+        weights = np.ones(X.shape[0]) if w is None else np.asarray(w, np.float64)
+        if kind == "accuracy":
+            guess = (raw[:, 0] > 0).astype(int) if raw.shape[1] == 1 else raw.argmax(1)
+            truth = T[:, 0].astype(int) if T.ndim == 2 else T
+            totals += [float(weights @ (guess == truth)), float(weights.sum())]
+        else:
+            y = np.asarray(T, np.float64).reshape(len(T), -1)
+            for k in range(y.shape[1]):
+                err = y[:, k] - raw[:, k]
+                totals[4 * k : 4 * k + 4] += [
+                    weights @ (err * err),
+                    weights.sum(),
+                    weights @ y[:, k],
+                    weights @ y[:, k] ** 2,
+                ]
+    return totals
+
+
+def add(*vectors: np.ndarray) -> np.ndarray:
+    """One node of the tree reduction: :math:`\\sum_i v_i`, in the order given."""
+    total = vectors[0].copy()
+    for v in vectors[1:]:
+        total += v
+    return total
 
 
 def local_steps(
+    shard: Shard,
+    key: str,
     template: Sequential,
     loss: Loss,
     optimizer: GradientTransformation,
     theta: np.ndarray,
     opt_state: Any,
-    shard: Shard,
     plan: tuple[int, int, int, int, bool],
     penalty: Callable[[Loss, Sequential], tuple[Loss, list[Callback]]] | None,
 ) -> tuple[np.ndarray, Any, float, int]:
-    """``n_steps`` mini-batch steps of the lecture's loop on this partition, from ``theta``.
+    """``n_steps`` mini-batch steps of the lecture's loop on this shard, from ``theta``.
 
-    ``plan = (seed, start, n_steps, batch_size, shuffle)``: the partition's batch order for
-    the epoch is a permutation drawn from ``seed`` (the same for every round of the epoch),
-    and this round runs its batches ``start … start + n_steps - 1``. The steps are an ordinary
+    ``plan = (seed, start, n_steps, batch_size, shuffle)``: the shard's batch order for the
+    epoch is a permutation drawn from ``seed`` (the same for every round of the epoch), and
+    this round runs its batches ``start … start + n_steps - 1``. The steps are an ordinary
     :class:`~chainrule.training.trainer.Trainer` run (forward, loss, backward, optimizer
     update) over exactly those rows; ``penalty(loss, net)``, when given, returns the loss with
     a penalty and the callbacks that add its gradient (the estimators' scikit-learn L2).
@@ -99,27 +220,33 @@ def local_steps(
     loss_sum : float
         :math:`\\sum_b n_b J_b` over the batches taken (the epoch's mean loss numerator).
     rows : int
-        Rows stepped on (0 when this partition has no batches left in the epoch).
+        Rows stepped on (0 when this shard has no batches left in the epoch).
     """
     seed, start, n_steps, batch_size, shuffle = plan
-    X, Y, w = shard
-    n = X.shape[0]
+    n = shard.rows
     order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
     rows = order[start * batch_size : (start + n_steps) * batch_size]
     if rows.size == 0:
         return theta, opt_state, 0.0, 0
-    net, vector = _network(template, theta)
+    net, vector = shard.network(key, template)
+    vector.set(theta)
+    n_outputs = net.output_dim(shard.X.shape[1])
+    T = shard.targets(shard.Y[rows], n_outputs)
+    if T.ndim == 1:  # codes: the Trainer's batches take one-hot rows for a softmax
+        T = (T[:, None] == np.arange(n_outputs)).astype(shard.X.dtype)
     # Wrapped only with a penalty: the Trainer reads class indices for a bare CrossEntropy.
     objective, hooks = (loss, []) if penalty is None else penalty(loss, net)
-    trainer = Trainer(net, objective, MiniBatch(optimizer))
+    # A private copy: the Trainer may keep things on its optimizer, and after a lost worker
+    # one worker runs the tasks of two shards with the same broadcast object.
+    trainer = Trainer(net, objective, MiniBatch(copy.deepcopy(optimizer)))
     trainer.opt_state = copy.deepcopy(opt_state)
     history = trainer.fit(
-        X[rows],
-        Y[rows],
+        shard.X[rows],
+        T,
         epochs=1,
         batch_size=batch_size,
         shuffle=False,
-        sample_weight=None if w is None else w[rows],
+        sample_weight=None if shard.w is None else shard.w[rows],
         callbacks=hooks,
     )
     losses = history.history.get("loss", [float("nan")])

@@ -151,6 +151,7 @@ from chainrule.network.activations import ACTIVATIONS
 from chainrule.network.containers import Sequential, StateError
 from chainrule.network.layers import Dense, Dropout
 from chainrule.network.losses import Loss, PoissonNLL
+from chainrule.network.memory import check_fits_in_memory
 from chainrule.network.optimizer_state import state_from_arrays, state_to_arrays
 from chainrule.training.callbacks import Monitor
 from chainrule.training.checkpoint import generator_table, restore_generator_table
@@ -1060,6 +1061,11 @@ class BaseMLP(BaseEstimator):
         n_outputs = Y.shape[1]
 
         if first_pass:
+            # refused before a weight is allocated: too large a layer is otherwise allocated
+            # lazily and grows until the kernel kills the process, with no word why
+            check_fits_in_memory(
+                [X.shape[1], *hidden, n_outputs], self._batch_rows(X.shape[0]), X.dtype.itemsize
+            )
             rng = random_source(self.random_state)
             net = build_network(self, X.shape[1], hidden, n_outputs, dropout, rng)
         else:
@@ -1088,6 +1094,12 @@ class BaseMLP(BaseEstimator):
         self.n_outputs_ = n_outputs
         self.n_layers_ = len(hidden) + 2
         self.out_activation_ = self._output_activation(n_outputs)
+
+    def _batch_rows(self, n: int) -> int:
+        """Rows of one training batch: all ``n`` for L-BFGS, else ``batch_size`` (auto: 200)."""
+        if self.solver == "lbfgs":
+            return n
+        return min(n, 200 if self.batch_size == "auto" else int(self.batch_size))
 
     def _fit_stochastic(
         self,

@@ -83,6 +83,8 @@ class Config:
 
 def _number(raw: dict[str, Any], key: str, default: float, lo: float, hi: float) -> float:
     value = raw.get(key, default)
+    if isinstance(value, bool):  # JSON true is not the number 1
+        raise ValueError(f"{key} must be a number, got {value!r}.")
     try:
         value = float(value)
     except (TypeError, ValueError):
@@ -101,9 +103,16 @@ def _integer(raw: dict[str, Any], key: str, default: int, lo: int, hi: int) -> i
 
 def _choice(raw: dict[str, Any], key: str, default: str, options: tuple[str, ...]) -> str:
     value = raw.get(key, default)
-    if value not in options:
+    if not isinstance(value, str) or value not in options:
         raise ValueError(f"{key} must be one of {', '.join(options)}, got {value!r}.")
     return str(value)
+
+
+def _string(raw: dict[str, Any], key: str) -> str:
+    value = raw.get(key, "")
+    if not isinstance(value, str):
+        raise ValueError(f"{key} must be a column name (a string), got {value!r}.")
+    return value
 
 
 def _strings(raw: dict[str, Any], key: str, default: list[str]) -> list[str]:
@@ -128,7 +137,7 @@ def parse(raw: Any) -> Config:
     names = datasets.CLASSIFICATION if problem == "classification" else datasets.REGRESSION
     default_data = next(iter(names))
     dataset = raw.get("dataset", default_data)
-    if dataset != UPLOAD and dataset not in names:
+    if not isinstance(dataset, str) or (dataset != UPLOAD and dataset not in names):
         raise ValueError(f"dataset must be one of {', '.join([*names, UPLOAD])} for {problem}.")
     features = _strings(raw, "features", d.features)
     unknown = [f for f in features if f not in FEATURES]
@@ -139,7 +148,7 @@ def parse(raw: Any) -> Config:
     if (
         not isinstance(hidden, list)
         or len(hidden) > MAX_LAYERS
-        or not all(isinstance(h, int) and 1 <= h <= MAX_NEURONS for h in hidden)
+        or not all(type(h) is int and 1 <= h <= MAX_NEURONS for h in hidden)
     ):
         raise ValueError(
             f"hidden must list up to {MAX_LAYERS} layers of 1 to {MAX_NEURONS} neurons each."
@@ -160,7 +169,7 @@ def parse(raw: Any) -> Config:
         dropout=_number(raw, "dropout", d.dropout, 0.0, 0.9),
         batch_size=_integer(raw, "batch_size", d.batch_size, 1, 100_000),
         problem=problem,
-        target=str(raw.get("target", "")),
+        target=_string(raw, "target"),
         columns=_strings(raw, "columns", []),
         axes=_strings(raw, "axes", []),
     )

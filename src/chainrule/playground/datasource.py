@@ -8,7 +8,9 @@ learning rate suits any units; the mean and scale are kept for the exported snip
 
 from __future__ import annotations
 
+import csv
 import io
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,7 +59,12 @@ def _is_numeric(column: Any) -> bool:
 
 
 def read_csv_bytes(blob: bytes, name: str = "data.csv") -> Table:
-    """Parse an uploaded CSV, or raise ``ValueError`` saying in one sentence what is wrong."""
+    """Parse an uploaded CSV, or raise ``ValueError`` saying in one sentence what is wrong.
+
+    Bounded before any real work: the size, then the header's columns (counted by one linear
+    pass of :mod:`csv` over the first record — pandas would first build and de-duplicate
+    every column name, quadratic in their number), then at most :data:`MAX_ROWS` + 1 rows.
+    """
     import pandas as pd
 
     if len(blob) > MAX_UPLOAD_BYTES:
@@ -66,29 +73,62 @@ def read_csv_bytes(blob: bytes, name: str = "data.csv") -> Table:
         text = blob.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValueError("The file is not UTF-8 text; upload a CSV file.") from None
+    header = _header(text)
     try:
-        frame = pd.read_csv(io.StringIO(text))
+        frame = pd.read_csv(io.StringIO(text), nrows=MAX_ROWS + 1, engine="c")
     except pd.errors.EmptyDataError:
         raise ValueError("The file is empty; a CSV needs a header row and data rows.") from None
-    except (pd.errors.ParserError, ValueError) as exc:
+    except (pd.errors.ParserError, ValueError, OverflowError) as exc:
         detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         raise ValueError(f"Cannot parse the file as CSV ({detail}).") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.shape[1] != len(header):  # pandas took a column as the index: rows too long
+        raise ValueError(
+            f"The data rows have more fields than the header's {len(header)} names; give "
+            "every column a name."
+        )
+    frame.columns = header
     if frame.shape[0] < 4:
         raise ValueError(f"The table has {frame.shape[0]} data rows; it needs at least 4.")
     if frame.shape[0] > MAX_ROWS:
-        raise ValueError(f"The table has {frame.shape[0]} rows; the playground takes {MAX_ROWS}.")
-    if not 3 <= frame.shape[1] <= MAX_COLUMNS:
         raise ValueError(
-            f"The table has {frame.shape[1]} columns; it needs a target and at least two "
+            f"The table has more than {MAX_ROWS} rows; the playground takes {MAX_ROWS}."
+        )
+    table = Table(frame, name)
+    numeric = table.describe()["numeric"]
+    if len(numeric) < 2:
+        raise ValueError("The table needs at least two numeric columns to draw as the plane.")
+    for column in numeric:
+        values = frame[column].to_numpy(dtype=np.float64)
+        infinite = np.isinf(values)
+        if infinite.any():
+            row = int(np.flatnonzero(infinite)[0]) + 2  # the file's line: header is line 1
+            raise ValueError(
+                f"Column {column!r} holds {int(infinite.sum())} infinite values (first on "
+                f"line {row}); remove them or leave those cells empty."
+            )
+    return table
+
+
+def _header(text: str) -> list[str]:
+    """The header's column names, checked for their number and uniqueness before parsing."""
+    try:
+        first = next(csv.reader(io.StringIO(text)), None)
+    except csv.Error as exc:
+        raise ValueError(f"Cannot parse the file's header as CSV ({exc}).") from None
+    if not first or first == [""]:
+        raise ValueError("The file is empty; a CSV needs a header row and data rows.")
+    if not 3 <= len(first) <= MAX_COLUMNS:
+        raise ValueError(
+            f"The table has {len(first)} columns; it needs a target and at least two "
             f"feature columns (at most {MAX_COLUMNS} in all)."
         )
-    if len(set(frame.columns)) != frame.shape[1]:
-        raise ValueError("The header names a column twice; give every column its own name.")
-    table = Table(frame, name)
-    if len(table.describe()["numeric"]) < 2:
-        raise ValueError("The table needs at least two numeric columns to draw as the plane.")
-    return table
+    names = [c.strip() for c in first]
+    twice = sorted(c for c, n in Counter(names).items() if n > 1)
+    if twice:
+        raise ValueError(
+            f"The header names column {twice[0]!r} more than once; give every column its own name."
+        )
+    return names
 
 
 @dataclass
@@ -139,6 +179,16 @@ def builtin_points(config: Config) -> Points:
     return Points(X[:, 0], X[:, 1], np.empty((len(X), 0)), y, train, test, classes, domain=domain)
 
 
+def _check_standardized(Z: np.ndarray, scale: np.ndarray, names: list[str]) -> None:
+    """Refuse columns whose values are too large to standardize (their spread overflows)."""
+    bad = ~np.isfinite(Z).all(axis=0) | ~np.isfinite(scale)
+    if bad.any():
+        name = names[int(np.flatnonzero(bad)[0])]
+        raise ValueError(
+            f"Column {name!r} has values too large to standardize (beyond about 1e154); rescale it."
+        )
+
+
 def table_points(table: Table, config: Config) -> Points:
     """The configured columns of an uploaded table, standardized, without incomplete rows."""
     frame = table.frame
@@ -157,9 +207,11 @@ def table_points(table: Table, config: Config) -> Points:
     if frame.shape[0] < 4:
         raise ValueError("Fewer than 4 rows have a value in every chosen column.")
     raw = frame[config.columns].to_numpy(dtype=np.float64)
-    mean, scale = raw.mean(axis=0), raw.std(axis=0)
-    scale[scale == 0] = 1.0
-    Z = (raw - mean) / scale
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused just below
+        mean, scale = raw.mean(axis=0), raw.std(axis=0)
+        scale[scale == 0] = 1.0
+        Z = (raw - mean) / scale
+    _check_standardized(Z, scale, config.columns)
     scaling: dict[str, Any] = {"mean": mean.tolist(), "scale": scale.tolist()}
     target = frame[config.target]
     if config.problem == "classification":
@@ -175,8 +227,10 @@ def table_points(table: Table, config: Config) -> Points:
             raise ValueError(f"The target {config.target!r} is not numeric; choose classification.")
         classes = []
         values = target.to_numpy(dtype=np.float64)
-        t_mean, t_scale = float(values.mean()), float(values.std() or 1.0)
-        y = (values - t_mean) / t_scale
+        with np.errstate(over="ignore", invalid="ignore"):
+            t_mean, t_scale = float(values.mean()), float(values.std() or 1.0)
+            y = (values - t_mean) / t_scale
+        _check_standardized(y[:, None], np.array([t_scale]), [config.target])
         scaling.update(target_mean=t_mean, target_scale=t_scale)
     ax = [config.columns.index(a) for a in config.axes]
     rest = [i for i in range(len(config.columns)) if i not in ax]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import threading
 import webbrowser
+from collections.abc import Sequence
 from pathlib import Path
 
 from chainrule.playground.datasource import MAX_UPLOAD_BYTES, Table, read_csv_bytes
@@ -49,8 +51,12 @@ def serve(
     open_browser: bool = True,
     table: Table | None = None,
     allow_remote: bool = False,
+    hosts: Sequence[str] = (),
 ) -> None:
     """Run the playground server in this process until interrupted.
+
+    A fresh token is made for every launch and printed in the address (as Jupyter does): with
+    ``allow_remote`` no request is answered without it; locally it is optional.
 
     Parameters
     ----------
@@ -61,20 +67,27 @@ def serve(
     table : Table, optional
         A table to start every session with.
     allow_remote : bool
-        Listen on every interface and answer other machines.
+        Listen on every interface and answer other machines that present the token.
+    hosts : sequence of str
+        Names other than local ones and IP addresses that the ``Host`` header may carry.
     """
     import uvicorn
 
     from chainrule.playground.server import create_app
 
     sock = bind(port, allow_remote)
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
-    app = create_app(allow_remote=allow_remote, table=table)
+    token = secrets.token_urlsafe(32)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/?token={token}"
+    app = create_app(allow_remote=allow_remote, table=table, token=token, hosts=hosts)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     print(f"chainrule playground: {url}  (Ctrl-C to stop)", flush=True)
     if allow_remote:
-        print("warning: --allow-remote: other machines on the network can use it too", flush=True)
+        print(
+            "warning: --allow-remote: anyone on the network who has this address (with its "
+            "token) can use the playground and download its data",
+            flush=True,
+        )
     if open_browser:
         threading.Timer(0.5, webbrowser.open, args=(url,)).start()
     server.run(sockets=[sock])

@@ -9,6 +9,8 @@ the page's stream picks up whichever is newest. Everything a session holds lives
 from __future__ import annotations
 
 import json
+import logging
+import math
 import threading
 import time
 from typing import Any
@@ -37,6 +39,8 @@ MAX_TICKS_PER_SECOND = 60.0
 MIN_PAUSE = 0.002
 """Seconds the thread sleeps between ticks even when behind, so the server always gets a turn."""
 
+log = logging.getLogger(__name__)
+
 
 class Session:
     """A playground session.
@@ -54,6 +58,8 @@ class Session:
         self.table = table
         self.lock = threading.RLock()  # held by a tick, a rebuild, an explain or an export
         self.last_used = time.monotonic()
+        self.streams = 0  # open event streams: a tab shows this session
+        self.last_streamed = -math.inf  # when the last one closed (time.monotonic)
         self.config = Config()
         self.playing = False
         self.status = ""
@@ -162,6 +168,25 @@ class Session:
             self.status = "The loss became infinite or NaN: lower the learning rate and reset."
         self._publish()
 
+    def _guarded_tick(self) -> None:
+        """:meth:`_tick`, but a failure becomes the session's status, shown on the page.
+
+        Without this a failing epoch would end the training thread with a traceback in the
+        server's log only, while the page kept showing "playing" at an epoch that never moves.
+        """
+        try:
+            self._tick()
+        except Exception as exc:
+            log.exception("playground training failed")
+            self.playing = False
+            self.status = f"Training stopped: {exc} Change the set-up or reset."
+            try:
+                self._publish()
+            except Exception:  # the frame cannot be drawn either: resend the last with the news
+                body = json.loads(self.frame[1]) if self.frame[1] else {}
+                body.update(status=self.status, playing=False)
+                self.frame = (self.frame[0] + 1, json.dumps(body, default=float))
+
     def _run(self) -> None:
         period = 1.0 / MAX_TICKS_PER_SECOND
         while self.playing and not self._closed.is_set():
@@ -169,7 +194,7 @@ class Session:
             with self.lock:
                 if not self.playing:
                     break
-                self._tick()
+                self._guarded_tick()
             time.sleep(max(MIN_PAUSE, period - (time.perf_counter() - start)))
 
     def control(self, action: str) -> None:
@@ -190,7 +215,7 @@ class Session:
             elif action == "step":
                 self.playing = False
                 if not self.status:
-                    self._tick()
+                    self._guarded_tick()
             elif action in ("reset", "regenerate"):
                 config = Config(**self.config.to_dict())
                 if action == "reset":

@@ -17,7 +17,8 @@ class TableCodec:
     """A :class:`TabularModel`'s input encoding and output units, as ONNX nodes too.
 
     It is the model's ``preprocessing`` in the sense of :mod:`chainrule.training.protocol`:
-    numbers are imputed and standardized, :math:`x' = (x - \\mu) / s`, categories arrive as
+    numbers are imputed and scaled, :math:`x' = (x - \\mu) / s` (then smoothly clipped after
+    robust scaling), missing indicators and categories arrive as
     their indicator columns — or, for embedded columns, as one float column of codes
     (``1 … m`` the training categories, ``0`` unseen or missing; the graph's ``ColumnEmbedding``
     rounds them to integers and gathers its table's rows) — and a regression output is mapped
@@ -69,13 +70,8 @@ class TableCodec:
         """
         pre = self.preprocessor
         raw = pre.transform(frame, source)  # validates columns, types and missing values
-        j = 0
-        for c in pre.columns_:
-            if c["kind"] == "numeric":
-                raw[:, j] = pre._numbers(frame[c["name"]], c["name"], source)
-                j += 1
-            else:  # indicators, or one column of embedding codes
-                j += len(c["categories"]) if c["kind"] == "categorical" else 1
+        for j, name in pre.numeric_positions():  # indicators and codes stay as encoded
+            raw[:, j] = pre._numbers(frame[name], name, source)
         return raw.astype(np.float32)
 
     def onnx_input(self, graph: Any, x: str) -> str:
@@ -88,7 +84,15 @@ class TableCodec:
             filled = np.where(np.isnan(fill), np.float32(np.nan), fill).astype(np.float32)
             x = graph.op("Where", [isnan, graph.const("fill", filled), x], "imputed")
         x = graph.op("Sub", [x, graph.const("mean", mean.astype(np.float32))], "centered")
-        return graph.op("Div", [x, graph.const("scale", scale.astype(np.float32))], "standardized")
+        x = graph.op("Div", [x, graph.const("scale", scale.astype(np.float32))], "standardized")
+        inverse = self.preprocessor.inverse_clip()
+        if not inverse.any():
+            return x
+        # smooth clip x / sqrt(1 + (x/c)^2); columns without a clip have 1/c = 0: unchanged
+        k = graph.op("Mul", [x, graph.const("inverse_clip", inverse.astype(np.float32))], "over_c")
+        k = graph.op("Mul", [k, k], "over_c_squared")
+        k = graph.op("Add", [k, graph.const("one", np.ones(1, np.float32))], "one_plus")
+        return graph.op("Div", [x, graph.op("Sqrt", [k], "root")], "clipped")
 
     def onnx_output(self, graph: Any, y: str) -> str:
         if self.task != "regression":

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -76,8 +77,17 @@ def _check_stray_tokens(series: pd.Series, name: str, source: str, role: str) ->
         return
     coerced = pd.to_numeric(present.astype(str).str.strip(), errors="coerce")
     numbers = int(coerced.notna().sum())
-    if numbers == 0 or numbers <= STRAY_FRACTION * len(present):
-        return  # text, or mostly text: categories
+    if numbers == 0:
+        return  # text: categories
+    if numbers <= STRAY_FRACTION * len(present):  # mostly text: categories, but say so
+        warnings.warn(
+            f"{role} {name!r} in '{source}' holds {numbers} numbers among "
+            f"{len(present) - numbers} text values; it is treated as categories (one-hot), "
+            "each number a category of its own.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return
     stray = present[coerced.isna().to_numpy()]
     if not len(stray):
         return  # all numbers written as text: read as numbers by the encoder
@@ -99,3 +109,52 @@ def check_finite(values: np.ndarray, name: str, source: str, role: str = "Column
             f"{role} {name!r} in '{source}' has {int(infinite.sum())} infinite value(s) (first "
             f"in data row {int(np.flatnonzero(infinite)[0]) + 1}); replace or remove those rows."
         )
+
+
+MIN_ROWS_FOR_IDENTIFIER = 20
+"""Fewer rows than this and a column of distinct values is not taken for an identifier."""
+
+
+def identifier_reason(series: pd.Series) -> str | None:
+    """Why ``series`` looks like a row identifier rather than a feature, or ``None``.
+
+    Two shapes are taken for identifiers, both common and both useless to a model that has
+    to predict rows it has not seen: a text (or integer-coded text) column with a different
+    value in every row, and an integer column that counts the rows — its values, sorted,
+    are :math:`k, k+1, \\dots, k+N-1`. A float column is never an identifier (measurements
+    are often all distinct), nor is a column with missing values.
+    """
+    from pandas.api import types
+
+    n = len(series)
+    if n < MIN_ROWS_FOR_IDENTIFIER or series.isna().any() or _unsupported_reason(series):
+        return None  # dates, nested values…: check_column names them instead
+    if types.is_bool_dtype(series) or types.is_float_dtype(series):
+        return None
+    if types.is_integer_dtype(series):
+        values = np.sort(series.to_numpy(dtype=np.int64))
+        if values[-1] - values[0] == n - 1 and np.all(np.diff(values) == 1):
+            return "its values count the rows"
+        return None
+    if series.nunique() < n:
+        return None
+    import pandas as pd
+
+    numbers = pd.to_numeric(series.astype(str).str.strip(), errors="coerce").notna().mean()
+    if numbers > STRAY_FRACTION:  # numbers written as text: check_column's business
+        return None
+    return "it has a different value in every row"
+
+
+def identifier_columns(frame: pd.DataFrame, columns: list[str]) -> dict[str, str]:
+    """``{column: reason}`` for the columns of ``frame`` that look like row identifiers.
+
+    All of ``columns`` is never returned: a table whose every feature looks like an
+    identifier keeps them (there would be nothing left to learn from).
+    """
+    found = {}
+    for name in columns:
+        reason = identifier_reason(frame[name])
+        if reason is not None:
+            found[name] = reason
+    return {} if len(found) == len(columns) else found

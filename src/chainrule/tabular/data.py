@@ -7,6 +7,7 @@ saying what is wrong and how to fix it.
 
 from __future__ import annotations
 
+import csv
 import difflib
 import os
 from collections.abc import Sequence
@@ -20,6 +21,12 @@ if TYPE_CHECKING:
 
 READERS = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 """File extensions understood by :func:`read_table`, and the format each one means."""
+
+DELIMITERS = ",;\t|"
+"""The field separators :func:`detect_delimiter` chooses among, in order of preference."""
+
+SNIFF_BYTES = 64 * 1024
+"""How much of a text file :func:`detect_delimiter` reads to choose its separator."""
 
 
 class DataError(ValueError):
@@ -56,7 +63,35 @@ def _pandas():
     return pandas
 
 
-def read_table(path: str | os.PathLike[str], na_values: Sequence[str] = ()) -> pd.DataFrame:
+def detect_delimiter(sample: str) -> str:
+    """The field separator of a delimited text whose first lines are ``sample``.
+
+    Each of ``, ; tab |`` is tried with :mod:`csv`'s reader (quotes respected) on the complete
+    lines of ``sample``; a separator that splits every line into the same number of fields,
+    more than one, is a candidate, and the one giving the most fields wins (ties: the earlier
+    in :data:`DELIMITERS`). Without a candidate, :class:`csv.Sniffer` decides, and failing
+    that the comma.
+    """
+    lines = sample.splitlines()
+    if len(lines) > 1 and not sample.endswith(("\n", "\r")):
+        lines = lines[:-1]  # the last line may be cut off by the sample's end
+    lines = [line for line in lines if line.strip()][:200]
+    best, most = None, 1
+    for sep in DELIMITERS:
+        counts = {len(row) for row in csv.reader(lines, delimiter=sep)}
+        if len(counts) == 1 and (n := counts.pop()) > most:
+            best, most = sep, n
+    if best is not None:
+        return best
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+
+
+def read_table(
+    path: str | os.PathLike[str], na_values: Sequence[str] = (), sep: str | None = None
+) -> pd.DataFrame:
     """Read a CSV (``.csv``, ``.txt``), TSV (``.tsv``) or Parquet (``.parquet``, ``.pq``) file.
 
     Parameters
@@ -66,6 +101,9 @@ def read_table(path: str | os.PathLike[str], na_values: Sequence[str] = ()) -> p
     na_values : sequence of str
         Extra tokens that mean "missing" (such as ``"?"``), besides pandas' own (empty, NA,
         NaN, null…). In a Parquet file they are matched in text columns.
+    sep : str, optional
+        The field separator of a text file; by default a ``.tsv`` file's is the tab and a
+        ``.csv`` or ``.txt`` file's is detected (:func:`detect_delimiter`: ``, ; tab |``).
 
     Returns
     -------
@@ -93,13 +131,14 @@ def read_table(path: str | os.PathLike[str], na_values: Sequence[str] = ()) -> p
     try:
         if kind == "parquet":
             require("pyarrow", purpose="Reading Parquet files")
-            frame = pd.read_parquet(p)
+            frame = _decimals_as_numbers(pd.read_parquet(p))
             if na_values:
                 frame = frame.replace(list(na_values), None)
         else:
-            frame = pd.read_csv(
-                p, sep="\t" if kind == "tsv" else ",", na_values=list(na_values) or None
-            )
+            if sep is None:
+                sep = "\t" if kind == "tsv" else _sniff(p)
+            _refuse_duplicate_names(pd.read_csv(p, sep=sep, nrows=1, header=None, dtype=str), p)
+            frame = pd.read_csv(p, sep=sep, na_values=list(na_values) or None)
     except pd.errors.EmptyDataError:
         raise DataError(f"Data file '{p}' is empty; it needs a header row and data rows.") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -112,6 +151,41 @@ def read_table(path: str | os.PathLike[str], na_values: Sequence[str] = ()) -> p
         raise DataError(f"Data file '{p}' has a header but no data rows.")
     frame.columns = [str(c) for c in frame.columns]
     return frame
+
+
+def _refuse_duplicate_names(header: pd.DataFrame, path: Path) -> None:
+    """Raise :class:`DataError` when the header (read raw) names a column twice.
+
+    pandas would rename the second ``a`` to ``a.1``, silently, and a model trained on it would
+    ask for a column no other file has.
+    """
+    names = [str(n).strip() for n in header.iloc[0]] if len(header) else []
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise DataError(
+                f"The header of '{path}' names column {name!r} twice; give every column its "
+                "own name."
+            )
+        seen.add(name)
+
+
+def _decimals_as_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Parquet ``decimal128`` columns (read as Python ``Decimal`` objects) as float64 numbers."""
+    import decimal
+
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype == object:
+            present = column.dropna()
+            if len(present) and all(isinstance(v, decimal.Decimal) for v in present.iloc[:100]):
+                frame[name] = column.astype("float64")
+    return frame
+
+
+def _sniff(path: Path) -> str:
+    with open(path, encoding="utf-8", errors="replace", newline="") as stream:
+        return detect_delimiter(stream.read(SNIFF_BYTES))
 
 
 def _column_list(columns: Sequence[str], limit: int = 12) -> str:

@@ -34,7 +34,7 @@ from chainrule.network import losses as losses_module
 from chainrule.network.containers import Sequential, StateError
 from chainrule.tabular import recipe
 from chainrule.tabular.codec import TableCodec
-from chainrule.tabular.columns import check_column
+from chainrule.tabular.columns import check_column, identifier_columns
 from chainrule.tabular.data import DataError, problems_of, raise_problems, require_columns
 from chainrule.tabular.preprocessing import TablePreprocessor
 from chainrule.tabular.runs import describe_history, saved_epoch  # noqa: F401  (re-exported)
@@ -58,6 +58,66 @@ HIDDEN_ACTIVATIONS = tuple(
     name for name in activations_module.ACTIVATIONS if name not in ("softmax", "identity", "linear")
 )
 """Every registered activation name that makes sense between layers (each class names itself)."""
+
+DEFAULTS: dict[str, Any] = {
+    "hidden": (256, 256),
+    "epochs": 100,
+    "batch_size": 256,
+    "early_stopping": True,
+    "patience": 10,
+    "impute": "median",
+    "missing_indicator": True,
+    "scale": "robust",
+    "embed": "auto",
+    "label_smoothing": 0.0,
+    "lr_schedule": "constant",
+}
+"""The defaults of :meth:`TabularModel.fit`, ``chainrule train`` and ``TabularClassifier`` /
+``TabularRegressor`` (docs/tables.md explains each and the benchmark that chose it)."""
+
+
+def _labelled_rows(
+    frame: pd.DataFrame, target: str, task: str | None, source: str, problems: list[str]
+) -> tuple[pd.DataFrame, pd.Series, str, int]:
+    """The rows with a target, the target column, the task, and how many rows had none.
+
+    The target's problems (a type that does not fit the task, no values at all) are appended
+    to ``problems``; rows whose target is missing teach nothing and are left out.
+    """
+    y_column = frame[target]
+    try:
+        check_column(y_column, target, source, "Target column")  # tabular/columns.py
+    except DataError as exc:
+        problems.extend(problems_of(exc))
+    unlabelled = int(y_column.isna().sum())
+    if unlabelled == len(frame):
+        problems.append(
+            f"Target column {target!r} in '{source}' has no values at all; name another "
+            "column as the target."
+        )
+    elif unlabelled:
+        frame = frame[y_column.notna().to_numpy()]
+        y_column = frame[target]
+    task = task or infer_task(y_column)
+    present = y_column.dropna()
+    if len(present) and not problems:  # the type check needs a column that reads as one
+        try:
+            if task == "classification":
+                check_classification_target(present, target, source)
+            else:
+                check_regression_target(present, target, source)
+        except DataError as exc:
+            problems.extend(problems_of(exc))
+    return frame, y_column, task, unlabelled
+
+
+def _left_out(frame: pd.DataFrame, features: list[str], keep_ids: bool) -> dict[str, str]:
+    """``{column: reason}``: identifiers (unless ``keep_ids``) and columns with no values."""
+    left_out = {} if keep_ids else identifier_columns(frame, features)
+    empty = [c for c in features if c not in left_out and frame[c].isna().all()]
+    if len(empty) < len(features):  # an empty column carries nothing: leave it out, say so
+        left_out.update(dict.fromkeys(empty, "it has no values"))
+    return left_out
 
 
 class TabularModel:
@@ -116,19 +176,24 @@ class TabularModel:
         target: str,
         *,
         task: str | None = None,
-        hidden: Sequence[int] = (64, 32),
+        hidden: Sequence[int] = DEFAULTS["hidden"],
         activation: str = "relu",
         optimizer: str = "adam",
         learning_rate: float | None = None,
-        epochs: int = 100,
-        batch_size: int | None = 32,
+        epochs: int = DEFAULTS["epochs"],
+        batch_size: int | None = DEFAULTS["batch_size"],
         validation_split: float = 0.2,
-        early_stopping: bool = False,
-        patience: int = 10,
+        early_stopping: bool = DEFAULTS["early_stopping"],
+        patience: int = DEFAULTS["patience"],
         seed: int | None = 0,
-        impute: str = "error",
+        impute: str = DEFAULTS["impute"],
         drop: Sequence[str] = (),
-        embed: str | Sequence[str] | None = None,
+        embed: str | Sequence[str] | None = DEFAULTS["embed"],
+        scale: str = DEFAULTS["scale"],
+        missing_indicator: bool = DEFAULTS["missing_indicator"],
+        keep_ids: bool = False,
+        label_smoothing: float = DEFAULTS["label_smoothing"],
+        lr_schedule: str = DEFAULTS["lr_schedule"],
         callbacks: Sequence[Callback] = (),
         source: str = "the data",
         device: str = "cpu",
@@ -141,7 +206,16 @@ class TabularModel:
         ``dropout``, ``l2`` and ``l1`` regularize (:mod:`chainrule.tabular.regularize`).
         ``embed`` (``"auto"`` or column names) encodes those text columns as codes for a
         :class:`~chainrule.network.embedding.ColumnEmbedding` first layer instead of one-hot
-        (:mod:`chainrule.tabular.preprocessing`).
+        (:mod:`chainrule.tabular.preprocessing`); ``scale`` (``"robust"`` or ``"standard"``)
+        and ``missing_indicator`` are the preprocessor's too. A column that looks like a row
+        identifier (:func:`~chainrule.tabular.columns.identifier_columns`) is left out, and
+        named in ``training["left_out"]``, unless ``keep_ids``; so is a column with no values.
+
+        ``label_smoothing`` :math:`\\varepsilon` softens a classifier's targets;
+        ``lr_schedule="cosine"`` decays the learning rate over the planned steps
+        (:func:`~chainrule.tabular.recipe.learning_rate_schedule`). With ``early_stopping``
+        (the default) training stops when the validation loss has
+        not improved for ``patience`` epochs and the weights of its best epoch are kept.
 
         Ctrl-C during training stops it at the end of the batch with the best weights seen
         (``history.stop_reason == "interrupted"``); the model is returned all the same.
@@ -165,30 +239,12 @@ class TabularModel:
         # Every problem of the table is collected and reported in one message: the target's
         # (missing values, a type that does not fit the task) and each feature column's.
         problems: list[str] = []
-        y_column = frame[target]
-        try:
-            check_column(y_column, target, source, "Target column")  # tabular/columns.py
-        except DataError as exc:
-            problems.extend(problems_of(exc))
-        if y_column.isna().any():
-            row = int(np.flatnonzero(y_column.isna().to_numpy())[0]) + 1
-            problems.append(
-                f"Target column {target!r} in '{source}' has {int(y_column.isna().sum())} missing "
-                f"values (first in data row {row}); remove those rows."
-            )
-        task = task or infer_task(y_column)
-        present = y_column.dropna()
-        if len(present) and not problems:  # the type check needs a column that reads as one
-            try:
-                if task == "classification":
-                    check_classification_target(present, target, source)
-                else:
-                    check_regression_target(present, target, source)
-            except DataError as exc:
-                problems.extend(problems_of(exc))
+        frame, y_column, task, unlabelled = _labelled_rows(frame, target, task, source, problems)
         features = [c for c in frame.columns if c != target and c not in set(drop)]
+        left_out = _left_out(frame, features, keep_ids)
+        features = [c for c in features if c not in left_out]
         embed = embed if embed is None or isinstance(embed, str) else list(embed)
-        pre = TablePreprocessor(impute, embed)
+        pre = TablePreprocessor(impute, embed, scale, missing_indicator)
         try:
             pre.fit(frame, features, source)
         except DataError as exc:
@@ -198,18 +254,21 @@ class TabularModel:
 
         gen = np.random.default_rng(seed)
         init_rng, fit_rng = gen.spawn(2)
-        classes, mean, scale = None, 0.0, 1.0
+        classes, y_mean, y_scale = None, 0.0, 1.0
         if task == "classification":
             classes = check_classification_target(y_column, target, source)
             y = class_indices(y_column, classes, target, source)
         else:
             numbers = check_regression_target(y_column, target, source)
-            mean = float(np.mean(numbers))
-            scale = float(np.std(numbers)) or 1.0
-            y = (numbers - mean) / scale
-        n_out, loss, metrics = recipe.task_objective(task, classes, scale)
+            y_mean = float(np.mean(numbers))
+            y_scale = float(np.std(numbers)) or 1.0
+            y = (numbers - y_mean) / y_scale
+        n_out, loss, metrics = recipe.task_objective(task, classes, y_scale, label_smoothing)
+        rows = round(len(X) * (1 - validation_split))
+        steps = epochs * max(1, -(-rows // (batch_size or rows or 1)))
+        rate = recipe.learning_rate_schedule(optimizer, learning_rate, lr_schedule, steps)
         net, opt = recipe.network_and_optimizer(
-            pre, X.shape[1], hidden, n_out, activation, dropout, optimizer, learning_rate, l2, l1,
+            pre, X.shape[1], hidden, n_out, activation, dropout, optimizer, rate, l2, l1,
             init_rng,
         )  # fmt: skip
         callbacks = recipe.run_callbacks(callbacks, early_stopping, patience)
@@ -231,8 +290,14 @@ class TabularModel:
             activation=activation, optimizer=optimizer, epochs=epochs, batch_size=batch_size,
             validation_split=validation_split, early_stopping=early_stopping, patience=patience,
             seed=seed, dropout=dropout, l2=l2, l1=l1,
+            extra={
+                **({"left_out": left_out} if left_out else {}),
+                **({"unlabelled_rows": unlabelled} if unlabelled else {}),
+            },
         )  # fmt: skip
-        model = cls(net, loss, task, pre, target, classes, mean, scale, trainer.history, training)
+        model = cls(
+            net, loss, task, pre, target, classes, y_mean, y_scale, trainer.history, training
+        )
         return model, trainer
 
     # -- inference --------------------------------------------------------------------------

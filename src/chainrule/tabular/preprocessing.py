@@ -24,7 +24,24 @@ nothing, or on the missing values when imputation is on). An embedded column may
 :data:`MAX_EMBEDDED_CATEGORIES` levels.
 
 Missing numbers are an error unless ``impute`` is ``"mean"`` or ``"median"``, which fill
-them with the *training* mean or median before standardizing.
+them with the *training* mean or median before scaling.
+
+**Robust scaling** (``scale="robust"``, :class:`~chainrule.tabular.model.TabularModel`'s
+default, after RealMLP-TD): a numeric column is centred on its training median
+:math:`m` and divided by its interquartile range :math:`q_{75} - q_{25}` (half the range
+:math:`(\\max - \\min)/2` when the quartiles coincide, 1 for a constant column), then
+*smoothly clipped*,
+
+.. math:: z = (x - m) / s, \\qquad x' = z / \\sqrt{1 + (z / c)^2}, \\quad c = 3,
+
+so a skewed amount or an outlier no longer dominates: :math:`|x'| < c`, and
+:math:`x' \\approx z` for :math:`|z| \\ll c`.
+
+**Missing indicators** (``indicator=True``, the model's default): a numeric column with
+missing training values gets a second column :math:`[x \\text{ missing}]` after it (what
+``SimpleImputer(add_indicator=True)`` adds), and a text column with missing training values
+gets a level of its own, ``<missing>`` (the last indicator column, or code :math:`m + 1` of
+an embedded column) instead of the all-zero row an unseen value gets.
 """
 
 from __future__ import annotations
@@ -54,6 +71,15 @@ MAX_EMBEDDED_CATEGORIES = 100_000
 
 UNSEEN_CODE = 0
 """The code of a value not seen in training (or missing) in an embedded column."""
+
+SCALE_CHOICES = ("standard", "robust")
+"""Numeric scaling: mean and standard deviation, or median, IQR and a smooth clip."""
+
+SMOOTH_CLIP = 3.0
+""":math:`c` of the smooth clip :math:`z / \\sqrt{1 + (z/c)^2}` after robust scaling."""
+
+MISSING_LEVEL = "<missing>"
+"""The level a missing text value gets when the training column had missing values."""
 
 
 def value_key(value: Any) -> str:
@@ -89,22 +115,38 @@ class TablePreprocessor:
     embed : "auto", list of str or None
         Text columns to encode as codes for an embedding instead of one-hot: the named ones,
         or with ``"auto"`` those with more than :data:`EMBED_AUTO_LEVELS` levels.
+    scale : {"standard", "robust"}
+        Numeric scaling: :math:`(x - \\mu)/s`, or median / IQR with a smooth clip.
+    indicator : bool
+        Add a missing indicator after each numeric column, and a ``<missing>`` level to each
+        text column, that had missing values in training (needs ``impute`` other than error).
 
     Attributes
     ----------
     columns_ : list of dict
         One entry per input column, in order: ``{"name", "kind": "numeric", "mean", "scale",
-        "fill"}``, ``{"name", "kind": "categorical", "categories"}`` or ``{"name", "kind":
-        "embedded", "categories"}``.
+        "fill"}`` (optionally ``"clip"``: :math:`c`, and ``"indicator": True``), ``{"name",
+        "kind": "categorical", "categories"}`` or ``{"name", "kind": "embedded",
+        "categories"}`` (optionally ``"missing": True``).
     """
 
-    def __init__(self, impute: str = "error", embed: str | list[str] | None = None) -> None:
+    def __init__(
+        self,
+        impute: str = "error",
+        embed: str | list[str] | None = None,
+        scale: str = "standard",
+        indicator: bool = False,
+    ) -> None:
         if impute not in IMPUTE_CHOICES:
             raise DataError(
                 f"Unknown imputation {impute!r}; choose one of {', '.join(IMPUTE_CHOICES)}."
             )
+        if scale not in SCALE_CHOICES:
+            raise DataError(f"Unknown scaling {scale!r}; choose one of {', '.join(SCALE_CHOICES)}.")
         self.impute = impute
         self.embed = embed
+        self.scale = scale
+        self.indicator = bool(indicator) and impute != "error"
         self.columns_: list[dict[str, Any]] = []
 
     # -- fitting ----------------------------------------------------------------------------
@@ -150,24 +192,7 @@ class TablePreprocessor:
                     f"(first in data row {_first_missing_row(missing)}); fill them, or pass "
                     "impute='mean' or impute='median'."
                 )
-            present = values[~missing]
-            fill = None
-            if self.impute == "mean":
-                fill = float(np.mean(present))
-            elif self.impute == "median":
-                fill = float(np.median(present))
-            if fill is not None:
-                values = np.where(missing, fill, values)
-            scale = float(np.std(values))
-            specs.append(
-                {
-                    "name": name,
-                    "kind": "numeric",
-                    "mean": float(np.mean(values)),
-                    "scale": scale if scale > 0 else 1.0,  # a constant column stays 0
-                    "fill": fill,
-                }
-            )
+            specs.append(self._numeric_spec(name, values, missing))
         else:
             if missing.any() and self.impute == "error":
                 raise DataError(
@@ -176,6 +201,7 @@ class TablePreprocessor:
                     "impute='mean' (missing categories then encode as all zeros)."
                 )
             keys = sorted({value_key(v) for v in series[~missing]})
+            level = {"missing": True} if self.indicator and missing.any() else {}
             auto = self.embed == "auto" and len(keys) > EMBED_AUTO_LEVELS
             if name in named or auto:
                 if len(keys) > MAX_EMBEDDED_CATEGORIES:
@@ -183,7 +209,7 @@ class TablePreprocessor:
                         f"Column {name!r} in '{source}' has {len(keys)} distinct text values, "
                         f"more than an embedding takes ({MAX_EMBEDDED_CATEGORIES}); drop it."
                     )
-                specs.append({"name": name, "kind": "embedded", "categories": keys})
+                specs.append({"name": name, "kind": "embedded", "categories": keys, **level})
                 return
             if len(keys) > MAX_CATEGORIES:
                 raise DataError(
@@ -192,7 +218,30 @@ class TablePreprocessor:
                     f"identifier, so drop it with drop=[{name!r}], or embed it with "
                     f"embed=[{name!r}]."
                 )
-            specs.append({"name": name, "kind": "categorical", "categories": keys})
+            specs.append({"name": name, "kind": "categorical", "categories": keys, **level})
+
+    def _numeric_spec(self, name: str, values: np.ndarray, missing: np.ndarray) -> dict[str, Any]:
+        """Fill, centre, scale (and clip, indicator) of one numeric column ``values`` ``(N,)``."""
+        present = values[~missing]
+        fill = None
+        if self.impute == "mean":
+            fill = float(np.mean(present))
+        elif self.impute == "median":
+            fill = float(np.median(present))
+        spec: dict[str, Any] = {"name": name, "kind": "numeric"}
+        if self.scale == "robust":
+            q25, median, q75 = np.percentile(present, [25, 50, 75])
+            spread = float(q75 - q25) or 0.5 * float(np.max(present) - np.min(present))
+            spec.update(mean=float(median), scale=spread or 1.0, clip=SMOOTH_CLIP)
+        else:
+            if fill is not None:
+                values = np.where(missing, fill, values)
+            std = float(np.std(values))
+            spec.update(mean=float(np.mean(values)), scale=std if std > 0 else 1.0)
+        spec["fill"] = fill  # a constant column stays 0
+        if self.indicator and missing.any():
+            spec["indicator"] = True
+        return spec
 
     # -- applying ---------------------------------------------------------------------------
     @property
@@ -207,9 +256,23 @@ class TablePreprocessor:
         for c in self.columns_:
             if c["kind"] in ("numeric", "embedded"):  # embedded: one column of codes
                 names.append(c["name"])
+                if c.get("indicator"):
+                    names.append(f"{c['name']}={MISSING_LEVEL}")
             else:
-                names.extend(f"{c['name']}={k}" for k in c["categories"])
+                names.extend(f"{c['name']}={k}" for k in self.levels(c))
         return names
+
+    @staticmethod
+    def levels(column: dict[str, Any]) -> list[str]:
+        """A one-hot column's indicator levels: its categories, then ``<missing>`` if learned."""
+        return list(column["categories"]) + ([MISSING_LEVEL] if column.get("missing") else [])
+
+    @staticmethod
+    def width(column: dict[str, Any]) -> int:
+        """How many encoded columns one input column becomes."""
+        if column["kind"] == "categorical":
+            return len(column["categories"]) + bool(column.get("missing"))
+        return 1 + bool(column.get("indicator"))
 
     @property
     def n_features(self) -> int:
@@ -243,7 +306,12 @@ class TablePreprocessor:
                             "impute='mean'."
                         )
                     values = np.where(missing, c["fill"], values)
-                blocks.append(((values - c["mean"]) / c["scale"])[:, None])
+                z = (values - c["mean"]) / c["scale"]
+                if c.get("clip"):
+                    z = z / np.sqrt(1.0 + (z / c["clip"]) ** 2)  # smooth clip, |x'| < c
+                blocks.append(z[:, None])
+                if c.get("indicator"):
+                    blocks.append(missing.astype(np.float64)[:, None])
             else:
                 if missing.any() and self.impute == "error":
                     raise DataError(
@@ -252,14 +320,19 @@ class TablePreprocessor:
                         "was trained without imputation; fill them, or retrain with impute='mean'."
                     )
                 if c["kind"] == "embedded":
-                    blocks.append(self._codes(series, missing, c["categories"])[:, None])
+                    codes = self._codes(series, missing, c["categories"])
+                    if c.get("missing"):  # a learned level of its own, after the categories
+                        codes[missing] = len(c["categories"]) + 1
+                    blocks.append(codes[:, None])
                     continue
                 index = {k: i for i, k in enumerate(c["categories"])}
-                onehot = np.zeros((len(series), len(index)))
+                onehot = np.zeros((len(series), self.width(c)))
                 for row, value in enumerate(series.to_numpy(dtype=object)):
                     j = None if missing[row] else index.get(value_key(value))
-                    if j is not None:  # unseen or missing: the all-zero row
+                    if j is not None:  # unseen, or missing without a level: the all-zero row
                         onehot[row, j] = 1.0
+                if c.get("missing"):
+                    onehot[missing, -1] = 1.0
                 blocks.append(onehot)
         return np.concatenate(blocks, axis=1) if blocks else np.zeros((len(frame), 0))
 
@@ -280,12 +353,19 @@ class TablePreprocessor:
         for c in self.columns_:
             if c["kind"] == "embedded":
                 positions.append(j)
-                sizes.append(len(c["categories"]) + 1)  # + code 0, unseen
-            j += len(c["categories"]) if c["kind"] == "categorical" else 1
+                sizes.append(len(c["categories"]) + 1 + bool(c.get("missing")))  # + code 0
+            j += self.width(c)
         return positions, sizes
 
     @staticmethod
     def _numbers(series: pd.Series, name: str, source: str) -> np.ndarray:
+        from pandas.api import types
+
+        if types.is_bool_dtype(series):  # true/false would silently become 1/0
+            raise DataError(
+                f"Column {name!r} in '{source}' holds true/false but the model was trained on "
+                "numbers there; write them as 1 and 0 if that is what they mean."
+            )
         if is_numeric_column(series):
             return series.to_numpy(dtype=np.float64, na_value=np.nan)
         import pandas as pd
@@ -303,22 +383,39 @@ class TablePreprocessor:
     def affine(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(fill, mean, scale)`` over the encoded columns, for graphs that redo the encoding.
 
-        For numeric column ``j``: ``x'_j = (fill_j if x_j is NaN else x_j - mean_j) / scale_j``
-        (``fill_j`` is NaN when no imputation was fitted); indicator columns pass through
-        (fill 0, mean 0, scale 1).
+        For numeric column ``j``: ``z_j = (fill_j if x_j is NaN else x_j - mean_j) / scale_j``
+        (``fill_j`` is NaN when no imputation was fitted), then the smooth clip of
+        :meth:`inverse_clip`; indicator and code columns pass through (fill 0, mean 0, scale 1).
         """
         fill, mean, scale = [], [], []
         for c in self.columns_:
+            n = self.width(c)
             if c["kind"] == "numeric":
                 fill.append(np.nan if c["fill"] is None else c["fill"])
                 mean.append(c["mean"])
                 scale.append(c["scale"])
-            else:  # indicators, or codes (one column): passed through
-                n = len(c["categories"]) if c["kind"] == "categorical" else 1
-                fill += [0.0] * n
-                mean += [0.0] * n
-                scale += [1.0] * n
+                n -= 1  # its missing indicator, if any, passes through
+            fill += [0.0] * n
+            mean += [0.0] * n
+            scale += [1.0] * n
         return np.array(fill), np.array(mean), np.array(scale)
+
+    def inverse_clip(self) -> np.ndarray:
+        """:math:`1/c` per encoded column (0 where no clip): :math:`x' = z / \\sqrt{1 + (z/c)^2}`."""
+        inverse: list[float] = []
+        for c in self.columns_:
+            inverse.append(1.0 / c["clip"] if c.get("clip") else 0.0)
+            inverse += [0.0] * (self.width(c) - 1)
+        return np.array(inverse)
+
+    def numeric_positions(self) -> list[tuple[int, str]]:
+        """``(encoded column, input column)`` of each numeric column's scaled value."""
+        positions, j = [], 0
+        for c in self.columns_:
+            if c["kind"] == "numeric":
+                positions.append((j, c["name"]))
+            j += self.width(c)
+        return positions
 
     # -- persistence ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -333,18 +430,24 @@ class TablePreprocessor:
         for c in state["columns"]:
             if c["kind"] == "numeric":
                 fill = c.get("fill")
-                columns.append(
-                    {
-                        "name": str(c["name"]),
-                        "kind": "numeric",
-                        "mean": float(c["mean"]),
-                        "scale": float(c["scale"]),
-                        "fill": None if fill is None else float(fill),
-                    }
-                )
+                numeric = {
+                    "name": str(c["name"]),
+                    "kind": "numeric",
+                    "mean": float(c["mean"]),
+                    "scale": float(c["scale"]),
+                    "fill": None if fill is None else float(fill),
+                }
+                if c.get("clip"):
+                    numeric["clip"] = float(c["clip"])
+                if c.get("indicator"):
+                    numeric["indicator"] = True
+                columns.append(numeric)
             elif c["kind"] in ("categorical", "embedded"):
                 cats = [str(k) for k in c["categories"]]
-                columns.append({"name": str(c["name"]), "kind": c["kind"], "categories": cats})
+                text = {"name": str(c["name"]), "kind": c["kind"], "categories": cats}
+                if c.get("missing"):
+                    text["missing"] = True
+                columns.append(text)
             else:
                 raise ValueError(f"unknown column kind {c['kind']!r}")
         pre.columns_ = columns
@@ -356,10 +459,14 @@ class TablePreprocessor:
         for c in self.columns_:
             if c["kind"] == "numeric":
                 how = f"(x − {c['mean']:.4g}) / {c['scale']:.4g}"
+                if c.get("clip"):
+                    how += f", smooth clip ±{c['clip']:g}"
                 if c["fill"] is not None:
                     how += f", missing → {c['fill']:.4g}"
+                if c.get("indicator"):
+                    how += " + missing indicator"
             else:
-                cats = c["categories"]
+                cats = self.levels(c)
                 shown = ", ".join(cats[:6]) + (f", … ({len(cats)})" if len(cats) > 6 else "")
                 how = (
                     "embedded codes 1…, 0 unseen: " if c["kind"] == "embedded" else "one-hot: "

@@ -62,11 +62,12 @@ def rmse_in_target_units(scale: float) -> Any:
 
 
 def task_objective(
-    task: str, classes: Sequence[Any] | None, scale: float
+    task: str, classes: Sequence[Any] | None, scale: float, label_smoothing: float = 0.0
 ) -> tuple[int, losses_module.Loss, list[Any]]:
     """``(outputs, loss, metrics)``: K logits and cross-entropy, or one standardized output and MSE."""
     if task == "classification":
-        return len(classes or ()), losses_module.CrossEntropy(), ["accuracy"]
+        loss = losses_module.CrossEntropy(label_smoothing=label_smoothing)
+        return len(classes or ()), loss, ["accuracy"]
     return 1, losses_module.MSE(), [rmse_in_target_units(scale)]
 
 
@@ -92,6 +93,29 @@ def network_and_optimizer(
     net = prepend(front, build_network(width, hidden, n_out, activation, rng))
     net = with_dropout(net, dropout, rng)
     return net, make_optimizer(optimizer, learning_rate, l2, l1)
+
+
+def learning_rate_schedule(
+    optimizer: str, learning_rate: float | None, schedule: str, total_steps: int
+) -> float | Any | None:
+    """The rate to hand the optimizer: ``learning_rate`` itself, or a cosine decay from it.
+
+    ``"cosine"``: :math:`\\eta_t = \\eta_{min} + \\tfrac12(\\eta_0 - \\eta_{min})(1 + \\cos(\\pi t/T))`
+    over all :math:`T` = ``total_steps`` planned steps, down to :math:`\\eta_{min} = \\eta_0/100`
+    (:func:`~chainrule.network.optimizers.cosine_decay`); :math:`\\eta_0` is the optimizer's own
+    default when ``learning_rate`` is ``None``.
+    """
+    if schedule == "constant":
+        return learning_rate
+    if schedule != "cosine":
+        raise ValueError(f"Unknown learning-rate schedule {schedule!r}; choose constant or cosine.")
+    import inspect
+
+    start = learning_rate
+    if start is None:
+        factory = optimizers_module.OPTIMIZERS[optimizer.lower()]
+        start = float(inspect.signature(factory).parameters["learning_rate"].default)
+    return optimizers_module.cosine_decay(start, max(1, total_steps), start / 100)
 
 
 def run_callbacks(

@@ -7,17 +7,27 @@ import math
 from chainrule.training.history import History
 
 
-def saved_epoch(history: History) -> int | None:
-    """The epoch whose weights the model holds: the best one after early stopping or Ctrl-C."""
+def saved_epoch(history: History, restored: bool = False) -> int | None:
+    """The epoch whose weights the model holds: the best one after early stopping or Ctrl-C.
+
+    ``restored``: the run had early stopping on, so its best weights were put back at the end
+    even when the patience never ran out.
+    """
     if not len(history):
         return None
-    if history.stop_reason in ("interrupted", "early_stopping") and history.best_epoch is not None:
+    stopped = history.stop_reason in ("interrupted", "early_stopping")
+    if (stopped or restored) and history.best_epoch is not None:
         return history.best_epoch
     return history.epoch[-1]
 
 
-def describe_history(history: History, planned_epochs: int | None = None) -> list[tuple[str, str]]:
-    """``(label, value)`` rows summarising a run, with the scores of the epoch that was kept."""
+def describe_history(
+    history: History, planned_epochs: int | None = None, restored: bool = False
+) -> list[tuple[str, str]]:
+    """``(label, value)`` rows summarising a run, with the scores of the epoch that was kept.
+
+    ``restored`` as in :func:`saved_epoch`.
+    """
     reasons = {
         None: "",
         "early_stopping": " (early stopping: val_loss stopped improving)",
@@ -26,13 +36,15 @@ def describe_history(history: History, planned_epochs: int | None = None) -> lis
     }
     run = str(len(history)) + (f" of {planned_epochs}" if planned_epochs else "")
     rows = [("epochs run", run + reasons.get(history.stop_reason, f" ({history.stop_reason})"))]
-    kept = saved_epoch(history)
+    kept = saved_epoch(history, restored)
     if kept is None:
         return rows
     position = history.epoch.index(kept)
     best = kept == history.best_epoch
     last = kept == history.epoch[-1]
     why = "best and last" if best and last else ("best" if best else "last")
+    if best and not last:
+        why = "best: lowest val_loss, restored at the end"
     rows.append(
         (
             "weights kept",

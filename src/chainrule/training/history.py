@@ -36,7 +36,10 @@ class History:
           improvement for more than ``n_iter_no_change`` epochs);
         - ``"max_fun"``: L-BFGS spent its ``max_fun`` objective evaluations;
         - ``"abnormal"``: L-BFGS's line search failed (typically a loss flat to rounding);
-        - ``"non_finite"``: the loss became NaN or infinite (the bad update is not applied);
+        - ``"non_finite"``: the run diverged — the loss became NaN or infinite, or an epoch's
+          loss exceeded ``DIVERGENCE_FACTOR`` (10^4) times the loss at the start of training
+          (:mod:`chainrule.training.trainer`); the bad epoch is not recorded and the weights
+          are those before it;
         - ``"interrupted"``: Ctrl-C; the best weights are put back.
 
         A callback may set any other string on ``trainer.stop_reason`` to stop training.

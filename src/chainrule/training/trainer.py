@@ -16,8 +16,10 @@ NumPy's overflow warnings — then hands the epochs to its solver
 Every solver closes each epoch with :meth:`Trainer.end_epoch`: validation loss and metrics,
 one :class:`History` entry, the ``on_epoch_end`` callbacks, then the one best-weights snapshot
 (by :attr:`Trainer.monitor`, ``val_loss`` else ``loss`` unless a caller asks otherwise). The
-run stops cleanly on Ctrl-C (at the next batch or iteration) and on a non-finite loss, keeping
-the best weights seen; every ``stop_reason`` is listed in :class:`History`.
+run stops cleanly on Ctrl-C (at the next batch or iteration) and on divergence — a loss NaN,
+infinite or above :data:`DIVERGENCE_FACTOR` times its start, tested in one place,
+``end_epoch``, for every solver — keeping the last good weights; every ``stop_reason`` is
+listed in :class:`History`.
 
 :class:`FiniteGuard` keeps the last finite weights: the network's parameters at the start of
 ``fit`` until an epoch ends with finite parameters, then those. Whatever ends the run — a
@@ -27,6 +29,7 @@ not all finite.
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -49,6 +52,11 @@ from chainrule.training.data import params_finite
 from chainrule.training.history import History
 from chainrule.training.progress import verbose_callbacks
 from chainrule.training.protocol import TrainedModel
+
+DIVERGENCE_FACTOR = 1e4
+"""An epoch whose mean training loss exceeds this many times the loss at the start of
+training has diverged (:meth:`Trainer._diverged`). A sane run's loss rarely rises tenfold;
+Adam at a learning rate of 10^6 reaches 10^26 times it in one epoch."""
 
 
 class InterruptFlag:
@@ -185,6 +193,7 @@ class Trainer:
         self.steps_per_epoch: int | None = None  # batches per epoch, for progress displays
         self.rng: RandomSource | None = None  # the shuffle generator, continued by later fits
         self._finite_guard: FiniteGuard | None = None
+        self._loss_reference: float | None = None  # the start's loss, for end_epoch's test
         self.device = None if device is None else devices.get(device)
 
     @property
@@ -369,9 +378,12 @@ class Trainer:
             FiniteGuard(self) as self._finite_guard,
         ):
             job = make_job(range(first, first + epochs), run_callbacks, interrupt)
+            self._loss_reference = self._starting_loss(job)
             for cb in job.callbacks:
                 cb.on_train_begin(self)
             self.solver.run(self, job)
+            if self.stop_reason == "non_finite":  # whatever the solver: the last good epoch's
+                self._finite_guard.rewind()  # weights, as a device run's (finite or not)
 
         if self.stop_reason in ("non_finite", "interrupted") and self.best_params is not None:
             if self.stop_reason == "interrupted" or not self._params_finite():
@@ -390,6 +402,9 @@ class Trainer:
         the epoch, snapshots the weights if the monitor improved — the run's one best-weights
         copy — and runs ``on_epoch_end``.
         """
+        if self._diverged(logs["loss"]):  # the one divergence test, whatever the solver
+            self.stop_reason = "non_finite"
+            return  # not recorded, not a candidate for the best weights; _run rewinds
         if job.validation is not None:
             for k, v in self.evaluate(*job.validation, prepared=True).items():
                 logs[f"val_{k}"] = v
@@ -408,6 +423,33 @@ class Trainer:
             self._finite_guard.epoch_end(finite, improved)
         for cb in job.epoch_end_hooks:
             cb.on_epoch_end(self, epoch, logs)
+
+    def _starting_loss(self, job: solvers.FitJob) -> float | None:
+        """The loss :meth:`_diverged` compares with: the history's first epoch, else the loss at
+        the starting weights (one forward pass over the NumPy rows, on the first fit only),
+        else ``None`` (the first epoch of a stream, a device or a remote job stands in)."""
+        first = self.history.history.get("loss", [])[:1]
+        if first:
+            return first[0] if math.isfinite(first[0]) and first[0] > 0 else None
+        if self.device is not None or not isinstance(job.X, np.ndarray):
+            return None  # a device's chunks or a remote job: the first epoch stands in
+        value = self.evaluate(job.X, job.y, job.w, prepared=True)["loss"]
+        return value if math.isfinite(value) and value > 0 else None
+
+    def _diverged(self, loss: float) -> bool:
+        """Whether an epoch's mean training ``loss`` means the run has diverged.
+
+        Every solver closes its epochs with :meth:`end_epoch`, so this is the one test:
+        a NaN or infinite loss (a solver may also stop before the epoch ends), or a finite one
+        above :data:`DIVERGENCE_FACTOR` times the loss at the start of training — Adam's
+        bounded steps run away to 10^26 without ever reaching infinity.
+        """
+        if not math.isfinite(loss):
+            return True
+        if self._loss_reference is None:
+            self._loss_reference = loss if loss > 0 else None
+            return False
+        return loss > DIVERGENCE_FACTOR * self._loss_reference
 
     def rewind(self) -> None:
         """Put back the last finite weights now (a device run learns of a bad epoch at its end)."""

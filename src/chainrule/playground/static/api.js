@@ -42,6 +42,8 @@ async function call(url, options) {
   return body;
 }
 
+// Every change is a JSON (or CSV) POST from this page: the server refuses other content types
+// and other origins, so no other site's form or fetch can drive a session (docs/security.md).
 function post(url, data) {
   return call(url, { method: "POST", headers: { "Content-Type": "application/json" },
     body: JSON.stringify(data) });
@@ -53,7 +55,9 @@ export class Session {
   async open(config) {
     const body = await post("/api/session", config);
     this.id = body.id;
-    window.addEventListener("pagehide", () => navigator.sendBeacon(this.url("close")));
+    window.addEventListener("pagehide", () => fetch(this.url("close"), {
+      method: "POST", keepalive: true, headers: { "Content-Type": "application/json" }, body: "{}",
+    }).catch(() => {}));
     return body;
   }
 
@@ -63,7 +67,7 @@ export class Session {
   explain(part, index) { return post(this.url("explain"), { part, index }); }
   upload(file) {
     return call(this.url(`upload?name=${encodeURIComponent(file.name)}`),
-      { method: "POST", body: file });
+      { method: "POST", headers: { "Content-Type": "text/csv" }, body: file });
   }
 
   // Server-sent events: "static" when the set-up changes, a plain message per screen update.
