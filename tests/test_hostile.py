@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.devices import check_fits_in_memory, layer_bytes
 from chainrule.estimators import MLPRegressor
 from chainrule.network import optimizers
-from chainrule.network.memory import check_fits_in_memory, layer_bytes
 from chainrule.training.trainer import DIVERGENCE_FACTOR, Trainer
 
 

@@ -14,28 +14,26 @@ through that protocol.
 from __future__ import annotations
 
 import io
+import math
 import os
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from chainrule.extras import require
 from chainrule.io import atomic_write_bytes
 from chainrule.network.containers import Sequential
+from chainrule.network.layers import Dense
 from chainrule.network.losses import Loss
 from chainrule.training.history import History
-from chainrule.training.protocol import trained_model
+from chainrule.training.protocol import TrainedModel, trained_model
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-import math
-from collections.abc import Callable, Mapping
-from dataclasses import field
 
-import numpy as np
-
-from chainrule.network.layers import Dense
-from chainrule.training.protocol import TrainedModel
 
 __all__ = [
     "DEFAULT_SIZE",

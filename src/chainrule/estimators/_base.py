@@ -106,59 +106,46 @@ produces, read the same.
 from __future__ import annotations
 
 import copy
+import math
 import sys
 import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING
-
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import get_scorer
-
-from chainrule.training.callbacks import Callback
-
-if TYPE_CHECKING:
-    from chainrule.training.callbacks import Loop
-import math
 from numbers import Integral, Real
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
-
-from chainrule.network.layers import Layer
-from chainrule.network.normalization import BatchNorm, LayerNorm
-from chainrule.network.optimizers import GradientTransformation, Schedule, chain, linear_warmup
-from chainrule.network.regularization import add_l1, clip_by_global_norm, weights_only
-from chainrule.training.data import check_sample_weight
-
-if TYPE_CHECKING:
-    from sklearn.base import BaseEstimator
-from typing import ClassVar
-
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, is_regressor
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import get_scorer
 from sklearn.model_selection import train_test_split
 from sklearn.utils import column_or_1d
-from sklearn.utils._param_validation import Options
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from chainrule import devices
 from chainrule.backend import Array, namespace, to_numpy
-from chainrule.devices import scalar
+from chainrule.devices import check_fits_in_memory, scalar
 from chainrule.network import initializers
 from chainrule.network import optimizers as optimizers_module
 from chainrule.network.activations import ACTIVATIONS
 from chainrule.network.containers import Sequential, StateError
-from chainrule.network.layers import Dense, Dropout
+from chainrule.network.layers import Dense, Dropout, Layer
 from chainrule.network.losses import Loss, PoissonNLL
-from chainrule.network.memory import check_fits_in_memory
+from chainrule.network.normalization import BatchNorm, LayerNorm
 from chainrule.network.optimizer_state import state_from_arrays, state_to_arrays
-from chainrule.training.callbacks import Monitor
+from chainrule.network.optimizers import GradientTransformation, Schedule, chain, linear_warmup
+from chainrule.network.regularization import add_l1, clip_by_global_norm, weights_only
+from chainrule.training.callbacks import Callback, Monitor
 from chainrule.training.checkpoint import generator_table, restore_generator_table
+from chainrule.training.data import check_sample_weight
 from chainrule.training.history import History
 from chainrule.training.protocol import TrainedModel
 from chainrule.training.solvers import lbfgs
 from chainrule.training.trainer import Trainer
+
+if TYPE_CHECKING:
+    from chainrule.training.callbacks import Loop
 
 
 class SklearnVerbose(Callback):

@@ -15,19 +15,17 @@ imports them, never the reverse.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    from chainrule.backend import Array
-    from chainrule.network.containers import Sequential
-    from chainrule.network.losses import Loss
-    from chainrule.training.history import History
 import math
 import sys
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from chainrule.backend import Array, namespace
 from chainrule.network import optimizers
+
+if TYPE_CHECKING:
+    from chainrule.network.containers import Sequential
+    from chainrule.network.losses import Loss
+    from chainrule.training.history import History
 
 
 class Loop(Protocol):

@@ -28,12 +28,17 @@ intact.
 
 from __future__ import annotations
 
+import csv
 import math
-from typing import TYPE_CHECKING, Any
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
 from chainrule.backend import from_numpy, namespace, to_numpy
+from chainrule.extras import require
+from chainrule.io import write_state
 from chainrule.network import losses as losses_module
 from chainrule.network import metrics as metrics_module
 from chainrule.network.containers import Sequential, StateError
@@ -44,19 +49,12 @@ from chainrule.network.optimizer_state import (
     state_from_arrays,
     state_to_arrays,
 )
-from chainrule.training.callbacks import Monitor
+from chainrule.training.callbacks import Callback, Monitor
 from chainrule.training.history import History
 
 if TYPE_CHECKING:
     from chainrule.training.callbacks import Loop
-import csv
-import os
-from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
 
-from chainrule.extras import require
-from chainrule.io import write_state
-from chainrule.training.callbacks import Callback
 
 __all__ = [
     "CSVLogger",

@@ -38,32 +38,31 @@ would not update the weights. Each check is one pass over the data.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from chainrule import devices
-from chainrule.backend import Array, array_sum, from_numpy, is_floating, namespace, to_numpy
+from chainrule.backend import (
+    Array,
+    array_sum,
+    dtype_name,
+    from_numpy,
+    is_floating,
+    namespace,
+    to_numpy,
+)
 from chainrule.network.initializers import RandomSource
 from chainrule.network.losses import CrossEntropy
 from chainrule.training.callbacks import Callback, overrides
 
 if TYPE_CHECKING:
-    from chainrule.training.callbacks import Loop
-from collections.abc import Callable
-
-from chainrule.backend import dtype_name
-
-if TYPE_CHECKING:
     from chainrule.devices import Device
-    from chainrule.training.callbacks import Loop
-if TYPE_CHECKING:
     from chainrule.network.containers import Sequential
     from chainrule.network.losses import Loss
     from chainrule.training.callbacks import Loop
-from collections.abc import Iterator
 
 
 def all_finite(values: Array) -> bool:

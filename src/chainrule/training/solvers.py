@@ -24,26 +24,23 @@ best weights. A callback stops either solver by setting ``trainer.stop_reason``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import numpy as np
-
-from chainrule.backend import Array, from_numpy, namespace, to_numpy
-
-if TYPE_CHECKING:
-    from chainrule.network.containers import Sequential
 import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from chainrule import devices
+from chainrule.backend import Array, from_numpy, namespace, to_numpy
 from chainrule.network import optimizers as optimizers_module
 from chainrule.network.optimizers import GradientTransformation
 from chainrule.training.callbacks import Callback
 from chainrule.training.data import FitJob, host_epoch
 
 if TYPE_CHECKING:
+    from chainrule.network.containers import Sequential
     from chainrule.training.callbacks import Loop
+
 
 __all__ = ["ParamVector"]
 
