@@ -124,7 +124,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from chainrule import devices
-from chainrule.backend import Array, namespace, to_numpy
+from chainrule.backend import Array, namespace
 from chainrule.devices import check_fits_in_memory, scalar
 from chainrule.network import initializers
 from chainrule.network import optimizers as optimizers_module
@@ -138,7 +138,7 @@ from chainrule.network.optimizers import GradientTransformation, Schedule, chain
 from chainrule.network.regularization import add_l1, clip_by_global_norm, weights_only
 from chainrule.training.callbacks import Callback, Monitor
 from chainrule.training.checkpoint import generator_table, restore_generator_table
-from chainrule.training.data import check_sample_weight
+from chainrule.training.data import check_sample_weight, params_finite
 from chainrule.training.history import History
 from chainrule.training.protocol import TrainedModel
 from chainrule.training.solvers import lbfgs
@@ -168,12 +168,6 @@ def check_class_weight(class_weight: Any) -> None:
             raise ValueError(
                 f"class_weight[{label!r}] is {weight}; class weights must be finite and >= 0."
             )
-
-
-def check_weights(sample_weight: np.ndarray | None, n: int) -> None:
-    """Raise ``ValueError`` for weights that are non-finite, negative or all zero."""
-    if sample_weight is not None:
-        check_sample_weight(np.asarray(sample_weight, dtype=float), n)
 
 
 def optimizer_state_for(est: Any) -> Any | None:
@@ -223,70 +217,9 @@ LABEL_SMOOTHING_CONSTRAINT: dict[str, list[Any]] = {
 """The classifier's one more."""
 
 
-def check_extensions(
-    est: BaseEstimator, n_train: int | None = None, batch_size: int | None = None
-) -> None:
-    """Refuse combinations that cannot work, in one sentence each.
-
-    Called with the estimator alone before training (solver checks), and with the training
-    rows and batch size once they are known (BatchNorm's two-row minimum).
-    """
-    if n_train is None:
-        if est.solver == "lbfgs":
-            used = [
-                name for name in ("l1", "clip_grad_norm", "warmup_epochs") if getattr(est, name)
-            ]
-            if used:
-                raise ValueError(
-                    f"{', '.join(used)} act on the steps of a stochastic solver, which L-BFGS "
-                    "does not take; use solver='adam' or 'sgd', or leave them at their defaults."
-                )
-        return
-    if est.normalization == "batch" and batch_size is not None:
-        last = n_train - (steps_per_epoch(n_train, batch_size) - 1) * batch_size
-        if last < 2:
-            raise ValueError(
-                f"normalization='batch' needs at least 2 rows in every mini-batch, but "
-                f"n_samples={n_train} in batches of {batch_size} leave a last batch of 1; "
-                "choose another batch_size or normalization='layer'."
-            )
-
-
-def norm_layer(est: BaseEstimator, units: int) -> Layer | None:
-    """The normalization layer after a hidden ``Dense`` of ``units`` outputs, or None."""
-    if est.normalization == "batch":
-        return BatchNorm(units)
-    if est.normalization == "layer":
-        return LayerNorm(units)
-    return None
-
-
-def learning_rate(est: BaseEstimator, steps_per_epoch: int | None) -> float | Schedule:
-    """:math:`\\eta_0`, or its linear warm-up over ``warmup_epochs`` epochs of updates."""
-    lr = float(est.learning_rate_init)
-    epochs = int(getattr(est, "warmup_epochs", 0) or 0)
-    if not epochs or steps_per_epoch is None:
-        return lr
-    return linear_warmup(lr, epochs * steps_per_epoch)
-
-
 def steps_per_epoch(n_train: int, batch_size: int) -> int:
     """Updates per epoch: :math:`\\lceil N / B \\rceil` (the last batch may be short)."""
     return math.ceil(n_train / batch_size)
-
-
-def extend_optimizer(
-    est: BaseEstimator, optimizer: GradientTransformation
-) -> GradientTransformation:
-    """``optimizer`` behind L1 and global-norm clipping, when asked for (else itself)."""
-    from_front: list[GradientTransformation] = []
-    if getattr(est, "l1", 0.0):
-        from_front.append(weights_only(add_l1(float(est.l1))))
-    if getattr(est, "clip_grad_norm", None) is not None:
-        from_front.append(clip_by_global_norm(float(est.clip_grad_norm)))
-    if not from_front:
-        return optimizer
-    return chain(*from_front, optimizer)
 
 
 HIDDEN_ACTIVATIONS: dict[str, type[Layer]] = {
@@ -298,27 +231,67 @@ HIDDEN_ACTIVATIONS: dict[str, type[Layer]] = {
 four hidden activations under their names, and chainrule's others (``leaky_relu``, ``elu``…)."""
 
 
+def layer_plan(
+    hidden_layer_sizes: Any, activation: Any, dropout: Any
+) -> tuple[list[int], list[str], list[float]]:
+    """The hidden layers' widths, activation names and dropout rates, one of each per layer.
+
+    ``hidden_layer_sizes`` is one int or a sequence of positive ints; ``activation`` one name
+    (every layer's) or one per hidden layer; ``dropout`` one rate in [0, 1) or one per layer.
+    Anything else is refused in one sentence.
+    """
+    sizes = hidden_layer_sizes
+    sizes = [sizes] if not hasattr(sizes, "__iter__") else list(sizes)
+    if any(int(s) <= 0 for s in sizes) or any(int(s) != s for s in sizes):
+        raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes}.")
+    sizes = [int(s) for s in sizes]
+    n = len(sizes)
+    names = [activation] * n if isinstance(activation, str) else list(activation)
+    unknown = [a for a in names if a not in HIDDEN_ACTIVATIONS]
+    if len(names) != n or unknown or not all(isinstance(a, str) for a in names):
+        raise ValueError(
+            f"activation must be one name or one per hidden layer ({n}) from "
+            f"{', '.join(sorted(HIDDEN_ACTIVATIONS))}; got {activation!r}."
+        )
+    rates = [float(dropout)] * n if isinstance(dropout, Real) else [float(r) for r in dropout]
+    if len(rates) != n or not all(0.0 <= r < 1.0 for r in rates):
+        raise ValueError(
+            f"dropout must be one rate in [0, 1) or one per hidden layer ({n}), got {dropout!r}."
+        )
+    return sizes, names, rates
+
+
 def build_network(
-    est: BaseEstimator, n_in: int, hidden: list[int], n_out: int, dropout: list[float], rng: Any
+    n_in: int,
+    hidden: list[int],
+    n_out: int,
+    activations: list[str],
+    dropout: list[float],
+    rng: Any,
+    *,
+    normalization: str | None = None,
+    weight_init: str = "auto",
 ) -> Sequential:
     """``Dense [→ norm] → activation [→ Dropout] → … → Dense`` with ``n_out`` linear outputs.
 
     The normalization layer (``normalization="batch"`` or ``"layer"``) sits between each hidden
-    ``Dense`` and its activation; with ``normalization=None`` there is none.
+    ``Dense`` and its activation; with ``normalization=None`` there is none. ``weight_init``
+    ``"auto"`` draws scikit-learn's Glorot uniform weights and biases from ``rng``; any other
+    name is a :mod:`chainrule.network.initializers` scheme.
     """
     sizes = [n_in, *hidden, n_out]
     layers: list[Layer] = []
-    sklearn_init = est.weight_init == "auto"
-    names = hidden_activations(est, len(hidden))
+    sklearn_init = weight_init == "auto"
     for i in range(len(sizes) - 1):
         fan_in, fan_out = sizes[i], sizes[i + 1]
-        init = "zeros" if sklearn_init else est.weight_init
-        dense = Dense(fan_in, fan_out, weight_init=init, rng=rng)
+        dense = Dense(
+            fan_in, fan_out, weight_init="zeros" if sklearn_init else weight_init, rng=rng
+        )
         if sklearn_init:
             # scikit-learn's Glorot uniform, biases included: U(-a, a) with
             # a = √(6 / (fan_in + fan_out)), or √(2 / …) for logistic units (the activation
             # after this layer; the output layer follows the last hidden one, as scikit-learn).
-            follows = names[min(i, len(names) - 1)] if names else "relu"
+            follows = activations[min(i, len(activations) - 1)] if activations else "relu"
             factor = 2.0 if follows == "logistic" else 6.0
             bound = math.sqrt(factor / (fan_in + fan_out))
             dense.params["W"][...] = rng.uniform(-bound, bound, (fan_in, fan_out))
@@ -328,85 +301,58 @@ def build_network(
             dense.weight_init = dense.bias_init = scheme
         layers.append(dense)
         if i < len(hidden):
-            norm = norm_layer(est, fan_out)
-            if norm is not None:
-                layers.append(norm)
-            layers.append(HIDDEN_ACTIVATIONS[names[i]]())
+            if normalization == "batch":
+                layers.append(BatchNorm(fan_out))
+            elif normalization == "layer":
+                layers.append(LayerNorm(fan_out))
+            layers.append(HIDDEN_ACTIVATIONS[activations[i]]())
             if dropout[i] > 0:
                 layers.append(Dropout(dropout[i], rng=rng))
     return Sequential(layers)
 
 
 def make_optimizer(
-    est: BaseEstimator, steps_per_epoch: int | None = None
-) -> optimizers_module.GradientTransformation:
-    """The update rule ``solver`` names, with the estimator's rates and moments.
+    solver: str,
+    learning_rate_init: float,
+    *,
+    beta_1: float = 0.9,
+    beta_2: float = 0.999,
+    epsilon: float = 1e-8,
+    momentum: float = 0.9,
+    nesterovs_momentum: bool = True,
+    weight_decay: float = 0.0,
+    warmup_steps: int = 0,
+    l1: float = 0.0,
+    clip_grad_norm: float | None = None,
+) -> GradientTransformation:
+    """The update rule ``solver`` names, with its rate and moments.
 
-    With ``warmup_epochs`` (and the ``steps_per_epoch`` to count them in) the rate is warmed
-    up; with ``l1`` or ``clip_grad_norm`` the gradient passes those transforms first
-    (see the module docstring).
+    ``warmup_steps`` warms the rate up linearly over that many updates; ``l1`` and
+    ``clip_grad_norm`` put those transforms in front of the rule (see the module docstring);
+    ``weight_decay`` is AdamW's decoupled decay.
     """
-    return extend_optimizer(est, _solver_rule(est, learning_rate(est, steps_per_epoch)))
-
-
-def _solver_rule(
-    est: BaseEstimator, lr: float | Schedule
-) -> optimizers_module.GradientTransformation:
-    if est.solver == "sgd":
+    lr: float | Schedule = float(learning_rate_init)
+    if warmup_steps:
+        lr = linear_warmup(lr, warmup_steps)
+    if solver == "sgd":
         # scikit-learn's velocity holds the rate, v ← μ v − η g, so a rate changed by
         # invscaling / adaptive applies to new gradients only: scale first, then momentum.
-        step = optimizers_module.scale_by_learning_rate(lr)
-        if not est.momentum:
-            return optimizers_module.chain(step)
-        nesterov = bool(est.nesterovs_momentum)
-        return optimizers_module.chain(step, optimizers_module.trace(float(est.momentum), nesterov))
-    if est.solver == "adam":  # ε where scikit-learn's AdamOptimizer has it (optimizers.py)
-        return optimizers_module.adam(
-            lr, est.beta_1, est.beta_2, est.epsilon, eps_placement="sklearn"
-        )
-    if est.solver == "adamw":
-        return optimizers_module.adamw(
-            lr, est.beta_1, est.beta_2, est.epsilon, weight_decay=float(est.alpha)
-        )
-    return optimizers_module.rmsprop(lr, eps=est.epsilon)
-
-
-def hidden_sizes(est: BaseEstimator) -> list[int]:
-    """``hidden_layer_sizes`` as a list of positive integers (one int is one layer)."""
-    sizes = est.hidden_layer_sizes
-    sizes = [sizes] if not hasattr(sizes, "__iter__") else list(sizes)
-    if any(int(s) <= 0 for s in sizes) or any(int(s) != s for s in sizes):
-        raise ValueError(f"hidden_layer_sizes must be positive integers, got {sizes}.")
-    return [int(s) for s in sizes]
-
-
-def hidden_activations(est: BaseEstimator, n_hidden: int) -> list[str]:
-    """``activation`` as one name per hidden layer (one name is every layer's)."""
-    names = est.activation
-    if isinstance(names, str):
-        return [names] * n_hidden
-    names = list(names)
-    unknown = [n for n in names if n not in HIDDEN_ACTIVATIONS]
-    if len(names) != n_hidden or unknown or not all(isinstance(n, str) for n in names):
-        raise ValueError(
-            f"activation must be one name or one per hidden layer ({n_hidden}) from "
-            f"{', '.join(sorted(HIDDEN_ACTIVATIONS))}; got {est.activation!r}."
-        )
-    return names
-
-
-def dropout_rates(est: BaseEstimator, n_hidden: int) -> list[float]:
-    """``dropout`` as one rate per hidden layer."""
-    rates = est.dropout
-    if isinstance(rates, Real):
-        return [float(rates)] * n_hidden
-    rates = [float(r) for r in rates]
-    if len(rates) != n_hidden or not all(0.0 <= r < 1.0 for r in rates):
-        raise ValueError(
-            f"dropout must be one rate in [0, 1) or one per hidden layer ({n_hidden}), "
-            f"got {est.dropout!r}."
-        )
-    return rates
+        rule = [optimizers_module.scale_by_learning_rate(lr)]
+        if momentum:
+            rule.append(optimizers_module.trace(float(momentum), bool(nesterovs_momentum)))
+        rule = chain(*rule)
+    elif solver == "adam":  # ε where scikit-learn's AdamOptimizer has it (optimizers.py)
+        rule = optimizers_module.adam(lr, beta_1, beta_2, epsilon, eps_placement="sklearn")
+    elif solver == "adamw":
+        rule = optimizers_module.adamw(lr, beta_1, beta_2, epsilon, weight_decay=weight_decay)
+    else:
+        rule = optimizers_module.rmsprop(lr, eps=epsilon)
+    in_front: list[GradientTransformation] = []
+    if l1:
+        in_front.append(weights_only(add_l1(float(l1))))
+    if clip_grad_norm is not None:
+        in_front.append(clip_by_global_norm(float(clip_grad_norm)))
+    return chain(*in_front, rule) if in_front else rule
 
 
 class HalfPoissonDeviance(PoissonNLL):
@@ -582,13 +528,12 @@ def _seed_from(rng: np.random.Generator | np.random.RandomState) -> int:
     return int(rng.integers(2**31 - 1) if hasattr(rng, "integers") else rng.randint(2**31 - 1))
 
 
-def validation_scorer(est: BaseEstimator) -> Callable[..., float] | None:
+def validation_scorer(scoring: Any) -> Callable[..., float] | None:
     """The scorer ``scoring`` names (``sklearn.metrics.get_scorer``), or None.
 
     ``None`` is scikit-learn's own score (accuracy or :math:`R^2`); ``"loss"`` is the negated
     validation loss, as in ``HistGradientBoostingClassifier``; both return None here.
     """
-    scoring = getattr(est, "scoring", None)
     if scoring is None or scoring == "loss":
         return None
     return get_scorer(scoring)
@@ -640,7 +585,7 @@ class ValidationScore(Monitor):
         current.n_outputs_ = Yv.shape[1]
         current._raw_output = lambda X: raw
         y_true = est._labels_from_encoded(Yv)
-        scorer = validation_scorer(est)
+        scorer = validation_scorer(scoring)
         kwargs = {} if wv is None else {"sample_weight": wv}
         return float(scorer(current, Xv, y_true, **kwargs))
 
@@ -856,7 +801,7 @@ def _restore_optimizer(est: BaseEstimator, tensors: dict[str, np.ndarray], saved
         return  # a file from before optimizer states were saved: partial_fit starts afresh
     if saved.get("solver") != est.solver or est.solver == "lbfgs":
         raise StateError(f"has an optimizer state for solver {saved.get('solver')!r}")
-    template = make_optimizer(est).init(est.network_.params)
+    template = est._optimizer().init(est.network_.params)
     try:
         est._opt_state = state_from_arrays(template, tensors, saved["state"])
     except ValueError as exc:
@@ -994,24 +939,18 @@ class BaseMLP(BaseEstimator):
         # attached at the end, so restoring the attribute dict undoes everything.
         saved = self.__dict__.copy()
         try:
-            self._fit_unguarded(X, y, sample_weight, incremental)
+            self._fit_and_attach(X, y, sample_weight, incremental)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(saved)
             raise
         return self
 
-    def _fit_unguarded(self, X: Any, y: Any, sample_weight: Any, incremental: bool) -> None:
+    def _fit_and_attach(self, X: Any, y: Any, sample_weight: Any, incremental: bool) -> None:
         self._validate_params()
-        hidden = hidden_sizes(self)
-        hidden_activations(self, len(hidden))  # one name, or one per hidden layer
-        dropout = dropout_rates(self, len(hidden))
-        if self.solver == "lbfgs" and any(dropout):
-            raise ValueError(
-                "dropout makes the loss random, which L-BFGS cannot minimise; use "
-                "solver='adam' or 'sgd', or set dropout=0."
-            )
-        check_extensions(self)
+        hidden, activations, dropout = layer_plan(
+            self.hidden_layer_sizes, self.activation, self.dropout
+        )
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True.")
         if incremental and self.record_validation:
@@ -1019,7 +958,7 @@ class BaseMLP(BaseEstimator):
                 "partial_fit holds no rows out, so it cannot record_validation; call fit, "
                 "or score your own held-out rows between partial_fit calls."
             )
-        validation_scorer(self)  # an unknown scoring name fails before training
+        validation_scorer(self.scoring)  # an unknown scoring name fails before training
         first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
 
         X, y = validate_data(
@@ -1039,7 +978,8 @@ class BaseMLP(BaseEstimator):
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
             )
         Y, sample_weight = self._encode_targets(y, sample_weight, incremental)
-        check_weights(sample_weight, X.shape[0])  # finite, >= 0, not all zero: _checks.py
+        if sample_weight is not None:  # finite, >= 0, not all zero
+            check_sample_weight(np.asarray(sample_weight, dtype=float), X.shape[0])
         if sp.issparse(X):  # the engine computes on dense arrays
             X = X.toarray()
         Y = np.ascontiguousarray(Y, dtype=X.dtype)
@@ -1050,11 +990,21 @@ class BaseMLP(BaseEstimator):
         if first_pass:
             # refused before a weight is allocated: too large a layer is otherwise allocated
             # lazily and grows until the kernel kills the process, with no word why
-            check_fits_in_memory(
-                [X.shape[1], *hidden, n_outputs], self._batch_rows(X.shape[0]), X.dtype.itemsize
-            )
+            batch_rows = X.shape[0] if self.solver == "lbfgs" else min(X.shape[0], 200)
+            if self.solver != "lbfgs" and self.batch_size != "auto":
+                batch_rows = min(X.shape[0], int(self.batch_size))
+            check_fits_in_memory([X.shape[1], *hidden, n_outputs], batch_rows, X.dtype.itemsize)
             rng = random_source(self.random_state)
-            net = build_network(self, X.shape[1], hidden, n_outputs, dropout, rng)
+            net = build_network(
+                X.shape[1],
+                hidden,
+                n_outputs,
+                activations,
+                dropout,
+                rng,
+                normalization=self.normalization,
+                weight_init=self.weight_init,
+            )
         else:
             # scikit-learn seeds a new RandomState from an integer at every fit / partial_fit
             # call; a RandomState or Generator (and None's generator) carries on.
@@ -1069,7 +1019,7 @@ class BaseMLP(BaseEstimator):
             net = copy.deepcopy(self.network_)
 
         if self.solver == "lbfgs":
-            record = self._fit_lbfgs(net, X, Y, sample_weight, rng)
+            record = self._fit_lbfgs(net, X, Y, sample_weight, rng, any(dropout))
         else:
             record = self._fit_stochastic(net, X, Y, sample_weight, rng, first_pass, incremental)
 
@@ -1082,11 +1032,22 @@ class BaseMLP(BaseEstimator):
         self.n_layers_ = len(hidden) + 2
         self.out_activation_ = self._output_activation(n_outputs)
 
-    def _batch_rows(self, n: int) -> int:
-        """Rows of one training batch: all ``n`` for L-BFGS, else ``batch_size`` (auto: 200)."""
-        if self.solver == "lbfgs":
-            return n
-        return min(n, 200 if self.batch_size == "auto" else int(self.batch_size))
+    def _optimizer(self, steps_per_epoch: int | None = None) -> GradientTransformation:
+        """:func:`make_optimizer` with this estimator's values (warm-up needs the steps)."""
+        warmup = int(self.warmup_epochs or 0) * (steps_per_epoch or 0)
+        return make_optimizer(
+            self.solver,
+            self.learning_rate_init,
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
+            epsilon=self.epsilon,
+            momentum=self.momentum,
+            nesterovs_momentum=self.nesterovs_momentum,
+            weight_decay=float(self.alpha) if self.solver == "adamw" else 0.0,
+            warmup_steps=warmup,
+            l1=self.l1,
+            clip_grad_norm=self.clip_grad_norm,
+        )
 
     def _fit_stochastic(
         self,
@@ -1112,7 +1073,14 @@ class BaseMLP(BaseEstimator):
                     stacklevel=4,
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_train))
-        check_extensions(self, n_train, batch_size)
+        if self.normalization == "batch":
+            last = n_train - (steps_per_epoch(n_train, batch_size) - 1) * batch_size
+            if last < 2:
+                raise ValueError(
+                    f"normalization='batch' needs at least 2 rows in every mini-batch, but "
+                    f"n_samples={n_train} in batches of {batch_size} leave a last batch of 1; "
+                    "choose another batch_size or normalization='layer'."
+                )
 
         base = self._data_loss(Y.shape[1])
         # AdamW's decay is decoupled (in the optimizer), so the loss carries no penalty then.
@@ -1121,8 +1089,8 @@ class BaseMLP(BaseEstimator):
         trainer = Trainer(
             net,
             objective,
-            make_optimizer(self, steps_per_epoch(n_train, batch_size)),
-            device=self._device(),
+            self._optimizer(steps_per_epoch(n_train, batch_size)),
+            device=None if self.device == "cpu" else devices.get(self.device),
         )
         continuing = not first_pass
         if continuing:
@@ -1178,16 +1146,15 @@ class BaseMLP(BaseEstimator):
             sample_weight=sample_weight,
             callbacks=callbacks,
             verbose=0,
-            check_inputs=False,  # done: validate_data (finite X), encoded Y, check_weights
+            check_inputs=False,  # done: validate_data (finite X), encoded Y, the weights
         )
-        diverged = trainer.stop_reason == "non_finite" or not _finite(trainer.network)
+        diverged = trainer.stop_reason == "non_finite" or not params_finite(
+            trainer.network.params.values()
+        )
         if diverged and not (self.early_stopping and rules and rules[0].diverged(trainer)):
             raise ValueError(NON_FINITE_MESSAGE)
         if trainer.stop_reason == "interrupted":
             warnings.warn("Training interrupted by user.", stacklevel=5)
-
-    def _device(self) -> devices.Device | None:
-        return None if self.device == "cpu" else devices.get(self.device)
 
     def _stratify(self) -> bool:
         return False
@@ -1199,11 +1166,28 @@ class BaseMLP(BaseEstimator):
         Y: np.ndarray,
         sample_weight: np.ndarray | None,
         rng: Any,
+        dropout: bool,
     ) -> dict[str, Any]:
-        """Minimise the full-batch objective with the Trainer's L-BFGS solver."""
+        """Minimise the full-batch objective with the Trainer's L-BFGS solver.
+
+        Refuses what acts on the steps of a stochastic solver (dropout, L1, clipping, warm-up):
+        L-BFGS takes none.
+        """
+        if dropout:
+            raise ValueError(
+                "dropout makes the loss random, which L-BFGS cannot minimise; use "
+                "solver='adam' or 'sgd', or set dropout=0."
+            )
+        used = [n for n in ("l1", "clip_grad_norm", "warmup_epochs") if getattr(self, n)]
+        if used:
+            raise ValueError(
+                f"{', '.join(used)} act on the steps of a stochastic solver, which L-BFGS "
+                "does not take; use solver='adam' or 'sgd', or leave them at their defaults."
+            )
         objective = L2Penalized(self._data_loss(Y.shape[1]), net, float(self.alpha))
         solver = lbfgs(max_fun=self.max_fun, tol=self.tol)
-        trainer = Trainer(net, objective, solver, device=self._device())
+        device = None if self.device == "cpu" else devices.get(self.device)
+        trainer = Trainer(net, objective, solver, device=device)
         self._train(trainer, X, Y, sample_weight, rng, self.max_iter, None, [], False)
         result = solver.result
         warn_lbfgs(result)
@@ -1244,7 +1228,7 @@ class BaseMLP(BaseEstimator):
             self._classes(),
             self._probabilities(),
             self.get_params(deep=False),
-            optimizer=None if self.solver == "lbfgs" else make_optimizer(self),
+            optimizer=None if self.solver == "lbfgs" else self._optimizer(),
             optimizer_state=getattr(self, "_opt_state", None),
         )
 
@@ -1288,7 +1272,3 @@ def random_source(random_state: Any) -> np.random.RandomState | np.random.Genera
     if isinstance(random_state, np.random.RandomState | np.random.Generator):
         return random_state
     return np.random.RandomState(random_state)
-
-
-def _finite(net: Sequential) -> bool:
-    return all(bool(np.isfinite(to_numpy(v)).all()) for v in net.params.values())

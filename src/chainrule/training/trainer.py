@@ -21,18 +21,20 @@ infinite or above :data:`DIVERGENCE_FACTOR` times its start, tested in one place
 ``end_epoch``, for every solver — keeping the last good weights; every ``stop_reason`` is
 listed in :class:`History`.
 
-:class:`FiniteGuard` keeps the last finite weights: the network's parameters at the start of
+The trainer keeps the last finite weights: the network's parameters at the start of
 ``fit`` until an epoch ends with finite parameters, then those. Whatever ends the run — a
-divergence, Ctrl-C, an exception in a callback — the guard puts them back if the weights are
+divergence, Ctrl-C, an exception in a callback — they are put back if the weights are
 not all finite.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -59,71 +61,28 @@ training has diverged (:meth:`Trainer._diverged`). A sane run's loss rarely rise
 Adam at a learning rate of 10^6 reaches 10^26 times it in one epoch."""
 
 
-class InterruptFlag:
-    """Turns the first Ctrl-C into a flag the loop reads after each batch; a second one aborts."""
+@contextlib.contextmanager
+def ctrl_c_flag() -> Iterator[SimpleNamespace]:
+    """Turn the first Ctrl-C into a flag (``.raised``) the solvers read after each batch.
 
-    def __init__(self) -> None:
-        self.raised = False
-        self._previous: Any = None
-        self._installed = False
-
-    def __enter__(self) -> InterruptFlag:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.getsignal(signal.SIGINT)
-            signal.signal(signal.SIGINT, self._handle)
-            self._installed = True
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.raised:  # a second Ctrl-C means "now"
-            raise KeyboardInterrupt
-        self.raised = True
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._installed:
-            signal.signal(signal.SIGINT, self._previous)
-
-
-class FiniteGuard:
-    """Keeps the last finite parameters and restores them when the run ends with non-finite ones.
-
-    Used as ``with FiniteGuard(trainer) as guard: ...`` around the solver, with
-    :meth:`epoch_end` after each recorded epoch. When that epoch was also the best so far, the
-    trainer's best-weights snapshot *is* the last finite state, so no second copy is made:
-    one snapshot per epoch at most.
+    A second Ctrl-C raises ``KeyboardInterrupt`` at once. Outside the main thread, where
+    Python delivers no signals, the flag simply stays down.
     """
+    flag = SimpleNamespace(raised=False)
 
-    def __init__(self, trainer: Any) -> None:
-        self.trainer = trainer
-        self.saved: dict[str, Array] | None = None
-        self.use_best = False
+    def handle(signum: int, frame: Any) -> None:
+        if flag.raised:  # a second Ctrl-C means "now"
+            raise KeyboardInterrupt
+        flag.raised = True
 
-    def __enter__(self) -> FiniteGuard:
-        if self._params_finite():
-            self.saved = self.trainer.snapshot()
-        return self
-
-    def _params_finite(self) -> bool:
-        return params_finite(self.trainer.network.params.values())
-
-    def epoch_end(self, finite: bool, snapshotted: bool) -> None:
-        """Remember the parameters if ``finite`` (reusing the best snapshot when just taken)."""
-        if not finite:
-            return
-        self.use_best = snapshotted
-        if not snapshotted:
-            self.saved = self.trainer.snapshot(self.saved)
-
-    def __exit__(self, *exc: Any) -> None:
-        if not self._params_finite():
-            self.rewind()
-
-    def rewind(self) -> None:
-        """Put back the last finite parameters (the best snapshot when that is the latest)."""
-        if self.use_best and self.trainer.best_params is not None:
-            self.trainer.restore(self.trainer.best_params)
-        elif self.saved is not None:
-            self.trainer.restore(self.saved)
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    previous = signal.signal(signal.SIGINT, handle)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class Trainer:
@@ -192,7 +151,10 @@ class Trainer:
         self.best_params: dict[str, Array] | None = None
         self.steps_per_epoch: int | None = None  # batches per epoch, for progress displays
         self.rng: RandomSource | None = None  # the shuffle generator, continued by later fits
-        self._finite_guard: FiniteGuard | None = None
+        # The last finite weights (see the module docstring): a snapshot, or the
+        # best-weights snapshot when the last finite epoch was also the best.
+        self._last_finite: dict[str, Array] | None = None
+        self._last_finite_is_best = False
         self._loss_reference: float | None = None  # the start's loss, for end_epoch's test
         self.device = None if device is None else devices.get(device)
 
@@ -371,22 +333,26 @@ class Trainer:
         self.stop_reason = None
         # Divergence is reported as stop_reason="non_finite", not as a stream of NumPy overflow
         # warnings; one errstate for the whole run keeps the per-batch path free of it.
-        # FiniteGuard: whatever ends the loop, the weights left are finite (FiniteGuard).
-        with (
-            InterruptFlag() as interrupt,
-            np.errstate(over="ignore", invalid="ignore"),
-            FiniteGuard(self) as self._finite_guard,
-        ):
-            job = make_job(range(first, first + epochs), run_callbacks, interrupt)
-            self._loss_reference = self._starting_loss(job)
-            for cb in job.callbacks:
-                cb.on_train_begin(self)
-            self.solver.run(self, job)
-            if self.stop_reason == "non_finite":  # whatever the solver: the last good epoch's
-                self._finite_guard.rewind()  # weights, as a device run's (finite or not)
+        # Whatever ends the loop — a divergence, Ctrl-C, an exception in a callback — the
+        # weights left are finite: the last finite ones are put back otherwise.
+        finite_at_start = params_finite(self.network.params.values())
+        self._last_finite = self.snapshot() if finite_at_start else None
+        self._last_finite_is_best = False
+        with ctrl_c_flag() as interrupt, np.errstate(over="ignore", invalid="ignore"):
+            try:
+                job = make_job(range(first, first + epochs), run_callbacks, interrupt)
+                self._loss_reference = self._starting_loss(job)
+                for cb in job.callbacks:
+                    cb.on_train_begin(self)
+                self.solver.run(self, job)
+                if self.stop_reason == "non_finite":  # whatever the solver: the last good
+                    self.rewind()  # epoch's weights, as a device run's (finite or not)
+            finally:
+                if not params_finite(self.network.params.values()):
+                    self.rewind()
 
         if self.stop_reason in ("non_finite", "interrupted") and self.best_params is not None:
-            if self.stop_reason == "interrupted" or not self._params_finite():
+            if self.stop_reason == "interrupted" or not params_finite(self.network.params.values()):
                 self.restore(self.best_params)
         self.history.stop_reason = self.stop_reason
         for cb in job.callbacks:
@@ -413,14 +379,16 @@ class Trainer:
         watch = self.monitor
         value = watch.measure(self, logs)
         self.history.append(epoch, logs)
-        finite = self._params_finite()
+        finite = params_finite(self.network.params.values())
         improved = finite and watch.improved(value)
         if improved:
             watch.best = value
             self.best_params = self.snapshot(self.best_params)
             self.history.best_epoch = epoch
-        if self._finite_guard is not None:  # None only when a solver is driven by hand
-            self._finite_guard.epoch_end(finite, improved)
+        if finite:  # the last finite weights: the best snapshot if just taken, else a copy
+            self._last_finite_is_best = improved
+            if not improved:
+                self._last_finite = self.snapshot(self._last_finite)
         for cb in job.epoch_end_hooks:
             cb.on_epoch_end(self, epoch, logs)
 
@@ -452,12 +420,15 @@ class Trainer:
         return loss > DIVERGENCE_FACTOR * self._loss_reference
 
     def rewind(self) -> None:
-        """Put back the last finite weights now (a device run learns of a bad epoch at its end)."""
-        if self._finite_guard is not None:
-            self._finite_guard.rewind()
+        """Put back the last finite weights now (a device run learns of a bad epoch at its end).
 
-    def _params_finite(self) -> bool:
-        return params_finite(self.network.params.values())
+        They are the best epoch's snapshot when that epoch was the last finite one, else the
+        copy ``end_epoch`` took, else the weights ``fit`` started from.
+        """
+        if self._last_finite_is_best and self.best_params is not None:
+            self.restore(self.best_params)
+        elif self._last_finite is not None:
+            self.restore(self._last_finite)
 
     # -- inference ---------------------------------------------------------------------------
     def predict(self, X: Array, batch_size: int | None = 8192) -> Array:
