@@ -217,11 +217,6 @@ LABEL_SMOOTHING_CONSTRAINT: dict[str, list[Any]] = {
 """The classifier's one more."""
 
 
-def steps_per_epoch(n_train: int, batch_size: int) -> int:
-    """Updates per epoch: :math:`\\lceil N / B \\rceil` (the last batch may be short)."""
-    return math.ceil(n_train / batch_size)
-
-
 HIDDEN_ACTIVATIONS: dict[str, type[Layer]] = {
     cls.sklearn_name: cls
     for cls in sorted(set(ACTIVATIONS.values()), key=lambda c: c.__name__)
@@ -452,18 +447,12 @@ class L2Penalized(Loss):
             xp = namespace(y_pred)
             total = y_pred.shape[0] if sample_weight is None else scalar(xp, xp.sum(sample_weight))
             self.coefficient = self.alpha / total
-            value += 0.5 * self.coefficient * self.squared_norm()
+            squared_norm = 0.0  # Σ_W ‖W‖²; on a device it stays there, no wait per batch
+            params = self.network.params
+            for k in self.weight_names:
+                squared_norm += scalar(xp, xp.sum(params[k] * params[k]))
+            value += 0.5 * self.coefficient * squared_norm
         return value, grad
-
-    def squared_norm(self) -> float:
-        """:math:`\\sum_W \\lVert W \\rVert_F^2` over the penalised weights."""
-        params = self.network.params
-        total = 0.0
-        for k in self.weight_names:
-            w = params[k]
-            xp = namespace(w)
-            total += scalar(xp, xp.sum(w * w))  # on a device: stays there, no wait per batch
-        return total
 
     def link(self, y_pred: Array) -> Array:
         return self.base.link(y_pred)
@@ -479,18 +468,15 @@ class PenaltyGradient(Callback):
         self.penalized = penalized
 
     def on_gradients(self, trainer: Loop, grads: dict[str, Array]) -> None:
-        add_penalty_gradient(self.penalized, grads)
-
-
-def add_penalty_gradient(penalized: L2Penalized, grads: dict[str, Array]) -> None:
-    """``grads[W] += (α / s_B) · W`` in place for every penalised weight."""
-    c = penalized.coefficient
-    if not penalized.alpha:  # c may be a 0-d device array: test the float α, not c
-        return
-    params = penalized.network.params
-    for k in penalized.weight_names:
-        if k in grads:
-            grads[k] += c * params[k]
+        """``grads[W] += (α / s_B) · W`` in place for every penalised weight."""
+        penalized = self.penalized
+        c = penalized.coefficient
+        if not penalized.alpha:  # c may be a 0-d device array: test the float α, not c
+            return
+        params = penalized.network.params
+        for k in penalized.weight_names:
+            if k in grads:
+                grads[k] += c * params[k]
 
 
 Validation = tuple[np.ndarray, np.ndarray, np.ndarray | None]
@@ -958,7 +944,8 @@ class BaseMLP(BaseEstimator):
                 "partial_fit holds no rows out, so it cannot record_validation; call fit, "
                 "or score your own held-out rows between partial_fit calls."
             )
-        validation_scorer(self.scoring)  # an unknown scoring name fails before training
+        if self.scoring not in (None, "loss"):  # an unknown scoring name fails before training
+            validation_scorer(self.scoring)
         first_pass = not hasattr(self, "network_") or (not self.warm_start and not incremental)
 
         X, y = validate_data(
@@ -1023,7 +1010,8 @@ class BaseMLP(BaseEstimator):
         else:
             record = self._fit_stochastic(net, X, Y, sample_weight, rng, first_pass, incremental)
 
-        net.to_namespace(np.empty(0))  # a device run's weights come home: coefs_, files, ONNX
+        if self.device != "cpu":  # a device run's weights come home: coefs_, files, ONNX
+            net.to_namespace(np.empty(0))
         for k, v in record.items():
             setattr(self, k, v)
         self.network_ = net
@@ -1073,8 +1061,9 @@ class BaseMLP(BaseEstimator):
                     stacklevel=4,
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_train))
+        steps = math.ceil(n_train / batch_size)  # updates per epoch; the last batch may be short
         if self.normalization == "batch":
-            last = n_train - (steps_per_epoch(n_train, batch_size) - 1) * batch_size
+            last = n_train - (steps - 1) * batch_size
             if last < 2:
                 raise ValueError(
                     f"normalization='batch' needs at least 2 rows in every mini-batch, but "
@@ -1089,7 +1078,7 @@ class BaseMLP(BaseEstimator):
         trainer = Trainer(
             net,
             objective,
-            self._optimizer(steps_per_epoch(n_train, batch_size)),
+            self._optimizer(steps),
             device=None if self.device == "cpu" else devices.get(self.device),
         )
         continuing = not first_pass
@@ -1115,7 +1104,9 @@ class BaseMLP(BaseEstimator):
             )
         return {
             "history_": trainer.history,
-            "_opt_state": devices.tree_to_host(trainer.opt_state),
+            "_opt_state": trainer.opt_state
+            if trainer.device is None
+            else devices.tree_to_host(trainer.opt_state),
             "_opt_solver": self.solver,
             **rules.fitted(),
         }

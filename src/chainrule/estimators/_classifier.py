@@ -52,15 +52,6 @@ def indicator_matrix(y: np.ndarray, binarizer: LabelBinarizer) -> np.ndarray:
     return Y
 
 
-def fit_binarizer(y: np.ndarray) -> LabelBinarizer:
-    """A ``LabelBinarizer`` fitted on ``y``.
-
-    A ``y`` of one class is accepted, as scikit-learn accepts it: its one column is all zeros,
-    and ``predict`` returns that class.
-    """
-    return LabelBinarizer().fit(y)
-
-
 def _stochastic(est: BaseMLP) -> bool:
     if est.solver not in STOCHASTIC_SOLVERS:
         raise AttributeError(
@@ -310,7 +301,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     ) -> tuple[np.ndarray, np.ndarray | None]:
         check_classification_targets(y)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
-            binarizer = fit_binarizer(y)
+            # a y of one class is accepted, as scikit-learn accepts it: its one column is all
+            # zeros, and predict returns that class
+            binarizer = LabelBinarizer().fit(y)
             self._label_binarizer, self.classes_ = binarizer, binarizer.classes_
         else:
             classes = unique_labels(y)

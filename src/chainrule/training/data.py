@@ -433,7 +433,8 @@ def array_job(
     ``check_inputs=False`` skips the pass over ``X`` for non-finite values (and the class and
     weight checks) for callers that validated already (the estimators).
     """
-    check_in_place(X)  # dask or JAX arrays would leave the weights untouched: checks.py
+    if not isinstance(X, np.ndarray):  # dask or JAX arrays would leave the weights untouched
+        check_in_place(X)
     room = None if trainer.device is None else too_big(trainer.device, X, y, sample_weight)
     if room is not None:  # more rows than the device holds: they cross in chunks of batches
         args = (batch_size, shuffle, gen, validation_data, validation_split, room, check_inputs)
@@ -442,7 +443,7 @@ def array_job(
         X, y, sample_weight, validation_data = trainer.device.put_all(
             X, y, sample_weight, validation_data
         )
-    X, y = trainer.prepare(X, y)
+    X, y = prepare(trainer.network, trainer.loss, X, y)
     xp = namespace(X)
     w = None
     if sample_weight is not None:
@@ -462,7 +463,7 @@ def array_job(
             xp.take(y, val_idx, axis=0),
             None if w is None else xp.take(w, val_idx, axis=0),
         )
-    val = prepare_validation(trainer, validation_data)
+    val = None if validation_data is None else prepare_validation(trainer, validation_data)
 
     n_train = n if train_idx is None else train_idx.shape[0]
     full_batch = batch_size is None or batch_size >= n_train

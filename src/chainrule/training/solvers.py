@@ -322,6 +322,8 @@ def get(optimizer: GradientTransformation | MiniBatch | LBFGS | str) -> MiniBatc
         return optimizer
     if isinstance(optimizer, str) and optimizer.lower().replace("-", "") == "lbfgs":
         return LBFGS()
+    if isinstance(optimizer, GradientTransformation):
+        return MiniBatch(optimizer)
     return MiniBatch(optimizers_module.get(optimizer))
 
 

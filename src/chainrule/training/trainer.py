@@ -49,7 +49,7 @@ from chainrule.network.initializers import RandomSource, as_generator
 from chainrule.network.losses import Loss
 from chainrule.network.optimizers import GradientTransformation
 from chainrule.training import checkpoint, data, solvers
-from chainrule.training.callbacks import Callback, Monitor
+from chainrule.training.callbacks import Callback, Monitor, overrides
 from chainrule.training.data import params_finite
 from chainrule.training.history import History
 from chainrule.training.progress import verbose_callbacks
@@ -138,7 +138,7 @@ class Trainer:
         device: str | devices.Device | None = None,
     ) -> None:
         self.network = network
-        self.loss = losses_module.get(loss)
+        self.loss = loss if isinstance(loss, Loss) else losses_module.get(loss)
         self.solver = solvers.get(optimizer)
         self.metrics = [metrics_module.get(m) for m in metrics]
         self.callbacks = list(callbacks)
@@ -327,7 +327,8 @@ class Trainer:
     ) -> History:
         """Run the solver on the job ``make_job`` builds (arrays or a stream: the same run)."""
         run_callbacks = [*self.callbacks, *callbacks]
-        run_callbacks += verbose_callbacks(verbose, run_callbacks)
+        if verbose:  # 0: silent; otherwise Keras' progress display (verbose_callbacks)
+            run_callbacks += verbose_callbacks(verbose, run_callbacks)
         first = self.history.epoch[-1] + 1 if self.history.epoch else 0
         self.first_epoch, self.last_epoch = first, first + epochs - 1
         self.stop_reason = None
@@ -343,7 +344,8 @@ class Trainer:
                 job = make_job(range(first, first + epochs), run_callbacks, interrupt)
                 self._loss_reference = self._starting_loss(job)
                 for cb in job.callbacks:
-                    cb.on_train_begin(self)
+                    if overrides(cb, "on_train_begin"):  # the loop calls hooks that do work
+                        cb.on_train_begin(self)
                 self.solver.run(self, job)
                 if self.stop_reason == "non_finite":  # whatever the solver: the last good
                     self.rewind()  # epoch's weights, as a device run's (finite or not)
@@ -356,7 +358,8 @@ class Trainer:
                 self.restore(self.best_params)
         self.history.stop_reason = self.stop_reason
         for cb in job.callbacks:
-            cb.on_train_end(self)
+            if overrides(cb, "on_train_end"):
+                cb.on_train_end(self)
         return self.history
 
     def end_epoch(self, epoch: int, logs: dict[str, float], job: solvers.FitJob) -> None:
@@ -461,6 +464,8 @@ class Trainer:
             pred = self.loss.link(out)
             for name, fn in self.metrics:
                 results[name] = fn(y, pred)
+        if self.device is None:
+            return results  # NumPy: floats already
         return devices.to_floats(results)  # on a device: one transfer for them all
 
 
