@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.devices import check_fits_in_memory, layer_bytes
 from chainrule.estimators import MLPRegressor
 from chainrule.network import optimizers
-from chainrule.network.memory import check_fits_in_memory, layer_bytes
 from chainrule.training.trainer import DIVERGENCE_FACTOR, Trainer
 
 
@@ -164,7 +164,7 @@ def test_a_full_disk_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch)
     import errno
     import os
 
-    from chainrule.io import atomic
+    from chainrule import io
 
     target = tmp_path / "model.safetensors"
     target.write_bytes(b"the good model")
@@ -172,8 +172,8 @@ def test_a_full_disk_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch)
     def full(fd: int) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(atomic.os, "fsync", full)
+    monkeypatch.setattr(io.os, "fsync", full)
     with pytest.raises(OSError, match=r"Cannot write '.*model\.safetensors' \(No space left"):
-        atomic.atomic_write_bytes(target, b"x" * 1000)
+        io.atomic_write_bytes(target, b"x" * 1000)
     assert target.read_bytes() == b"the good model"
     assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]

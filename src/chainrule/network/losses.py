@@ -39,7 +39,6 @@ import numpy as np
 from chainrule.backend import Array, namespace
 from chainrule.devices import scalar
 from chainrule.network.activations import sigmoid
-from chainrule.network.fastpaths import bce_logits_numpy
 
 __all__ = [
     "LOSSES",
@@ -323,8 +322,6 @@ class BinaryCrossEntropy(Loss):
         xp = namespace(y_pred)
         if self.label_smoothing:
             y_true = y_true * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
-        if self.from_logits and type(y_pred) is np.ndarray:
-            return bce_logits_numpy(y_pred, y_true)
         if self.from_logits:
             z = y_pred
             # log(1 + eᶻ) = max(z, 0) + log(1 + e^{−|z|}): the stable softplus, which never

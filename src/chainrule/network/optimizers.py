@@ -162,8 +162,18 @@ class GradientTransformation(NamedTuple):
     spec: dict[str, Any] | None = None
     elementwise: bool = False
     """Treats every element of every array alike and by itself, whatever its parameter's name
-    or shape, so it may run on all parameters at once, laid end to end in one vector
-    (:mod:`chainrule.training.flatparams`) with the same result bit for bit."""
+    or shape, so it could run on all parameters at once, laid end to end in one vector."""
+
+    def step(self, params: Params, grads: Params, state: State) -> State:
+        """One update in place, :math:`\\theta \\leftarrow \\theta + u` with
+        :math:`(u, s') = \\text{update}(g, s, \\theta)`; returns the new state :math:`s'`.
+
+        The one place a trainer changes parameters: ``grads`` may be overwritten, and
+        ``params``' arrays are updated where they stand.
+        """
+        updates, state = self.update(grads, state, params)
+        apply_updates(params, updates)
+        return state
 
 
 def with_spec(transform: GradientTransformation, name: str, **args: Any) -> GradientTransformation:

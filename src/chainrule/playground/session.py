@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.explain import explain_step
-from chainrule.io.container import encode
+from chainrule.io import encode
 from chainrule.network.containers import Sequential
 from chainrule.persist import state_of
 from chainrule.playground import frames
