@@ -170,15 +170,16 @@ def check_class_weight(class_weight: Any) -> None:
             )
 
 
-def optimizer_state_for(est: Any) -> Any | None:
-    """A copy of the saved optimizer state when it belongs to ``est.solver``, else ``None``."""
-    state = getattr(est, "_opt_state", None)
+def optimizer_state_for(state: Any, saved_for: str, solver: str) -> Any | None:
+    """A copy of the optimizer ``state`` saved for solver ``saved_for`` when it is ``solver``'s.
+
+    ``None`` (a fresh state, with a warning) when the solver changed in between.
+    """
     if state is None:
         return None
-    previous = getattr(est, "_opt_solver", est.solver)
-    if previous != est.solver:
+    if saved_for != solver:
         warnings.warn(
-            f"solver changed from {previous!r} to {est.solver!r} between partial_fit calls; "
+            f"solver changed from {saved_for!r} to {solver!r} between partial_fit calls; "
             "the optimizer state starts afresh (the weights are kept).",
             UserWarning,
             stacklevel=5,
@@ -432,23 +433,26 @@ Validation = tuple[np.ndarray, np.ndarray, np.ndarray | None]
 
 
 def split_validation(
-    est: BaseEstimator, X: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None, rng: Any
+    X: np.ndarray,
+    Y: np.ndarray,
+    sample_weight: np.ndarray | None,
+    rng: Any,
+    fraction: float,
+    stratify_binary: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, Validation]:
-    """Hold out ``validation_fraction`` of the rows, as scikit-learn does.
+    """Hold out ``fraction`` of the rows (``validation_fraction``), as scikit-learn does.
 
     Returns the training ``X, Y, sample_weight`` and the held-out ``(X_val, Y_val, w_val)``.
     The rows are scikit-learn's: ``train_test_split`` draws them from ``rng`` itself when it is
-    a ``RandomState`` (from a seed drawn from it for a ``Generator``), and stratifies them
-    when ``Y`` has one column of a classifier — a binary target, ``Y`` as booleans exactly as
-    scikit-learn passes it. Multiclass and multilabel targets are split unstratified, as in
+    a ``RandomState`` (from a seed drawn from it for a ``Generator``), and, with
+    ``stratify_binary`` (a classifier), stratifies them when ``Y`` has one column — a binary
+    target, ``Y`` as booleans exactly as scikit-learn passes it. Multiclass and multilabel targets are split unstratified, as in
     scikit-learn.
     """
-    stratify = Y.astype(bool) if est._stratify() and Y.shape[1] == 1 else None
+    stratify = Y.astype(bool) if stratify_binary and Y.shape[1] == 1 else None
     arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
     source = rng if isinstance(rng, np.random.RandomState) else _seed_from(rng)
-    parts = train_test_split(
-        *arrays, random_state=source, test_size=est.validation_fraction, stratify=stratify
-    )
+    parts = train_test_split(*arrays, random_state=source, test_size=fraction, stratify=stratify)
     validation = (parts[1], parts[3], None if sample_weight is None else parts[5])
     if validation[0].shape[0] < 2:
         raise ValueError(
@@ -1017,7 +1021,9 @@ class BaseMLP(BaseEstimator):
     ) -> dict[str, Any]:
         validation = None
         if self.early_stopping or self.record_validation:
-            X, Y, sample_weight, validation = split_validation(self, X, Y, sample_weight, rng)
+            X, Y, sample_weight, validation = split_validation(
+                X, Y, sample_weight, rng, self.validation_fraction, self._stratify()
+            )
         n_train = X.shape[0]
         if self.batch_size == "auto":
             batch_size = min(200, n_train)
@@ -1052,7 +1058,12 @@ class BaseMLP(BaseEstimator):
         continuing = not first_pass
         if continuing:
             trainer.history = copy.deepcopy(self.history_)
-        state = optimizer_state_for(self) if incremental and continuing else None  # _checks.py
+        state = None
+        if incremental and continuing:  # partial_fit carries on with the optimizer's state
+            saved = getattr(self, "_opt_state", None)
+            state = optimizer_state_for(
+                saved, getattr(self, "_opt_solver", self.solver), self.solver
+            )
         restored = state is not None
         if restored:
             trainer.opt_state = devices.tree_put(trainer.device, state)

@@ -322,7 +322,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return self._label_binarizer.inverse_transform(Y)
 
     def _stratify(self) -> bool:
-        return True  # a binary target's one column (scikit-learn's rule: _rules.split_validation)
+        return True  # a binary target's one column (scikit-learn's rule: split_validation)
 
     def _data_loss(self, n_outputs: int) -> Loss:
         eps = float(self.label_smoothing)
