@@ -11,10 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from sklearn.preprocessing import LabelBinarizer
 
 import chainrule as cr
-from chainrule.estimators._classifier import indicator_matrix
 from chainrule.network.optimizers import GradientTransformation
 from chainrule.training.callbacks import Callback
 
@@ -148,25 +146,6 @@ def test_a_name_dependent_transformation_sees_every_name() -> None:
     custom = GradientTransformation(lambda params: (), update)
     trainer = fit(custom, epochs=1)
     assert seen and seen[0] == set(trainer.network.trainable_names())
-
-
-@pytest.mark.parametrize(
-    "y",
-    [
-        np.array([0, 1, 1, 0]),
-        np.array(["b", "a", "c", "a", "c"]),
-        np.array([True, False, True]),
-        np.random.default_rng(0).integers(0, 7, 100),
-        np.array([5, 5, 9]),
-        np.array(["x", "y"], dtype=object),
-    ],
-)
-def test_indicator_matrix_is_label_binarizers(y: np.ndarray) -> None:
-    binarizer = LabelBinarizer().fit(y)
-    for part in (y, y[:1], y[::-1]):
-        expected = binarizer.transform(part)
-        got = indicator_matrix(part, binarizer)
-        assert got.dtype == expected.dtype and np.array_equal(got, expected)
 
 
 def test_arrays_from_net_params_are_the_ones_training_updates() -> None:

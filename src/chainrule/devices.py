@@ -32,6 +32,7 @@ the caller states.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -350,18 +351,6 @@ def available_memory() -> int | None:
     return int(psutil.virtual_memory().available)
 
 
-def layer_bytes(fan_in: int, fan_out: int, batch_rows: int, itemsize: int = 8) -> int:
-    """Bytes one ``Dense(fan_in, fan_out)`` holds in a training step of ``batch_rows`` rows.
-
-    .. math:: b\\,[\\,c_p (n_{in} n_{out} + n_{out}) + c_a\\, B\\, n_{out}\\,]
-
-    with ``b = itemsize``, ``B = batch_rows``, :data:`TRAINING_COPIES` ``c_p`` and
-    :data:`ACTIVATION_COPIES` ``c_a``.
-    """
-    params = fan_in * fan_out + fan_out
-    return itemsize * (TRAINING_COPIES * params + ACTIVATION_COPIES * batch_rows * fan_out)
-
-
 def check_fits_in_memory(
     sizes: Sequence[int],
     batch_rows: int,
@@ -369,6 +358,13 @@ def check_fits_in_memory(
     limit: int | None = None,
 ) -> None:
     """Raise ``MemoryError`` when training ``Dense`` layers of ``sizes`` would not fit.
+
+    ``Dense(n_in, n_out)`` holds, in a training step of ``B = batch_rows`` rows of ``b``-byte
+    numbers,
+
+    .. math:: b\\,[\\,c_p (n_{in} n_{out} + n_{out}) + c_a\\, B\\, n_{out}\\,]
+
+    bytes, with :data:`TRAINING_COPIES` ``c_p`` and :data:`ACTIVATION_COPIES` ``c_a``.
 
     Parameters
     ----------
@@ -391,7 +387,9 @@ def check_fits_in_memory(
     if limit is None:
         return
     needs = [
-        layer_bytes(sizes[i], sizes[i + 1], batch_rows, itemsize) for i in range(len(sizes) - 1)
+        itemsize
+        * (TRAINING_COPIES * (n_in * n_out + n_out) + ACTIVATION_COPIES * batch_rows * n_out)
+        for n_in, n_out in itertools.pairwise(sizes)
     ]
     total = sum(needs)
     if total <= limit:

@@ -40,7 +40,6 @@ from chainrule.dask._engine import (
 from chainrule.estimators._base import (
     BaseMLP,
     L2Penalized,
-    PenaltyGradient,
     build_network,
     layer_plan,
     random_source,
@@ -544,7 +543,7 @@ def _as_is(part: Any) -> Any:
 def _penalized(alpha: float, loss: Any, net: Any) -> tuple[Any, list[Callback]]:
     """scikit-learn's L2 penalty per batch, for the workers' local steps."""
     objective = L2Penalized(loss, net, alpha)
-    return objective, [PenaltyGradient(objective)]
+    return objective, [objective]  # the penalty adds its gradient as a callback
 
 
 def _call(local: Any, method: str, block: np.ndarray) -> np.ndarray:

@@ -30,8 +30,8 @@ where the penalty covers weights only (never biases) and :math:`\\ell_n` is
 * multiclass log loss: :class:`~chainrule.losses.CrossEntropy` as it is;
 * ``poisson``: :class:`HalfPoissonDeviance`, summed over the outputs.
 
-:class:`L2Penalized` adds the penalty's value to a loss; :class:`PenaltyGradient` (a callback
-run between backward and the optimizer) adds its gradient
+:class:`L2Penalized` adds the penalty's value to a loss, and, as a callback run between
+backward and the optimizer, its gradient
 :math:`\\partial J_B / \\partial W = \\alpha W / s_B`.
 
 Parameters beyond scikit-learn's
@@ -170,15 +170,16 @@ def check_class_weight(class_weight: Any) -> None:
             )
 
 
-def optimizer_state_for(est: Any) -> Any | None:
-    """A copy of the saved optimizer state when it belongs to ``est.solver``, else ``None``."""
-    state = getattr(est, "_opt_state", None)
+def optimizer_state_for(state: Any, saved_for: str, solver: str) -> Any | None:
+    """A copy of the optimizer ``state`` saved for solver ``saved_for`` when it is ``solver``'s.
+
+    ``None`` (a fresh state, with a warning) when the solver changed in between.
+    """
     if state is None:
         return None
-    previous = getattr(est, "_opt_solver", est.solver)
-    if previous != est.solver:
+    if saved_for != solver:
         warnings.warn(
-            f"solver changed from {previous!r} to {est.solver!r} between partial_fit calls; "
+            f"solver changed from {saved_for!r} to {solver!r} between partial_fit calls; "
             "the optimizer state starts afresh (the weights are kept).",
             UserWarning,
             stacklevel=5,
@@ -306,50 +307,6 @@ def build_network(
     return Sequential(layers)
 
 
-def make_optimizer(
-    solver: str,
-    learning_rate_init: float,
-    *,
-    beta_1: float = 0.9,
-    beta_2: float = 0.999,
-    epsilon: float = 1e-8,
-    momentum: float = 0.9,
-    nesterovs_momentum: bool = True,
-    weight_decay: float = 0.0,
-    warmup_steps: int = 0,
-    l1: float = 0.0,
-    clip_grad_norm: float | None = None,
-) -> GradientTransformation:
-    """The update rule ``solver`` names, with its rate and moments.
-
-    ``warmup_steps`` warms the rate up linearly over that many updates; ``l1`` and
-    ``clip_grad_norm`` put those transforms in front of the rule (see the module docstring);
-    ``weight_decay`` is AdamW's decoupled decay.
-    """
-    lr: float | Schedule = float(learning_rate_init)
-    if warmup_steps:
-        lr = linear_warmup(lr, warmup_steps)
-    if solver == "sgd":
-        # scikit-learn's velocity holds the rate, v ← μ v − η g, so a rate changed by
-        # invscaling / adaptive applies to new gradients only: scale first, then momentum.
-        rule = [optimizers_module.scale_by_learning_rate(lr)]
-        if momentum:
-            rule.append(optimizers_module.trace(float(momentum), bool(nesterovs_momentum)))
-        rule = chain(*rule)
-    elif solver == "adam":  # ε where scikit-learn's AdamOptimizer has it (optimizers.py)
-        rule = optimizers_module.adam(lr, beta_1, beta_2, epsilon, eps_placement="sklearn")
-    elif solver == "adamw":
-        rule = optimizers_module.adamw(lr, beta_1, beta_2, epsilon, weight_decay=weight_decay)
-    else:
-        rule = optimizers_module.rmsprop(lr, eps=epsilon)
-    in_front: list[GradientTransformation] = []
-    if l1:
-        in_front.append(weights_only(add_l1(float(l1))))
-    if clip_grad_norm is not None:
-        in_front.append(clip_by_global_norm(float(clip_grad_norm)))
-    return chain(*in_front, rule) if in_front else rule
-
-
 class HalfPoissonDeviance(PoissonNLL):
     """Half the Poisson deviance on the log of the rate, scikit-learn's ``poisson`` loss.
 
@@ -412,15 +369,16 @@ class SummedOverOutputs(Loss):
         return {"base": type(self.base).__name__, **self.base.config()}
 
 
-class L2Penalized(Loss):
+class L2Penalized(Loss, Callback):
     """``base`` plus scikit-learn's L2 penalty on the weight matrices, scaled by the batch.
 
     .. math:: J = L_{\\text{base}} + \\frac{\\alpha}{2 s_B} \\sum_{W} \\lVert W \\rVert_F^2,
               \\qquad s_B = \\textstyle\\sum_{n \\in B} w_n \\;(= n_B \\text{ unweighted})
 
     The value is returned here; the gradient with respect to the weights,
-    :math:`\\alpha W / s_B`, is added by :class:`PenaltyGradient`, which reads
-    :attr:`coefficient` (:math:`\\alpha / s_B` of the batch last seen).
+    :math:`\\alpha W / s_B`, is added by :meth:`on_gradients` — the penalty is also the
+    callback the Trainer runs between backward and the optimizer — from :attr:`coefficient`
+    (:math:`\\alpha / s_B` of the batch last seen).
 
     Parameters
     ----------
@@ -460,21 +418,13 @@ class L2Penalized(Loss):
     def link_onnx(self, graph: Any, x: str) -> str:
         return self.base.link_onnx(graph, x)
 
-
-class PenaltyGradient(Callback):
-    """Adds :math:`\\alpha W / s_B` to each weight gradient, before the optimizer sees it."""
-
-    def __init__(self, penalized: L2Penalized) -> None:
-        self.penalized = penalized
-
     def on_gradients(self, trainer: Loop, grads: dict[str, Array]) -> None:
         """``grads[W] += (α / s_B) · W`` in place for every penalised weight."""
-        penalized = self.penalized
-        c = penalized.coefficient
-        if not penalized.alpha:  # c may be a 0-d device array: test the float α, not c
+        c = self.coefficient
+        if not self.alpha:  # c may be a 0-d device array: test the float α, not c
             return
-        params = penalized.network.params
-        for k in penalized.weight_names:
+        params = self.network.params
+        for k in self.weight_names:
             if k in grads:
                 grads[k] += c * params[k]
 
@@ -483,23 +433,26 @@ Validation = tuple[np.ndarray, np.ndarray, np.ndarray | None]
 
 
 def split_validation(
-    est: BaseEstimator, X: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None, rng: Any
+    X: np.ndarray,
+    Y: np.ndarray,
+    sample_weight: np.ndarray | None,
+    rng: Any,
+    fraction: float,
+    stratify_binary: bool,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, Validation]:
-    """Hold out ``validation_fraction`` of the rows, as scikit-learn does.
+    """Hold out ``fraction`` of the rows (``validation_fraction``), as scikit-learn does.
 
     Returns the training ``X, Y, sample_weight`` and the held-out ``(X_val, Y_val, w_val)``.
     The rows are scikit-learn's: ``train_test_split`` draws them from ``rng`` itself when it is
-    a ``RandomState`` (from a seed drawn from it for a ``Generator``), and stratifies them
-    when ``Y`` has one column of a classifier — a binary target, ``Y`` as booleans exactly as
-    scikit-learn passes it. Multiclass and multilabel targets are split unstratified, as in
+    a ``RandomState`` (from a seed drawn from it for a ``Generator``), and, with
+    ``stratify_binary`` (a classifier), stratifies them when ``Y`` has one column — a binary
+    target, ``Y`` as booleans exactly as scikit-learn passes it. Multiclass and multilabel targets are split unstratified, as in
     scikit-learn.
     """
-    stratify = Y.astype(bool) if est._stratify() and Y.shape[1] == 1 else None
+    stratify = Y.astype(bool) if stratify_binary and Y.shape[1] == 1 else None
     arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
     source = rng if isinstance(rng, np.random.RandomState) else _seed_from(rng)
-    parts = train_test_split(
-        *arrays, random_state=source, test_size=est.validation_fraction, stratify=stratify
-    )
+    parts = train_test_split(*arrays, random_state=source, test_size=fraction, stratify=stratify)
     validation = (parts[1], parts[3], None if sample_weight is None else parts[5])
     if validation[0].shape[0] < 2:
         raise ValueError(
@@ -1021,21 +974,40 @@ class BaseMLP(BaseEstimator):
         self.out_activation_ = self._output_activation(n_outputs)
 
     def _optimizer(self, steps_per_epoch: int | None = None) -> GradientTransformation:
-        """:func:`make_optimizer` with this estimator's values (warm-up needs the steps)."""
-        warmup = int(self.warmup_epochs or 0) * (steps_per_epoch or 0)
-        return make_optimizer(
-            self.solver,
-            self.learning_rate_init,
-            beta_1=self.beta_1,
-            beta_2=self.beta_2,
-            epsilon=self.epsilon,
-            momentum=self.momentum,
-            nesterovs_momentum=self.nesterovs_momentum,
-            weight_decay=float(self.alpha) if self.solver == "adamw" else 0.0,
-            warmup_steps=warmup,
-            l1=self.l1,
-            clip_grad_norm=self.clip_grad_norm,
-        )
+        """The update rule ``solver`` names, with this estimator's rates and moments.
+
+        With ``warmup_epochs`` (and the ``steps_per_epoch`` to count them in) the rate is
+        warmed up linearly; ``l1`` and ``clip_grad_norm`` put those transforms in front of the
+        rule (see the module docstring); ``adamw`` decays the weights by ``alpha``, decoupled.
+        """
+        lr: float | Schedule = float(self.learning_rate_init)
+        warmup_steps = int(self.warmup_epochs or 0) * (steps_per_epoch or 0)
+        if warmup_steps:
+            lr = linear_warmup(lr, warmup_steps)
+        if self.solver == "sgd":
+            # scikit-learn's velocity holds the rate, v ← μ v − η g, so a rate changed by
+            # invscaling / adaptive applies to new gradients only: scale first, then momentum.
+            parts = [optimizers_module.scale_by_learning_rate(lr)]
+            if self.momentum:
+                nesterov = bool(self.nesterovs_momentum)
+                parts.append(optimizers_module.trace(float(self.momentum), nesterov))
+            rule = chain(*parts)
+        elif self.solver == "adam":  # ε where scikit-learn's AdamOptimizer has it
+            rule = optimizers_module.adam(
+                lr, self.beta_1, self.beta_2, self.epsilon, eps_placement="sklearn"
+            )
+        elif self.solver == "adamw":
+            rule = optimizers_module.adamw(
+                lr, self.beta_1, self.beta_2, self.epsilon, weight_decay=float(self.alpha)
+            )
+        else:
+            rule = optimizers_module.rmsprop(lr, eps=self.epsilon)
+        in_front: list[GradientTransformation] = []
+        if self.l1:
+            in_front.append(weights_only(add_l1(float(self.l1))))
+        if self.clip_grad_norm is not None:
+            in_front.append(clip_by_global_norm(float(self.clip_grad_norm)))
+        return chain(*in_front, rule) if in_front else rule
 
     def _fit_stochastic(
         self,
@@ -1049,7 +1021,9 @@ class BaseMLP(BaseEstimator):
     ) -> dict[str, Any]:
         validation = None
         if self.early_stopping or self.record_validation:
-            X, Y, sample_weight, validation = split_validation(self, X, Y, sample_weight, rng)
+            X, Y, sample_weight, validation = split_validation(
+                X, Y, sample_weight, rng, self.validation_fraction, self._stratify()
+            )
         n_train = X.shape[0]
         if self.batch_size == "auto":
             batch_size = min(200, n_train)
@@ -1084,7 +1058,12 @@ class BaseMLP(BaseEstimator):
         continuing = not first_pass
         if continuing:
             trainer.history = copy.deepcopy(self.history_)
-        state = optimizer_state_for(self) if incremental and continuing else None  # _checks.py
+        state = None
+        if incremental and continuing:  # partial_fit carries on with the optimizer's state
+            saved = getattr(self, "_opt_state", None)
+            state = optimizer_state_for(
+                saved, getattr(self, "_opt_solver", self.solver), self.solver
+            )
         restored = state is not None
         if restored:
             trainer.opt_state = devices.tree_put(trainer.device, state)
@@ -1124,7 +1103,7 @@ class BaseMLP(BaseEstimator):
         incremental: bool,
     ) -> None:
         """``trainer.fit`` with the penalty's gradient, the rules, progress and user callbacks."""
-        hooks: list[Callback] = [PenaltyGradient(trainer.loss)] if trainer.loss.alpha else []
+        hooks: list[Callback] = [trainer.loss] if trainer.loss.alpha else []  # its gradient
         hooks += [*rules, *([SklearnVerbose()] if self.verbose else [])]  # "Iteration n, ..."
         callbacks = [*hooks, *(self.callbacks or ())]  # alpha = 0: no penalty hook per batch
         trainer.fit(

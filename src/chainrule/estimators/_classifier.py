@@ -1,6 +1,6 @@
 """``MLPClassifier``: scikit-learn's multi-layer perceptron classifier, trained by chainrule.
 
-Class labels become the indicator matrix the network trains on (:func:`indicator_matrix`).
+Class labels become the indicator matrix the network trains on (``LabelBinarizer``'s).
 """
 
 from __future__ import annotations
@@ -31,25 +31,6 @@ from chainrule.estimators._base import (
 )
 from chainrule.network.losses import BinaryCrossEntropy, CrossEntropy, Loss
 from chainrule.training.callbacks import Callback
-
-
-def indicator_matrix(y: np.ndarray, binarizer: LabelBinarizer) -> np.ndarray:
-    """``binarizer.transform(y)`` for targets already checked against its classes.
-
-    Binary: one column, ``y == classes[1]``; multiclass: row :math:`n` has a 1 in the column
-    of its class, found by binary search in the sorted ``classes_``. The same int64 matrix as
-    scikit-learn's, without the half millisecond its re-checks of ``y`` take on every ``fit``
-    (a thousand epochs of the lecture's network take 50 ms); multilabel goes to scikit-learn.
-    """
-    y_array = np.asarray(y)
-    kind, classes = binarizer.y_type_, binarizer.classes_
-    if y_array.ndim != 1 or kind not in ("binary", "multiclass") or len(classes) < 2:
-        return binarizer.transform(y)
-    if kind == "binary":
-        return (y_array == classes[1]).astype(np.int64).reshape(-1, 1)
-    Y = np.zeros((y_array.shape[0], len(classes)), dtype=np.int64)
-    Y[np.arange(y_array.shape[0]), np.searchsorted(classes, y_array)] = 1
-    return Y
 
 
 def _stochastic(est: BaseMLP) -> bool:
@@ -319,7 +300,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                     f"{self.classes_}; pass every class to the first partial_fit call."
                 )
         binarizer = self._label_binarizer
-        Y = indicator_matrix(y, binarizer)
+        Y = binarizer.transform(y)
         if self.class_weight is not None:
             if binarizer.y_type_ == "multilabel-indicator":
                 raise ValueError(
@@ -341,7 +322,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return self._label_binarizer.inverse_transform(Y)
 
     def _stratify(self) -> bool:
-        return True  # a binary target's one column (scikit-learn's rule: _rules.split_validation)
+        return True  # a binary target's one column (scikit-learn's rule: split_validation)
 
     def _data_loss(self, n_outputs: int) -> Loss:
         eps = float(self.label_smoothing)

@@ -108,11 +108,11 @@ class Container(Layer):
     nested containers train, save and cast like flat ones.
     """
 
-    def __init__(self, children: Iterable[Layer], name: str | None = None) -> None:
+    def __init__(self, layers: Iterable[Layer] = (), name: str | None = None) -> None:
         # Not Layer.__init__: params, grads and frozen are views of the children's, below.
         self.name = name
         self._forwarded = False
-        self.layers: list[Layer] = list(children)
+        self.layers: list[Layer] = list(layers)
         counts: dict[str, int] = {}
         seen: set[str] = set()
         for layer in self.layers:
@@ -431,9 +431,6 @@ class Sequential(Container):
         the lecture's ``W1, b1, W2, b2``. A layer may itself be a container (``Sequential``,
         :class:`Residual`); its parameters are then ``"<container>.<layer>.<param>"``.
     """
-
-    def __init__(self, layers: Iterable[Layer] = (), name: str | None = None) -> None:
-        super().__init__(layers, name)
 
     def forward(self, x: Array, training: bool = False) -> Array:
         self._forwarded = True

@@ -76,12 +76,6 @@ def _scaled(text: str, scale: str) -> str:
     return f"({text}){scale}" if top_level_minus else f"{text}{scale}"
 
 
-def _validate_reduction(reduction: str) -> str:
-    if reduction not in ("mean", "sum"):
-        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}.")
-    return reduction
-
-
 class Loss:
     """Base class. Subclasses implement :meth:`elementwise` (value and gradient per element).
 
@@ -106,7 +100,9 @@ class Loss:
     torch_oracle: ClassVar[str] = ""
 
     def __init__(self, reduction: str = "mean") -> None:
-        self.reduction = _validate_reduction(reduction)
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}.")
+        self.reduction = reduction
 
     def elementwise(self, y_pred: Array, y_true: Array) -> tuple[Array, Array]:
         """Per-element loss :math:`\\ell` and :math:`\\partial \\ell / \\partial \\hat y`, shape ``(N, K)``."""

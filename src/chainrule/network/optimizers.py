@@ -316,9 +316,7 @@ def scale_by_adam(
     spec: dict[str, Any] = {"b1": b1, "b2": b2, "eps": eps}
     if sklearn_rule:  # only then: recipes saved before the option existed read the same
         spec["eps_placement"] = eps_placement
-    return with_spec(
-        GradientTransformation(init, update, elementwise=True), "scale_by_adam", **spec
-    )
+    return GradientTransformation(init, update, {"name": "scale_by_adam", **spec}, elementwise=True)
 
 
 def scale_by_rms(
@@ -364,10 +362,10 @@ def scale_by_learning_rate(learning_rate: float | Schedule) -> GradientTransform
             u *= step  # in place: u is ours (a fresh gradient or a transformation's output)
         return updates, LearningRateState(state.count + 1, state.scale, lr)
 
-    transform = GradientTransformation(init, update, elementwise=True)
-    if callable(learning_rate):  # a schedule is code: no JSON recipe
-        return transform
-    return with_spec(transform, "scale_by_learning_rate", learning_rate=float(learning_rate))
+    spec = None  # a schedule is code: no JSON recipe
+    if not callable(learning_rate):
+        spec = {"name": "scale_by_learning_rate", "learning_rate": float(learning_rate)}
+    return GradientTransformation(init, update, spec, elementwise=True)
 
 
 def chain(*transforms: GradientTransformation) -> GradientTransformation:
@@ -387,15 +385,13 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
         updates, s = transforms[0].update(updates, state[0], params)
         return updates, (s,)
 
-    transform = GradientTransformation(
+    specs = [t.spec for t in transforms]
+    return GradientTransformation(
         init,
         update_one if len(transforms) == 1 else update,  # plain SGD: no loop per step
+        None if any(spec is None for spec in specs) else {"name": "chain", "transforms": specs},
         elementwise=all(t.elementwise for t in transforms),
     )
-    specs = [t.spec for t in transforms]
-    if any(spec is None for spec in specs):
-        return transform
-    return with_spec(transform, "chain", transforms=specs)
 
 
 def apply_updates(params: Params, updates: Params) -> None:

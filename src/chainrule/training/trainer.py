@@ -57,7 +57,7 @@ from chainrule.training.protocol import TrainedModel
 
 DIVERGENCE_FACTOR = 1e4
 """An epoch whose mean training loss exceeds this many times the loss at the start of
-training has diverged (:meth:`Trainer._diverged`). A sane run's loss rarely rises tenfold;
+training has diverged (:meth:`Trainer.end_epoch`). A sane run's loss rarely rises tenfold;
 Adam at a learning rate of 10^6 reaches 10^26 times it in one epoch."""
 
 
@@ -342,7 +342,15 @@ class Trainer:
         with ctrl_c_flag() as interrupt, np.errstate(over="ignore", invalid="ignore"):
             try:
                 job = make_job(range(first, first + epochs), run_callbacks, interrupt)
-                self._loss_reference = self._starting_loss(job)
+                # The divergence test's reference (end_epoch): the history's first epoch,
+                # else the loss at the starting weights (one forward pass over NumPy rows,
+                # first fit only), else the first epoch (a stream, a device, a remote job).
+                first_loss = self.history.history.get("loss", [])[:1]
+                if not first_loss and self.device is None and isinstance(job.X, np.ndarray):
+                    first_loss = [self.evaluate(job.X, job.y, job.w, prepared=True)["loss"]]
+                self._loss_reference = next(
+                    (v for v in first_loss if math.isfinite(v) and v > 0), None
+                )
                 for cb in job.callbacks:
                     if overrides(cb, "on_train_begin"):  # the loop calls hooks that do work
                         cb.on_train_begin(self)
@@ -371,7 +379,14 @@ class Trainer:
         the epoch, snapshots the weights if the monitor improved — the run's one best-weights
         copy — and runs ``on_epoch_end``.
         """
-        if self._diverged(logs["loss"]):  # the one divergence test, whatever the solver
+        # The one divergence test, whatever the solver: a NaN or infinite loss (a solver may
+        # also stop before the epoch ends), or a finite one above DIVERGENCE_FACTOR times the
+        # loss at the start of training — Adam's bounded steps run away to 10^26 without ever
+        # reaching infinity.
+        loss, reference = logs["loss"], self._loss_reference
+        if reference is None and math.isfinite(loss):
+            self._loss_reference = loss if loss > 0 else None
+        elif not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * reference:
             self.stop_reason = "non_finite"
             return  # not recorded, not a candidate for the best weights; _run rewinds
         if job.validation is not None:
@@ -394,33 +409,6 @@ class Trainer:
                 self._last_finite = self.snapshot(self._last_finite)
         for cb in job.epoch_end_hooks:
             cb.on_epoch_end(self, epoch, logs)
-
-    def _starting_loss(self, job: solvers.FitJob) -> float | None:
-        """The loss :meth:`_diverged` compares with: the history's first epoch, else the loss at
-        the starting weights (one forward pass over the NumPy rows, on the first fit only),
-        else ``None`` (the first epoch of a stream, a device or a remote job stands in)."""
-        first = self.history.history.get("loss", [])[:1]
-        if first:
-            return first[0] if math.isfinite(first[0]) and first[0] > 0 else None
-        if self.device is not None or not isinstance(job.X, np.ndarray):
-            return None  # a device's chunks or a remote job: the first epoch stands in
-        value = self.evaluate(job.X, job.y, job.w, prepared=True)["loss"]
-        return value if math.isfinite(value) and value > 0 else None
-
-    def _diverged(self, loss: float) -> bool:
-        """Whether an epoch's mean training ``loss`` means the run has diverged.
-
-        Every solver closes its epochs with :meth:`end_epoch`, so this is the one test:
-        a NaN or infinite loss (a solver may also stop before the epoch ends), or a finite one
-        above :data:`DIVERGENCE_FACTOR` times the loss at the start of training — Adam's
-        bounded steps run away to 10^26 without ever reaching infinity.
-        """
-        if not math.isfinite(loss):
-            return True
-        if self._loss_reference is None:
-            self._loss_reference = loss if loss > 0 else None
-            return False
-        return loss > DIVERGENCE_FACTOR * self._loss_reference
 
     def rewind(self) -> None:
         """Put back the last finite weights now (a device run learns of a bad epoch at its end).
