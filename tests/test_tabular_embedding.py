@@ -104,6 +104,8 @@ def test_cli_train_embed(tmp_path: Path) -> None:
                 "2",
                 "--hidden",
                 "64,32",
+                "--ensemble",
+                "1",  # one network: the summary's widths are its layers'
                 "--quiet",
                 "--out",
                 f"{embed}.safetensors",
