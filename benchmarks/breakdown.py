@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-OPTIMIZER = "optimizer (gather, update, apply)"
+OPTIMIZER = "optimizer step (update, apply)"
 TRAINER_FIT = "Trainer.fit"
 
 
@@ -68,20 +68,19 @@ def clocks(targets: list[tuple[Any, str, str]]) -> Iterator[dict[str, int]]:
 
 
 def _targets() -> list[tuple[Any, str, str]]:
-    from chainrule.estimators import _objective
+    from chainrule.estimators import _base as _objective
     from chainrule.network import activations, layers, optimizers
-    from chainrule.training import flatparams, solvers, trainer
+    from chainrule.training import solvers, trainer
 
     return [
-        (layers, "product", "matrix products"),
-        (layers, "column_sums", "bias gradients Σₙ δₙ"),
+        (layers.Dense, "forward", "dense layers (products, bias)"),
+        (layers.Dense, "backward", "dense layers (products, bias)"),
         (activations.Sigmoid, "forward", "activations"),
         (activations.Sigmoid, "backward", "activations"),
         (activations.ReLU, "forward", "activations"),
         (activations.ReLU, "backward", "activations"),
         (_objective.L2Penalized, "__call__", "loss (value and gradient)"),
-        (flatparams.FlatParams, "gather", OPTIMIZER),
-        (optimizers, "apply_updates", OPTIMIZER),
+        (optimizers.GradientTransformation, "step", OPTIMIZER),
         (solvers.FitJob, "batches", "batch gather (shuffled rows)"),
         (trainer.Trainer, "fit", TRAINER_FIT),
     ]

@@ -28,10 +28,18 @@ class ProcessCluster:
              "--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(scheduler_file)],
             **quiet,
         )  # fmt: skip
+        # The scheduler writes its file in more than one step: wait until it parses.
         deadline = time.monotonic() + 60
-        while not scheduler_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        self.address = json.loads(scheduler_file.read_text())["address"]
+        while True:
+            try:
+                self.address = json.loads(scheduler_file.read_text())["address"]
+                break
+            except (OSError, ValueError, KeyError):
+                if time.monotonic() > deadline or self.scheduler.poll() is not None:
+                    self.scheduler.kill()
+                    self.scheduler.wait()
+                    raise RuntimeError("the dask scheduler did not start within 60 s") from None
+                time.sleep(0.1)
         worker = [dask_cli, "worker", self.address, "--nthreads", "1", "--no-nanny",
                   "--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0",
                   "--memory-limit", memory_limit]  # fmt: skip

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-FEATURES = {  # written out again here, independently of chainrule.playground.features
+FEATURES = {  # written out again here, independently of chainrule.playground.config
     "x1": lambda a, b: a,
     "x2": lambda a, b: b,
     "x1sq": lambda a, b: a**2,

@@ -94,11 +94,26 @@ def test_breakdown_clocks_every_part_and_restores_the_code():
     from chainrule.network import layers
     from chainrule.training import solvers
 
-    product, run = layers.product, solvers.MiniBatch.run
+    forward, run = layers.Dense.forward, solvers.MiniBatch.run
     rows = dict(breakdown("tiny", repeats=1))
-    assert layers.product is product and solvers.MiniBatch.run is run  # unpatched afterwards
-    for part in ("matrix products", "activations", "loss (value and gradient)"):
+    assert layers.Dense.forward is forward and solvers.MiniBatch.run is run  # unpatched after
+    for part in ("dense layers (products, bias)", "activations", "loss (value and gradient)"):
         assert rows[part] > 0, part
-    assert rows["optimizer (gather, update, apply)"] > 0
+    assert rows["optimizer step (update, apply)"] > 0
     parts = sum(ms for label, ms in rows.items() if label != "whole fit")
     assert abs(parts - rows["whole fit"]) < 1e-6 * rows["whole fit"] + 1e-9
+
+
+def test_callcount_counts_the_functions_a_small_fit_runs():
+    """The call counter against a hand-made oracle: Dense.forward and the Trainer's fit are
+    surely on the path, a comprehension never counts, and every counted file is chainrule's."""
+    from benchmarks.callcount import count_fit
+
+    counted = count_fit()
+    names = {(path, name) for path, _, name in counted.functions}
+    assert ("network/layers.py", "forward") in names
+    assert ("training/trainer.py", "fit") in names
+    assert not any(name.startswith("<") and name != "<lambda>" for _, _, name in counted.functions)
+    assert counted.files == {path for path, _, _ in counted.functions}
+    assert all(path.endswith(".py") and not path.startswith("/") for path in counted.files)
+    assert 0 < counted.depth <= len(counted.functions)

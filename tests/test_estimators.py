@@ -33,7 +33,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 
 import chainrule as cr
 from chainrule import MLPClassifier, MLPRegressor
-from chainrule.estimators._objective import HalfPoissonDeviance, SummedOverOutputs
+from chainrule.estimators._base import HalfPoissonDeviance, SummedOverOutputs
 from chainrule.network.gradcheck import check_loss
 from chainrule.network.losses import BinaryCrossEntropy, HalfSquaredError
 

@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import chainrule as cr  # noqa: E402
-from chainrule.io import container  # noqa: E402
-from chainrule.io.container import ModelFileError  # noqa: E402
+from chainrule import io as container  # noqa: E402
+from chainrule.io import ModelFileError  # noqa: E402
 
 MEMORY_FACTOR = 8
 """Refusing a file may allocate at most this many times its size (plus a fixed allowance)."""

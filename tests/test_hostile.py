@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.devices import check_fits_in_memory
 from chainrule.estimators import MLPRegressor
 from chainrule.network import optimizers
-from chainrule.network.memory import check_fits_in_memory, layer_bytes
 from chainrule.training.trainer import DIVERGENCE_FACTOR, Trainer
 
 
@@ -104,7 +104,10 @@ def test_a_layer_that_cannot_fit_in_memory_is_refused_before_allocation(regressi
 def test_the_memory_estimate_counts_weights_moments_and_one_batch() -> None:
     # 4 → 10^7 with a batch of 200 float64 rows: 4 copies of 5·10^7 parameters, and 3 of
     # 200 × 10^7 activations — written out here from the definition, not from the code
-    assert layer_bytes(4, 10**7, 200) == 8 * (4 * (4 * 10**7 + 10**7) + 3 * 200 * 10**7)
+    needs = 8 * (4 * (4 * 10**7 + 10**7) + 3 * 200 * 10**7)
+    check_fits_in_memory([4, 10**7], 200, limit=needs)
+    with pytest.raises(MemoryError, match="output layer"):
+        check_fits_in_memory([4, 10**7], 200, limit=needs - 1)
     check_fits_in_memory([4, 100, 1], 200, limit=10**7)
     with pytest.raises(MemoryError, match="output layer"):
         check_fits_in_memory([4, 3, 10**6], 200, limit=10**9)
@@ -164,7 +167,7 @@ def test_a_full_disk_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch)
     import errno
     import os
 
-    from chainrule.io import atomic
+    from chainrule import io
 
     target = tmp_path / "model.safetensors"
     target.write_bytes(b"the good model")
@@ -172,8 +175,8 @@ def test_a_full_disk_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch)
     def full(fd: int) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(atomic.os, "fsync", full)
+    monkeypatch.setattr(io.os, "fsync", full)
     with pytest.raises(OSError, match=r"Cannot write '.*model\.safetensors' \(No space left"):
-        atomic.atomic_write_bytes(target, b"x" * 1000)
+        io.atomic_write_bytes(target, b"x" * 1000)
     assert target.read_bytes() == b"the good model"
     assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]

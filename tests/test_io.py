@@ -18,9 +18,9 @@ from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
 
 import chainrule as cr
+from chainrule import io as modelfile
 from chainrule import persist
-from chainrule.io import container as modelfile
-from chainrule.io.container import ModelFileError
+from chainrule.io import ModelFileError
 from chainrule.tabular.model import TabularModel
 from chainrule.tabular.preprocessing import TablePreprocessor
 
@@ -254,7 +254,7 @@ def test_atomic_writes_get_the_usual_file_mode(tmp_path) -> None:
     """mkstemp makes files private; a saved model must get the mode a plain open() would."""
     import os
 
-    from chainrule.io.atomic import atomic_write_bytes
+    from chainrule.io import atomic_write_bytes
 
     reference = tmp_path / "plain.bin"
     reference.write_bytes(b"x")

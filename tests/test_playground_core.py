@@ -8,8 +8,7 @@ import pytest
 import chainrule as cr
 from chainrule.playground.config import parse
 from chainrule.playground.datasets import CLASSIFICATION, REGRESSION, make_dataset, split
-from chainrule.playground.model import build_network, make_trainer
-from chainrule.playground.session import Session
+from chainrule.playground.session import Session, build_network, make_trainer
 
 
 def test_lecture_points_are_the_lectures() -> None:

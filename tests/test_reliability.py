@@ -21,11 +21,10 @@ import pandas as pd
 import pytest
 
 import chainrule as cr
+from chainrule import io as container
 from chainrule.cli import main
 from chainrule.estimators import MLPClassifier
-from chainrule.io import container
-from chainrule.io.atomic import atomic_write_bytes
-from chainrule.io.container import ModelFileError
+from chainrule.io import ModelFileError, atomic_write_bytes
 from chainrule.tabular.data import DataError
 
 
@@ -341,7 +340,7 @@ def test_metadata_not_written_by_chainrule_gets_one_line(
 # -- 6. no leftovers ---------------------------------------------------------------------------------------
 _SLOW_SAVE = """
 import sys, time
-from chainrule.io import atomic
+from chainrule import io as atomic
 real = atomic.os.fsync
 def slow(fd):
     print("writing", flush=True)

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import chainrule as cr
-from chainrule.io.container import ModelFileError
+from chainrule.io import ModelFileError
 
 RELEASE = Path(__file__).parent / "data" / "release-0.1.0"
 

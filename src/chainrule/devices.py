@@ -7,7 +7,7 @@ and how results come back.
 * :meth:`Device.put` moves a NumPy array onto the device **once per fit**, casting and copying
   in chunks of at most :data:`CHUNK_BYTES` so the host never holds a second full-size copy.
   Training rows that do not fit in the device's :meth:`Device.room` stay on the host and are
-  streamed in chunks of batches (:mod:`chainrule.training.devicechunks`); any other array
+  streamed in chunks of batches (:mod:`chainrule.training.data`); any other array
   that does not fit is refused in one sentence.
 * :func:`generator`, :func:`uniform` and :func:`permutation` draw dropout masks and shuffles
   with the device's own generator (``torch.Generator``, ``cupy.random.Generator``), seeded
@@ -20,10 +20,21 @@ and how results come back.
 
 Weights come back with :func:`to_host` (NumPy), which is what saving, ONNX export and the
 estimators' ``coefs_`` read.
+
+Memory a network needs to train is checked before a single weight is allocated: a layer too
+large for the machine would otherwise be allocated anyway — NumPy asks the kernel for the
+pages lazily, the process grows until the kernel kills it, and nothing says why.
+:func:`check_fits_in_memory` adds up what one training step of a stack of ``Dense`` layers
+holds at once and refuses, in one sentence naming the largest layer, a network that exceeds
+the memory available (``MemAvailable`` of ``/proc/meminfo``, else :mod:`psutil`) or a limit
+the caller states.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -59,7 +70,7 @@ class Device:
     memory_limit: int | None = None
     """Bytes the training rows may take here; ``None``: the CUDA device's free memory (no limit
     for the host and ``torch:cpu``). Rows that do not fit are streamed in chunks of batches
-    (:mod:`chainrule.training.devicechunks`)."""
+    (:mod:`chainrule.training.data`)."""
 
     def room(self) -> int | None:
         """Bytes the training rows may take on this device, or ``None`` for no limit."""
@@ -314,3 +325,88 @@ def _tree_map(fn: Any, tree: Any) -> Any:
     if hasattr(tree, "shape") and hasattr(tree, "dtype") and not isinstance(tree, np.generic):
         return fn(tree)
     return tree
+
+
+TRAINING_COPIES = 4
+"""Arrays of the parameters' size alive during training: the weights, their gradient and two
+optimizer moments (Adam's; SGD with momentum and RMSprop keep fewer)."""
+ACTIVATION_COPIES = 3
+"""Arrays of a layer's output size per batch: its pre-activation, activation and delta."""
+
+
+def available_memory() -> int | None:
+    """Bytes the kernel can hand out now without swapping, or ``None`` when unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import psutil
+    except ImportError:
+        pages = os.sysconf("SC_AVPHYS_PAGES") if hasattr(os, "sysconf") else -1
+        return pages * os.sysconf("SC_PAGE_SIZE") if pages > 0 else None
+    return int(psutil.virtual_memory().available)
+
+
+def check_fits_in_memory(
+    sizes: Sequence[int],
+    batch_rows: int,
+    itemsize: int = 8,
+    limit: int | None = None,
+) -> None:
+    """Raise ``MemoryError`` when training ``Dense`` layers of ``sizes`` would not fit.
+
+    ``Dense(n_in, n_out)`` holds, in a training step of ``B = batch_rows`` rows of ``b``-byte
+    numbers,
+
+    .. math:: b\\,[\\,c_p (n_{in} n_{out} + n_{out}) + c_a\\, B\\, n_{out}\\,]
+
+    bytes, with :data:`TRAINING_COPIES` ``c_p`` and :data:`ACTIVATION_COPIES` ``c_a``.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Widths ``[n_in, h_1, ..., h_L, n_out]``: layer ``i`` maps ``sizes[i]`` to ``sizes[i+1]``.
+    batch_rows : int
+        Rows in one batch (all of them for full-batch L-BFGS).
+    itemsize : int
+        Bytes per number (8 for float64).
+    limit : int, optional
+        Bytes allowed; default :func:`available_memory` (no check when that is unknown).
+
+    Raises
+    ------
+    MemoryError
+        One sentence naming the largest layer, what the network needs and what is available.
+    """
+    if limit is None:
+        limit = available_memory()
+    if limit is None:
+        return
+    needs = [
+        itemsize
+        * (TRAINING_COPIES * (n_in * n_out + n_out) + ACTIVATION_COPIES * batch_rows * n_out)
+        for n_in, n_out in itertools.pairwise(sizes)
+    ]
+    total = sum(needs)
+    if total <= limit:
+        return
+    worst = max(range(len(needs)), key=needs.__getitem__)
+    kind = "hidden layer" if worst < len(needs) - 1 else "output layer"
+    number = f" {worst + 1}" if kind == "hidden layer" else ""
+    raise MemoryError(
+        f"The network needs about {_size(total)} to train ({kind}{number}, "
+        f"{sizes[worst]} → {sizes[worst + 1]} units, alone {_size(needs[worst])} for its "
+        f"weights and a batch of {batch_rows} rows), more than the {_size(limit)} available; "
+        "use fewer units or a smaller batch_size."
+    )
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"

@@ -3,7 +3,7 @@
 :func:`chainrule.load` reads a file whose JSON might be damaged or forged yet still carry a
 valid checksum (the checksum is unkeyed: it proves integrity against accidents, not against
 forgery). Before a class is chosen or a layer allocated, :func:`check_meta` checks the metadata
-of each kind against a schema — types, ranges, nesting depth (:mod:`chainrule.io.schema`),
+of each kind against a schema — types, ranges, nesting depth (:mod:`chainrule.io`),
 known layer, loss and task names — and bounds the parameters the architecture would allocate
 by the tensors actually present:
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chainrule.io.schema import (
+from chainrule.io import (
     AnyJSON,
     Bool,
     Int,

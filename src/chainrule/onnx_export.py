@@ -34,7 +34,7 @@ import numpy as np
 
 from chainrule._version import __version__
 from chainrule.extras import require
-from chainrule.io.atomic import atomic_write_bytes
+from chainrule.io import atomic_write_bytes
 from chainrule.tabular.preprocessing import value_key
 from chainrule.training.protocol import TrainedModel, trained_model
 

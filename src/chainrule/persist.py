@@ -3,7 +3,7 @@
 Every saveable object turns itself into plain data — ``obj.state() -> (tensors, meta)``, NumPy
 arrays and JSON — and back with ``type(obj).from_state(tensors, meta)``; nothing of it knows
 about files. This module adds the one thing a file needs beyond that, the object's ``kind``,
-and hands the bytes to :mod:`chainrule.io.container` (safetensors with a checksum, written
+and hands the bytes to :mod:`chainrule.io` (safetensors with a checksum, written
 atomically). Pickling uses the same ``state()`` (see the classes' ``__getstate__``).
 
 The kinds, and the class each is rebuilt as:
@@ -17,7 +17,7 @@ The kinds, and the class each is rebuilt as:
 ``"TabularRegressor"``
 ``"Trainer"``             :class:`chainrule.training.Trainer` with its optimizer state,
                           history and random generators, to resume ``fit`` exactly
-                          (:mod:`chainrule.training.resume`)
+                          (:mod:`chainrule.training.checkpoint`)
 ========================  ===============================================================
 """
 
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.extras import require
-from chainrule.io.container import ModelFileError, file_info, read_state, write_state
+from chainrule.io import ModelFileError, file_info, read_state, write_state
 from chainrule.model_schema import SchemaError, check_meta
 from chainrule.network.containers import Sequential, StateError
 from chainrule.tabular.model import TabularModel

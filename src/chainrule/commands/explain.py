@@ -12,8 +12,7 @@ from chainrule.commands._shared import UsageError, load_model, read_data
 from chainrule.explain import HalfSumSquaredError, explain_step, lecture_example, mazur_example
 from chainrule.network import losses
 from chainrule.network.optimizers import GradientTransformation
-from chainrule.report import explain_sample
-from chainrule.report_sections import model_optimizer
+from chainrule.report import explain_sample, model_optimizer
 from chainrule.training.protocol import trained_model
 
 NAME = "explain"

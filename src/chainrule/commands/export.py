@@ -6,7 +6,7 @@ import argparse
 
 from chainrule.commands import _shared
 from chainrule.commands._shared import UsageError
-from chainrule.io.atomic import atomic_write_bytes
+from chainrule.io import atomic_write_bytes
 from chainrule.onnx_export import build_onnx
 from chainrule.persist import load
 

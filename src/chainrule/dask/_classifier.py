@@ -10,8 +10,7 @@ from sklearn.preprocessing import LabelBinarizer
 
 from chainrule.dask import _data
 from chainrule.dask._estimator import DaskMLPMixin, dask_init
-from chainrule.estimators._base import BaseMLP
-from chainrule.estimators._checks import check_class_weight
+from chainrule.estimators._base import BaseMLP, check_class_weight
 from chainrule.estimators._classifier import MLPClassifier
 
 

@@ -41,8 +41,7 @@ from chainrule.network.containers import Sequential
 from chainrule.network.losses import Loss
 from chainrule.network.optimizers import GradientTransformation
 from chainrule.training.callbacks import Callback
-from chainrule.training.paramvector import ParamVector
-from chainrule.training.solvers import FitJob, MiniBatch, Objective
+from chainrule.training.solvers import FitJob, MiniBatch, Objective, ParamVector
 
 
 def get_client(client: Any = None) -> Any:

@@ -4,7 +4,7 @@ The Dask estimators are the local ones plus ``client=`` and ``sync_every=`` (as 
 ``DaskLGBMClassifier``): their constructor *is* the local one's (:func:`dask_init` adds the
 two parameters to its signature, so a parameter added to ``MLPClassifier`` reaches
 ``DaskMLPClassifier`` with no change here), the same parameter validation, the same network
-(:func:`~chainrule.estimators._network.build_network` with the same ``random_state``), the
+(:func:`~chainrule.estimators._base.build_network` with the same ``random_state``), the
 same objective, and the same :class:`~chainrule.training.trainer.Trainer` — run by
 :meth:`~chainrule.training.trainer.Trainer.fit_remote` with a solver whose gradients come from
 the workers (:mod:`chainrule.dask._engine`). Prediction maps the fitted network over the
@@ -37,14 +37,13 @@ from chainrule.dask._engine import (
     get_client,
     remote_score,
 )
-from chainrule.estimators._base import BaseMLP, random_source
-from chainrule.estimators._network import (
+from chainrule.estimators._base import (
+    BaseMLP,
+    L2Penalized,
     build_network,
-    dropout_rates,
-    hidden_sizes,
-    make_optimizer,
+    layer_plan,
+    random_source,
 )
-from chainrule.estimators._objective import L2Penalized, PenaltyGradient
 from chainrule.tabular.preprocessing import TablePreprocessor
 from chainrule.training.callbacks import Callback, Monitor
 from chainrule.training.progress import ProgressBar
@@ -217,8 +216,9 @@ class DaskMLPMixin:
     ) -> None:
         client = get_client(self.client)
         self._check_dask_params()
-        hidden = hidden_sizes(self)
-        dropout = dropout_rates(self, len(hidden))
+        hidden, activations, dropout = layer_plan(
+            self.hidden_layer_sizes, self.activation, self.dropout
+        )
         if self.solver == "lbfgs" and any(dropout):
             raise ValueError("dropout makes the loss random, which L-BFGS cannot minimise.")
         warm = bool(self.warm_start) and hasattr(self, "network_")
@@ -244,7 +244,16 @@ class DaskMLPMixin:
             net = copy.deepcopy(self.network_)
         else:
             rng = random_source(self.random_state)  # the local estimators' (scikit-learn's) draws
-            net = build_network(self, n_features, hidden, n_outputs, dropout, rng)
+            net = build_network(
+                n_features,
+                hidden,
+                n_outputs,
+                activations,
+                dropout,
+                rng,
+                normalization=self.normalization,
+                weight_init=self.weight_init,
+            )
             net.astype(dtype)
         validation, pieces = self._validation(
             eval_set, eval_sample_weight, pieces, encode_x, encode_y, rng
@@ -362,7 +371,7 @@ class DaskMLPMixin:
         seed = _seed(rng)
         penalty = functools.partial(_penalized, alpha) if alpha else None
         solver = DataParallel(
-            make_optimizer(self), shards, base, penalty, batch, self.sync_every, seed, self.shuffle
+            self._optimizer(), shards, base, penalty, batch, self.sync_every, seed, self.shuffle
         )
         trainer = Trainer(net, L2Penalized(base, net, alpha), solver)
         if warm:
@@ -541,7 +550,7 @@ def _as_is(part: Any) -> Any:
 def _penalized(alpha: float, loss: Any, net: Any) -> tuple[Any, list[Callback]]:
     """scikit-learn's L2 penalty per batch, for the workers' local steps."""
     objective = L2Penalized(loss, net, alpha)
-    return objective, [PenaltyGradient(objective)]
+    return objective, [objective]  # the penalty adds its gradient as a callback
 
 
 def _call(local: Any, method: str, block: np.ndarray) -> np.ndarray:

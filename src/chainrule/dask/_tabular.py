@@ -41,8 +41,7 @@ from chainrule.tabular.targets import (
     class_indices,
 )
 from chainrule.training.callbacks import Callback, EarlyStopping, Monitor
-from chainrule.training.paramvector import ParamVector
-from chainrule.training.solvers import lbfgs
+from chainrule.training.solvers import ParamVector, lbfgs
 from chainrule.training.trainer import Trainer
 
 

@@ -22,8 +22,7 @@ from chainrule.network.containers import Sequential
 from chainrule.network.losses import Loss
 from chainrule.network.optimizers import GradientTransformation
 from chainrule.training.callbacks import Callback
-from chainrule.training.paramvector import ParamVector
-from chainrule.training.solvers import MiniBatch
+from chainrule.training.solvers import MiniBatch, ParamVector
 from chainrule.training.trainer import Trainer
 
 Piece = tuple[np.ndarray, np.ndarray, np.ndarray | None]

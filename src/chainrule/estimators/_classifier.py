@@ -1,4 +1,7 @@
-"""``MLPClassifier``: scikit-learn's multi-layer perceptron classifier, trained by chainrule."""
+"""``MLPClassifier``: scikit-learn's multi-layer perceptron classifier, trained by chainrule.
+
+Class labels become the indicator matrix the network trains on (``LabelBinarizer``'s).
+"""
 
 from __future__ import annotations
 
@@ -19,11 +22,13 @@ from sklearn.utils.multiclass import (
     unique_labels,
 )
 
-from chainrule.estimators._base import STOCHASTIC_SOLVERS, BaseMLP
-from chainrule.estimators._checks import check_class_weight
-from chainrule.estimators._extensions import LABEL_SMOOTHING_CONSTRAINT
-from chainrule.estimators._labels import fit_binarizer, indicator_matrix
-from chainrule.estimators._objective import SummedOverOutputs
+from chainrule.estimators._base import (
+    LABEL_SMOOTHING_CONSTRAINT,
+    STOCHASTIC_SOLVERS,
+    BaseMLP,
+    SummedOverOutputs,
+    check_class_weight,
+)
 from chainrule.network.losses import BinaryCrossEntropy, CrossEntropy, Loss
 from chainrule.training.callbacks import Callback
 
@@ -277,7 +282,9 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     ) -> tuple[np.ndarray, np.ndarray | None]:
         check_classification_targets(y)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
-            binarizer = fit_binarizer(y)
+            # a y of one class is accepted, as scikit-learn accepts it: its one column is all
+            # zeros, and predict returns that class
+            binarizer = LabelBinarizer().fit(y)
             self._label_binarizer, self.classes_ = binarizer, binarizer.classes_
         else:
             classes = unique_labels(y)
@@ -293,7 +300,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                     f"{self.classes_}; pass every class to the first partial_fit call."
                 )
         binarizer = self._label_binarizer
-        Y = indicator_matrix(y, binarizer)
+        Y = binarizer.transform(y)
         if self.class_weight is not None:
             if binarizer.y_type_ == "multilabel-indicator":
                 raise ValueError(
@@ -315,7 +322,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return self._label_binarizer.inverse_transform(Y)
 
     def _stratify(self) -> bool:
-        return True  # a binary target's one column (scikit-learn's rule: _rules.split_validation)
+        return True  # a binary target's one column (scikit-learn's rule: split_validation)
 
     def _data_loss(self, n_outputs: int) -> Loss:
         eps = float(self.label_smoothing)

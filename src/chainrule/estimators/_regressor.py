@@ -12,9 +12,8 @@ from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 
-from chainrule.estimators._base import BaseMLP
+from chainrule.estimators._base import BaseMLP, HalfPoissonDeviance, SummedOverOutputs
 from chainrule.estimators._classifier import _stochastic
-from chainrule.estimators._objective import HalfPoissonDeviance, SummedOverOutputs
 from chainrule.network.losses import MAE, HalfSquaredError, Huber, Loss
 from chainrule.training.callbacks import Callback
 

@@ -3,10 +3,17 @@
 A container knows its layers, names their parameters (``"dense1.W"``), and turns itself into
 plain data and back — :meth:`Sequential.state` gives arrays plus a JSON-able architecture,
 :meth:`Sequential.from_state` rebuilds it — without knowing anything about files.
+
+Summaries
+---------
+How a network looks to a person: a Keras-style summary table, as text and as HTML.
+
+The summary reads only a network's ``layers``, ``in_features``, ``params`` and ``frozen``.
 """
 
 from __future__ import annotations
 
+import html
 import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
@@ -14,9 +21,79 @@ from typing import Any, TextIO
 import numpy as np
 
 from chainrule.backend import Array, dtype_name, from_numpy, namespace, to_numpy
-from chainrule.network import display
-from chainrule.network.fastpaths import contiguous_views
 from chainrule.network.layers import LAYER_TYPES, Layer, check_saveable
+
+RULE, DOUBLE = "_", "="
+
+
+def summary_rows(net: Any) -> list[tuple[str, str, str]]:
+    """``(layer (type), output shape, parameter count)`` per layer, as Keras lists them.
+
+    The output shape is ``(N, width)``: ``N`` rows in, the layer's width out (``?`` when the
+    network's input width is not known, e.g. a network that starts with a dropout).
+    """
+    rows = []
+    width = net.in_features
+    for layer in net.layers:
+        width = layer.output_dim(width) if width is not None else None
+        count = sum(int(np.prod(v.shape)) for v in layer.params.values())
+        label = f"{layer.name or ''} ({type(layer).__name__})".strip()
+        rows.append((label, f"(N, {width if width is not None else '?'})", f"{count:,}"))
+    return rows
+
+
+def _counts(net: Any) -> tuple[int, int]:
+    total = int(net.n_params)
+    frozen = sum(int(np.prod(net.params[name].shape)) for name in net.frozen)
+    return total, total - frozen
+
+
+def summary_text(net: Any) -> str:
+    """The summary table as plain text (what :meth:`Sequential.summary` prints).
+
+    Example, for ``Sequential([Dense(2, 4), Sigmoid(), Dense(4, 1), Sigmoid()])``::
+
+        Sequential: 4 layers
+        ______________________________________
+        Layer (type)        Output shape  Param #
+        ======================================
+        dense1 (Dense)      (N, 4)             12
+        ...
+    """
+    header = ("Layer (type)", "Output shape", "Param #")
+    rows = summary_rows(net)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
+    width = sum(widths) + 4
+
+    def line(r: tuple[str, str, str]) -> str:
+        return f"{r[0].ljust(widths[0])}  {r[1].ljust(widths[1])}  {r[2].rjust(widths[2])}"
+
+    total, trainable = _counts(net)
+    out = [f"{type(net).__name__}: {len(net.layers)} layers", RULE * width, line(header)]
+    out.append(DOUBLE * width)
+    out += [line(r) for r in rows]
+    out.append(DOUBLE * width)
+    out.append(f"Total params: {total:,}")
+    out.append(f"Trainable params: {trainable:,}")
+    out.append(f"Non-trainable params: {total - trainable:,}")
+    out.append(RULE * width)
+    return "\n".join(out)
+
+
+def summary_html(net: Any) -> str:
+    """The summary table as an HTML fragment (a network's ``_repr_html_`` in Jupyter)."""
+    esc = html.escape
+    body = "".join(
+        f"<tr><td>{esc(a)}</td><td>{esc(b)}</td><td style='text-align:right'>{esc(c)}</td></tr>"
+        for a, b, c in summary_rows(net)
+    )
+    total, trainable = _counts(net)
+    return (
+        f"<div><b>{esc(type(net).__name__)}</b>: {len(net.layers)} layers, "
+        f"{total:,} parameters ({trainable:,} trainable)"
+        "<table><thead><tr><th>Layer (type)</th><th>Output shape</th><th>Param #</th></tr>"
+        f"</thead><tbody>{body}</tbody></table></div>"
+    )
 
 
 class StateError(ValueError):
@@ -31,11 +108,11 @@ class Container(Layer):
     nested containers train, save and cast like flat ones.
     """
 
-    def __init__(self, children: Iterable[Layer], name: str | None = None) -> None:
+    def __init__(self, layers: Iterable[Layer] = (), name: str | None = None) -> None:
         # Not Layer.__init__: params, grads and frozen are views of the children's, below.
         self.name = name
         self._forwarded = False
-        self.layers: list[Layer] = list(children)
+        self.layers: list[Layer] = list(layers)
         counts: dict[str, int] = {}
         seen: set[str] = set()
         for layer in self.layers:
@@ -53,16 +130,6 @@ class Container(Layer):
         self._index: list[tuple[str, Layer, str]] = [
             (f"{full}.{p}", leaf, p) for full, leaf in self.leaves() for p in leaf.params
         ]
-        self.pack_parameters()
-
-    def pack_parameters(self) -> None:
-        """Lay the NumPy parameters end to end in one buffer, each layer holding a view of its slice.
-
-        Done when the container is built; the trainer's θ (``training/flatparams.py``) adopts the
-        buffer, so the arrays ``net.params`` hands out stay the ones training updates."""
-        views = contiguous_views(self.params)
-        if views is not None:
-            self.set_params(views, copy=False)
 
     def leaves(self, prefix: str = "") -> Iterator[tuple[str, Layer]]:
         """Every non-container layer below this one, with its full dotted name."""
@@ -283,14 +350,14 @@ class Container(Layer):
             Where to print (standard output by default). :meth:`summary_text` returns the
             same table as a string.
         """
-        print(display.summary_text(self), file=file if file is not None else sys.stdout)
+        print(summary_text(self), file=file if file is not None else sys.stdout)
 
     def summary_text(self) -> str:
         """The table :meth:`summary` prints, as a string."""
-        return display.summary_text(self)
+        return summary_text(self)
 
     def _repr_html_(self) -> str:  # Jupyter shows this instead of the repr
-        return display.summary_html(self)
+        return summary_html(self)
 
     def onnx(self, graph: Any, x: str) -> str:
         for layer in self.layers:
@@ -364,9 +431,6 @@ class Sequential(Container):
         the lecture's ``W1, b1, W2, b2``. A layer may itself be a container (``Sequential``,
         :class:`Residual`); its parameters are then ``"<container>.<layer>.<param>"``.
     """
-
-    def __init__(self, layers: Iterable[Layer] = (), name: str | None = None) -> None:
-        super().__init__(layers, name)
 
     def forward(self, x: Array, training: bool = False) -> Array:
         self._forwarded = True

@@ -25,9 +25,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from chainrule import devices
-from chainrule.backend import Array, dtype_name, from_numpy, namespace, to_numpy
+from chainrule.backend import Array, array_sum, dtype_name, from_numpy, namespace, to_numpy
 from chainrule.network import initializers
-from chainrule.network.fastpaths import column_sums, product
 from chainrule.network.initializers import RandomSource
 
 LAYER_TYPES: dict[str, type[Layer]] = {}
@@ -70,9 +69,6 @@ class Layer:
         self.name = name
         self.params: dict[str, Array] = {}
         self.grads: dict[str, Array] = {}
-        self.grad_buffers: dict[str, Array] = {}
-        """Arrays ``backward`` may write a gradient into instead of allocating one (a layer
-        that does not is still correct): the trainer's flat gradient vector, during a run."""
         self.buffers: dict[str, Array] = {}
         self.frozen: set[str] = set()
         self._forwarded = False
@@ -241,8 +237,7 @@ class Dense(Layer):
     def forward(self, x: Array, training: bool = False) -> Array:
         self._x = x  # ∂L/∂W = xᵀ·δ needs the input
         self._forwarded = True
-        W = self.params["W"]
-        z = product(x, W) if type(x) is np.ndarray else x @ W  # z = x·W        (N, out)
+        z = x @ self.params["W"]  # z = x·W        (N, out)
         if self.use_bias:
             z += self.params["b"]  # z = x·W + b   (in place: z is ours)
         return z
@@ -250,25 +245,12 @@ class Dense(Layer):
     def backward(self, grad: Array, need_input_grad: bool = True) -> Array | None:
         self._check_forwarded()
         x, W = self._x, self.params["W"]
-        if type(grad) is not np.ndarray:
-            return self._backward_any(x, W, grad, need_input_grad)
-        into = self.grad_buffers if self.grad_buffers and W.dtype == grad.dtype else {}
-        if "W" not in self.frozen:
-            self.grads["W"] = product(x.T, grad, out=into.get("W"))  # ∂L/∂W = xᵀ·δ  (in, out)
-        if self.use_bias and "b" not in self.frozen:
-            self.grads["b"] = column_sums(grad, out=into.get("b"))  # ∂L/∂b = Σₙ δₙ (out,)
-        if not need_input_grad:
-            return None  # the first layer's ∂L/∂x is never used: skip its product
-        return product(grad, W.T)  # ∂L/∂x = δ·Wᵀ     (N, in)
-
-    def _backward_any(self, x: Array, W: Array, grad: Array, need_input_grad: bool) -> Array | None:
-        """:meth:`backward` for any array namespace (torch, CuPy, array-API arrays)."""
         if "W" not in self.frozen:
             self.grads["W"] = x.T @ grad  # ∂L/∂W = xᵀ·δ     (in, out)
         if self.use_bias and "b" not in self.frozen:
-            self.grads["b"] = namespace(grad).sum(grad, axis=0)  # ∂L/∂b = Σₙ δₙ   (out,)
+            self.grads["b"] = array_sum(grad, axis=0)  # ∂L/∂b = Σₙ δₙ   (out,)
         if not need_input_grad:
-            return None
+            return None  # the first layer's ∂L/∂x is never used: skip its product
         return grad @ W.T  # ∂L/∂x = δ·Wᵀ     (N, in)
 
     def output_dim(self, input_dim: int) -> int:

@@ -39,7 +39,6 @@ import numpy as np
 from chainrule.backend import Array, namespace
 from chainrule.devices import scalar
 from chainrule.network.activations import sigmoid
-from chainrule.network.fastpaths import bce_logits_numpy
 
 __all__ = [
     "LOSSES",
@@ -77,12 +76,6 @@ def _scaled(text: str, scale: str) -> str:
     return f"({text}){scale}" if top_level_minus else f"{text}{scale}"
 
 
-def _validate_reduction(reduction: str) -> str:
-    if reduction not in ("mean", "sum"):
-        raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}.")
-    return reduction
-
-
 class Loss:
     """Base class. Subclasses implement :meth:`elementwise` (value and gradient per element).
 
@@ -107,7 +100,9 @@ class Loss:
     torch_oracle: ClassVar[str] = ""
 
     def __init__(self, reduction: str = "mean") -> None:
-        self.reduction = _validate_reduction(reduction)
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}.")
+        self.reduction = reduction
 
     def elementwise(self, y_pred: Array, y_true: Array) -> tuple[Array, Array]:
         """Per-element loss :math:`\\ell` and :math:`\\partial \\ell / \\partial \\hat y`, shape ``(N, K)``."""
@@ -323,8 +318,6 @@ class BinaryCrossEntropy(Loss):
         xp = namespace(y_pred)
         if self.label_smoothing:
             y_true = y_true * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
-        if self.from_logits and type(y_pred) is np.ndarray:
-            return bce_logits_numpy(y_pred, y_true)
         if self.from_logits:
             z = y_pred
             # log(1 + eᶻ) = max(z, 0) + log(1 + e^{−|z|}): the stable softplus, which never

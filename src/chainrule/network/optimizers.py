@@ -162,8 +162,18 @@ class GradientTransformation(NamedTuple):
     spec: dict[str, Any] | None = None
     elementwise: bool = False
     """Treats every element of every array alike and by itself, whatever its parameter's name
-    or shape, so it may run on all parameters at once, laid end to end in one vector
-    (:mod:`chainrule.training.flatparams`) with the same result bit for bit."""
+    or shape, so it could run on all parameters at once, laid end to end in one vector."""
+
+    def step(self, params: Params, grads: Params, state: State) -> State:
+        """One update in place, :math:`\\theta \\leftarrow \\theta + u` with
+        :math:`(u, s') = \\text{update}(g, s, \\theta)`; returns the new state :math:`s'`.
+
+        The one place a trainer changes parameters: ``grads`` may be overwritten, and
+        ``params``' arrays are updated where they stand.
+        """
+        updates, state = self.update(grads, state, params)
+        apply_updates(params, updates)
+        return state
 
 
 def with_spec(transform: GradientTransformation, name: str, **args: Any) -> GradientTransformation:
@@ -306,9 +316,7 @@ def scale_by_adam(
     spec: dict[str, Any] = {"b1": b1, "b2": b2, "eps": eps}
     if sklearn_rule:  # only then: recipes saved before the option existed read the same
         spec["eps_placement"] = eps_placement
-    return with_spec(
-        GradientTransformation(init, update, elementwise=True), "scale_by_adam", **spec
-    )
+    return GradientTransformation(init, update, {"name": "scale_by_adam", **spec}, elementwise=True)
 
 
 def scale_by_rms(
@@ -354,10 +362,10 @@ def scale_by_learning_rate(learning_rate: float | Schedule) -> GradientTransform
             u *= step  # in place: u is ours (a fresh gradient or a transformation's output)
         return updates, LearningRateState(state.count + 1, state.scale, lr)
 
-    transform = GradientTransformation(init, update, elementwise=True)
-    if callable(learning_rate):  # a schedule is code: no JSON recipe
-        return transform
-    return with_spec(transform, "scale_by_learning_rate", learning_rate=float(learning_rate))
+    spec = None  # a schedule is code: no JSON recipe
+    if not callable(learning_rate):
+        spec = {"name": "scale_by_learning_rate", "learning_rate": float(learning_rate)}
+    return GradientTransformation(init, update, spec, elementwise=True)
 
 
 def chain(*transforms: GradientTransformation) -> GradientTransformation:
@@ -377,15 +385,13 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
         updates, s = transforms[0].update(updates, state[0], params)
         return updates, (s,)
 
-    transform = GradientTransformation(
+    specs = [t.spec for t in transforms]
+    return GradientTransformation(
         init,
         update_one if len(transforms) == 1 else update,  # plain SGD: no loop per step
+        None if any(spec is None for spec in specs) else {"name": "chain", "transforms": specs},
         elementwise=all(t.elementwise for t in transforms),
     )
-    specs = [t.spec for t in transforms]
-    if any(spec is None for spec in specs):
-        return transform
-    return with_spec(transform, "chain", transforms=specs)
 
 
 def apply_updates(params: Params, updates: Params) -> None:

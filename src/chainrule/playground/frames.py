@@ -17,8 +17,8 @@ import numpy as np
 from chainrule.network.activations import Activation
 from chainrule.network.containers import Sequential
 from chainrule.network.layers import Dense
+from chainrule.playground.config import FEATURES, feature_matrix
 from chainrule.playground.datasource import Points
-from chainrule.playground.features import FEATURES, feature_matrix
 
 GRID = 40
 """Cells per side of the grid the surface and the neuron maps are computed on."""

@@ -7,9 +7,8 @@ weights (the test suite checks this).
 
 from __future__ import annotations
 
-from chainrule.playground.config import UPLOAD, Config
+from chainrule.playground.config import FEATURES, UPLOAD, Config
 from chainrule.playground.datasource import Points
-from chainrule.playground.features import FEATURES
 
 _ACTIVATION_CLASSES = {
     "tanh": "Tanh",

@@ -8,7 +8,7 @@ A :class:`TabularModel` bundles
 * the classes (classification) or the target's mean and scale (regression),
 * the training :class:`~chainrule.training.History` and the options it was trained with,
 
-and saves all of it in one model file (:mod:`chainrule.io.modelfile`).
+and saves all of it in one model file (:mod:`chainrule.io`).
 
 Classification uses :class:`~chainrule.losses.CrossEntropy` on ``K`` logits for every ``K``,
 binary included, so probabilities are always ``(N, K)`` rows like scikit-learn's

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from chainrule.training.callbacks import Callback
 
 if TYPE_CHECKING:
-    from chainrule.training.loop import Loop
+    from chainrule.training.callbacks import Loop
 
 __all__ = ["ProgressBar", "format_duration", "verbose_callbacks"]
 

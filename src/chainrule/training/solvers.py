@@ -12,8 +12,7 @@ best weights. A callback stops either solver by setting ``trainer.stop_reason``.
       ŷ = network.forward(X_b)                   # forward pass
       L, ∂L/∂ŷ = loss(ŷ, y_b)                    # value and gradient, from one call
       network.backward(∂L/∂ŷ)                    # chain rule, layer by layer
-      updates, state = optimizer.update(grads, state, params)
-      params += updates                          # gradient step
+      state = optimizer.step(params, grads, state)  # θ ← θ + u, u from the rule
 
 * :class:`LBFGS` — full-batch quasi-Newton (SciPy's L-BFGS-B) over the parameters flattened
   into one vector :math:`\\theta` (:class:`ParamVector`). The objective
@@ -27,23 +26,67 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from chainrule import devices
-from chainrule.backend import Array
+from chainrule.backend import Array, from_numpy, namespace, to_numpy
 from chainrule.network import optimizers as optimizers_module
 from chainrule.network.optimizers import GradientTransformation
 from chainrule.training.callbacks import Callback
-from chainrule.training.fitjob import FitJob
-from chainrule.training.flatparams import FlatParams
-from chainrule.training.ondevice import host_epoch
-from chainrule.training.paramvector import ParamVector
+from chainrule.training.data import FitJob, host_epoch
 
 if TYPE_CHECKING:
-    from chainrule.training.loop import Loop
+    from chainrule.network.containers import Sequential
+    from chainrule.training.callbacks import Loop
+
+
+__all__ = ["ParamVector"]
+
+
+class ParamVector:
+    """The trainable parameters as one float64 vector :math:`\\theta`, in ``trainable_names()`` order.
+
+    ``θ = [vec(W₁), vec(b₁), vec(W₂), …]`` (row-major), the layout L-BFGS and any
+    :data:`Objective` share.
+    """
+
+    def __init__(self, network: Sequential) -> None:
+        self.network = network
+        params = network.params
+        self.names = network.trainable_names()
+        self.shapes = {k: tuple(params[k].shape) for k in self.names}
+        self.slices: dict[str, slice] = {}
+        start = 0
+        for k, shape in self.shapes.items():
+            size = int(np.prod(shape))
+            self.slices[k] = slice(start, start + size)
+            start += size
+        self.size = start
+
+    def get(self) -> np.ndarray:
+        """:math:`\\theta` from the network's current parameters (a new float64 array)."""
+        params = self.network.params
+        return np.concatenate(
+            [np.asarray(to_numpy(params[k]), np.float64).ravel() for k in self.names]
+        )
+
+    def set(self, theta: np.ndarray) -> None:
+        """Copy :math:`\\theta` into the network's parameters (cast to their dtype)."""
+        params = self.network.params
+        values = {}
+        for k in self.names:
+            part = theta[self.slices[k]].reshape(self.shapes[k])
+            if not isinstance(params[k], np.ndarray):
+                part = from_numpy(part, namespace(params[k]), like=params[k])
+            values[k] = part
+        self.network.set_params(values)
+
+    def flatten(self, grads: dict[str, Array]) -> np.ndarray:
+        """The gradients as one float64 vector in the layout of :math:`\\theta`."""
+        return np.concatenate([to_numpy(grads[k]).ravel() for k in self.names]).astype(np.float64)
+
 
 _isfinite = math.isfinite  # a module global: one lookup per batch, not two
 
@@ -73,7 +116,6 @@ class MiniBatch:
         yb: Array,
         wb: Array | None,
         params: dict[str, Array] | None = None,
-        flat: FlatParams | None = None,
     ) -> tuple[float, Array]:
         """Forward, loss, backward and update on one batch; returns the loss and the output.
 
@@ -87,22 +129,12 @@ class MiniBatch:
         if type(value) is float and not _isfinite(value):  # a device's 0-d array: at epoch end
             return value, out
         network.backward(grad, need_input_grad=False)
-        grads = None
-        if job.gradient_hooks or flat is None:  # the flat path without hooks reads the layers
-            grads = network.grads
-            for cb in job.gradient_hooks:
-                cb.on_gradients(trainer, grads)
-        if flat is not None:  # one vector θ: the same update, one call per step, not per array
-            updates, state = self.optimizer.update(
-                flat.gather(grads), flat.flat_state(trainer.opt_state), flat.params
-            )
-            optimizers_module.apply_updates(flat.params, updates)  # θ += u
-            trainer.opt_state = flat.named_state(state)
-            return value, out
+        grads = network.grads
+        for cb in job.gradient_hooks:
+            cb.on_gradients(trainer, grads)
         if params is None:  # the run passes its own, built once: arrays are updated in place
             params = network.params
-        updates, trainer.opt_state = self.optimizer.update(grads, trainer.opt_state, params)
-        optimizers_module.apply_updates(params, updates)
+        trainer.opt_state = self.optimizer.step(params, grads, trainer.opt_state)
         return value, out
 
     def run(self, trainer: Loop, job: FitJob) -> None:
@@ -115,18 +147,6 @@ class MiniBatch:
         """
         if trainer.opt_state is None:
             trainer.opt_state = self.optimizer.init(trainer.network.params)
-        # One dict for the run (the optimizer updates its arrays in place) when the data was
-        # prepared up front; a stream prepares each batch, which may recast the weights.
-        params = trainer.network.params if job.X is not None else None
-        # θ laid end to end when the rule works element by element (training/flatparams.py).
-        flat = trainer.flat if params is not None and self.optimizer.elementwise else None
-        with flat.lending_gradients() if flat is not None else nullcontext():
-            self._epochs(trainer, job, params, flat)
-
-    def _epochs(
-        self, trainer: Loop, job: FitJob, params: dict[str, Array] | None, flat: FlatParams | None
-    ) -> None:
-        """The epochs of :meth:`run`, each ending with ``trainer.end_epoch``."""
         batch_hooks = job.hooks("on_batch_end")
         epoch_begin_hooks = job.hooks("on_epoch_begin")
         mean_reduction = trainer.loss.reduction == "mean"
@@ -135,11 +155,15 @@ class MiniBatch:
         # Full batch: the one batch is the data itself, with no generator built per epoch.
         whole = ((job.X, job.y, job.w),) if job.batch_size is None and job.X is not None else ()
         for epoch in job.epochs:
-            flat, params = _begin_epoch(trainer, epoch_begin_hooks, epoch, flat, params)
+            for cb in epoch_begin_hooks:
+                cb.on_epoch_begin(trainer, epoch)
+            # One dict per epoch (the optimizer updates its arrays in place) when the data was
+            # prepared up front; a stream prepares each batch, which may recast the weights.
+            params = trainer.network.params if job.X is not None else None
             total, seen = 0.0, 0
             metric_sums = [0.0] * len(metrics)
             for b, (xb, yb, wb) in enumerate(whole or job.batches()):
-                value, out = step(trainer, job, xb, yb, wb, params, flat)
+                value, out = step(trainer, job, xb, yb, wb, params)
                 size = xb.shape[0]
                 if type(value) is float and not _isfinite(value):  # device: at epoch end
                     trainer.stop_reason = "non_finite"
@@ -167,26 +191,6 @@ class MiniBatch:
                 trainer.stop_reason = "interrupted"
             if trainer.stop_reason is not None:
                 return
-
-
-def _begin_epoch(
-    trainer: Loop,
-    hooks: list[Callback],
-    epoch: int,
-    flat: FlatParams | None,
-    params: dict[str, Array] | None,
-) -> tuple[FlatParams | None, dict[str, Array] | None]:
-    """Run ``on_epoch_begin``; the flat layout and parameter dict the epoch's steps use.
-
-    A callback that rebound a parameter to a new array breaks the flat layout: the steps then
-    update the network's arrays one by one, in a dict fetched afresh every epoch.
-    """
-    for cb in hooks:
-        cb.on_epoch_begin(trainer, epoch)
-    if flat is not None and flat.intact():
-        return flat, params
-    # Fetched afresh each epoch: a callback may have given a layer a new array.
-    return None, None if params is None else trainer.network.params
 
 
 def _batch_end(trainer: Loop, hooks: list[Callback], b: int, logs: dict[str, Any]) -> None:
@@ -318,6 +322,8 @@ def get(optimizer: GradientTransformation | MiniBatch | LBFGS | str) -> MiniBatc
         return optimizer
     if isinstance(optimizer, str) and optimizer.lower().replace("-", "") == "lbfgs":
         return LBFGS()
+    if isinstance(optimizer, GradientTransformation):
+        return MiniBatch(optimizer)
     return MiniBatch(optimizers_module.get(optimizer))
 
 

@@ -20,12 +20,21 @@ run stops cleanly on Ctrl-C (at the next batch or iteration) and on divergence �
 infinite or above :data:`DIVERGENCE_FACTOR` times its start, tested in one place,
 ``end_epoch``, for every solver — keeping the last good weights; every ``stop_reason`` is
 listed in :class:`History`.
+
+The trainer keeps the last finite weights: the network's parameters at the start of
+``fit`` until an epoch ends with finite parameters, then those. Whatever ends the run — a
+divergence, Ctrl-C, an exception in a callback — they are put back if the weights are
+not all finite.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Iterable, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -39,19 +48,41 @@ from chainrule.network.containers import Sequential
 from chainrule.network.initializers import RandomSource, as_generator
 from chainrule.network.losses import Loss
 from chainrule.network.optimizers import GradientTransformation
-from chainrule.training import arrays, resume, solvers, streaming
-from chainrule.training.callbacks import Callback, Monitor
-from chainrule.training.checks import FiniteGuard, params_finite
-from chainrule.training.flatparams import FlatParams
+from chainrule.training import checkpoint, data, solvers
+from chainrule.training.callbacks import Callback, Monitor, overrides
+from chainrule.training.data import params_finite
 from chainrule.training.history import History
-from chainrule.training.interrupt import InterruptFlag
 from chainrule.training.progress import verbose_callbacks
 from chainrule.training.protocol import TrainedModel
 
 DIVERGENCE_FACTOR = 1e4
 """An epoch whose mean training loss exceeds this many times the loss at the start of
-training has diverged (:meth:`Trainer._diverged`). A sane run's loss rarely rises tenfold;
+training has diverged (:meth:`Trainer.end_epoch`). A sane run's loss rarely rises tenfold;
 Adam at a learning rate of 10^6 reaches 10^26 times it in one epoch."""
+
+
+@contextlib.contextmanager
+def ctrl_c_flag() -> Iterator[SimpleNamespace]:
+    """Turn the first Ctrl-C into a flag (``.raised``) the solvers read after each batch.
+
+    A second Ctrl-C raises ``KeyboardInterrupt`` at once. Outside the main thread, where
+    Python delivers no signals, the flag simply stays down.
+    """
+    flag = SimpleNamespace(raised=False)
+
+    def handle(signum: int, frame: Any) -> None:
+        if flag.raised:  # a second Ctrl-C means "now"
+            raise KeyboardInterrupt
+        flag.raised = True
+
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    previous = signal.signal(signal.SIGINT, handle)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class Trainer:
@@ -107,7 +138,7 @@ class Trainer:
         device: str | devices.Device | None = None,
     ) -> None:
         self.network = network
-        self.loss = losses_module.get(loss)
+        self.loss = loss if isinstance(loss, Loss) else losses_module.get(loss)
         self.solver = solvers.get(optimizer)
         self.metrics = [metrics_module.get(m) for m in metrics]
         self.callbacks = list(callbacks)
@@ -118,11 +149,12 @@ class Trainer:
         self.first_epoch: int = 0
         self.last_epoch: int | None = None
         self.best_params: dict[str, Array] | None = None
-        self.flat: FlatParams | None = None
-        """The NumPy parameters laid end to end (:mod:`~chainrule.training.flatparams`), or None."""
         self.steps_per_epoch: int | None = None  # batches per epoch, for progress displays
         self.rng: RandomSource | None = None  # the shuffle generator, continued by later fits
-        self._finite_guard: FiniteGuard | None = None
+        # The last finite weights (see the module docstring): a snapshot, or the
+        # best-weights snapshot when the last finite epoch was also the best.
+        self._last_finite: dict[str, Array] | None = None
+        self._last_finite_is_best = False
         self._loss_reference: float | None = None  # the start's loss, for end_epoch's test
         self.device = None if device is None else devices.get(device)
 
@@ -143,39 +175,34 @@ class Trainer:
 
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Arrays and JSON to resume training from, for :func:`chainrule.save` (``resume.py``)."""
-        return resume.trainer_state(self)
+        return checkpoint.trainer_state(self)
 
     @classmethod
     def from_state(cls, tensors: dict[str, np.ndarray], meta: dict[str, Any]) -> Trainer:
         """Rebuild a trainer from :meth:`state`'s output; ``fit`` then carries on exactly."""
-        return resume.trainer_from_state(cls, tensors, meta)
+        return checkpoint.trainer_from_state(cls, tensors, meta)
 
     # -- data preparation ---------------------------------------------------------------------
     def prepare(self, X: Array, y: Array | None = None) -> tuple[Array, Array | None]:
         """Bring ``X`` (and ``y``) into the network's namespace and dtype (:func:`arrays.prepare`)."""
-        return arrays.prepare(self.network, self.loss, X, y)
+        return data.prepare(self.network, self.loss, X, y)
 
     # -- weights snapshots -------------------------------------------------------------------
     def snapshot(
         self,
         into: dict[str, Array] | None = None,
         params: dict[str, Array] | None = None,
-        flat: FlatParams | None = None,
     ) -> dict[str, Array]:
         """Copy every parameter and buffer (into ``into``'s arrays when given: no allocation).
 
         The network's buffers (``BatchNorm``'s running statistics, by full name) travel with
         its weights, so every restored snapshot — the best epoch, ``EarlyStopping``'s best
         weights, the last finite weights — predicts as the network did when it was taken.
-        ``params`` (a dict of arrays) copies those arrays alone; ``flat`` is
-        :meth:`_layout`'s answer when the caller has it already.
+        ``params`` (a dict of arrays) copies those arrays alone.
         """
         if params is not None:
             return _copy_arrays(params, into)
-        flat = flat if flat is not None else self._layout()
-        taken = flat.snapshot(into) if flat is not None else None  # one copy of θ
-        if taken is None:
-            taken = _copy_arrays(self.network.params, into)
+        taken = _copy_arrays(self.network.params, into)
         buffers = self.network.buffers
         if buffers:
             _copy_arrays(buffers, taken)
@@ -208,7 +235,7 @@ class Trainer:
         ----------
         X : array, shape (N, d), or a stream of batches
             Inputs; or, with ``y`` left out, an iterable of ``(X_b, y_b[, w_b])`` batches or
-            a callable returning one epoch of them (:mod:`chainrule.training.streaming`).
+            a callable returning one epoch of them (:mod:`chainrule.training.data`).
         y : array, shape (N,) or (N, K)
             Targets (class indices or one-hot for ``CrossEntropy``).
         epochs : int
@@ -234,7 +261,7 @@ class Trainer:
             standard error is not a terminal), 2 one line per epoch; ``"auto"`` is 1 on a
             terminal and 0 otherwise. Ignored when ``callbacks`` hold a ``ProgressBar``.
         check_inputs : bool
-            Run :func:`~chainrule.training.checks.check_fit_inputs` (a pass over ``X``); callers
+            Run :func:`~chainrule.training.data.check_fit_inputs` (a pass over ``X``); callers
             that already did (the estimators: ``validate_data``) pass ``False``.
         """
         if epochs < 0:
@@ -245,13 +272,13 @@ class Trainer:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}.")
         gen = self.rng if rng is None and self.rng is not None else as_generator(rng)
         self.rng = gen
-        if streaming.is_stream(X, y):  # batches from a source, never all in memory
-            make = streaming.job_maker(self, X, epochs, gen, validation_data, validation_split)
+        if data.is_stream(X, y):  # batches from a source, never all in memory
+            make = data.stream_job(self, X, epochs, gen, validation_data, validation_split)
             self.steps_per_epoch = None  # unknown until the source runs dry
             return self._run(epochs, make, callbacks, verbose)
         if y is None:
             raise ValueError("y is required with array inputs.")
-        make = arrays.job_maker(
+        make = data.array_job(
             self,
             X,
             y,
@@ -300,35 +327,47 @@ class Trainer:
     ) -> History:
         """Run the solver on the job ``make_job`` builds (arrays or a stream: the same run)."""
         run_callbacks = [*self.callbacks, *callbacks]
-        run_callbacks += verbose_callbacks(verbose, run_callbacks)
+        if verbose:  # 0: silent; otherwise Keras' progress display (verbose_callbacks)
+            run_callbacks += verbose_callbacks(verbose, run_callbacks)
         first = self.history.epoch[-1] + 1 if self.history.epoch else 0
         self.first_epoch, self.last_epoch = first, first + epochs - 1
         self.stop_reason = None
-        # Every NumPy parameter a view of one buffer: updates, finite checks and snapshots are
-        # then one call each, not one per array (the lecture's network: 4 arrays, 17 numbers).
-        self.flat = FlatParams.of(self.network, self.flat)
         # Divergence is reported as stop_reason="non_finite", not as a stream of NumPy overflow
         # warnings; one errstate for the whole run keeps the per-batch path free of it.
-        # FiniteGuard: whatever ends the loop, the weights left are finite (training/checks.py).
-        with (
-            InterruptFlag() as interrupt,
-            np.errstate(over="ignore", invalid="ignore"),
-            FiniteGuard(self) as self._finite_guard,
-        ):
-            job = make_job(range(first, first + epochs), run_callbacks, interrupt)
-            self._loss_reference = self._starting_loss(job)
-            for cb in job.callbacks:
-                cb.on_train_begin(self)
-            self.solver.run(self, job)
-            if self.stop_reason == "non_finite":  # whatever the solver: the last good epoch's
-                self._finite_guard.rewind()  # weights, as a device run's (finite or not)
+        # Whatever ends the loop — a divergence, Ctrl-C, an exception in a callback — the
+        # weights left are finite: the last finite ones are put back otherwise.
+        finite_at_start = params_finite(self.network.params.values())
+        self._last_finite = self.snapshot() if finite_at_start else None
+        self._last_finite_is_best = False
+        with ctrl_c_flag() as interrupt, np.errstate(over="ignore", invalid="ignore"):
+            try:
+                job = make_job(range(first, first + epochs), run_callbacks, interrupt)
+                # The divergence test's reference (end_epoch): the history's first epoch,
+                # else the loss at the starting weights (one forward pass over NumPy rows,
+                # first fit only), else the first epoch (a stream, a device, a remote job).
+                first_loss = self.history.history.get("loss", [])[:1]
+                if not first_loss and self.device is None and isinstance(job.X, np.ndarray):
+                    first_loss = [self.evaluate(job.X, job.y, job.w, prepared=True)["loss"]]
+                self._loss_reference = next(
+                    (v for v in first_loss if math.isfinite(v) and v > 0), None
+                )
+                for cb in job.callbacks:
+                    if overrides(cb, "on_train_begin"):  # the loop calls hooks that do work
+                        cb.on_train_begin(self)
+                self.solver.run(self, job)
+                if self.stop_reason == "non_finite":  # whatever the solver: the last good
+                    self.rewind()  # epoch's weights, as a device run's (finite or not)
+            finally:
+                if not params_finite(self.network.params.values()):
+                    self.rewind()
 
         if self.stop_reason in ("non_finite", "interrupted") and self.best_params is not None:
-            if self.stop_reason == "interrupted" or not self._params_finite():
+            if self.stop_reason == "interrupted" or not params_finite(self.network.params.values()):
                 self.restore(self.best_params)
         self.history.stop_reason = self.stop_reason
         for cb in job.callbacks:
-            cb.on_train_end(self)
+            if overrides(cb, "on_train_end"):
+                cb.on_train_end(self)
         return self.history
 
     def end_epoch(self, epoch: int, logs: dict[str, float], job: solvers.FitJob) -> None:
@@ -340,7 +379,14 @@ class Trainer:
         the epoch, snapshots the weights if the monitor improved — the run's one best-weights
         copy — and runs ``on_epoch_end``.
         """
-        if self._diverged(logs["loss"]):  # the one divergence test, whatever the solver
+        # The one divergence test, whatever the solver: a NaN or infinite loss (a solver may
+        # also stop before the epoch ends), or a finite one above DIVERGENCE_FACTOR times the
+        # loss at the start of training — Adam's bounded steps run away to 10^26 without ever
+        # reaching infinity.
+        loss, reference = logs["loss"], self._loss_reference
+        if reference is None and math.isfinite(loss):
+            self._loss_reference = loss if loss > 0 else None
+        elif not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * reference:
             self.stop_reason = "non_finite"
             return  # not recorded, not a candidate for the best weights; _run rewinds
         if job.validation is not None:
@@ -351,59 +397,29 @@ class Trainer:
         watch = self.monitor
         value = watch.measure(self, logs)
         self.history.append(epoch, logs)
-        flat = self._layout()  # looked up once: θ's check and snapshot are one call each
-        finite = flat.finite() if flat is not None else params_finite(self.network.params.values())
+        finite = params_finite(self.network.params.values())
         improved = finite and watch.improved(value)
         if improved:
             watch.best = value
-            self.best_params = self.snapshot(self.best_params, flat=flat)
+            self.best_params = self.snapshot(self.best_params)
             self.history.best_epoch = epoch
-        if self._finite_guard is not None:  # None only when a solver is driven by hand
-            self._finite_guard.epoch_end(finite, improved)
+        if finite:  # the last finite weights: the best snapshot if just taken, else a copy
+            self._last_finite_is_best = improved
+            if not improved:
+                self._last_finite = self.snapshot(self._last_finite)
         for cb in job.epoch_end_hooks:
             cb.on_epoch_end(self, epoch, logs)
 
-    def _starting_loss(self, job: solvers.FitJob) -> float | None:
-        """The loss :meth:`_diverged` compares with: the history's first epoch, else the loss at
-        the starting weights (one forward pass over the NumPy rows, on the first fit only),
-        else ``None`` (the first epoch of a stream, a device or a remote job stands in)."""
-        first = self.history.history.get("loss", [])[:1]
-        if first:
-            return first[0] if math.isfinite(first[0]) and first[0] > 0 else None
-        if self.device is not None or not isinstance(job.X, np.ndarray):
-            return None  # a device's chunks or a remote job: the first epoch stands in
-        value = self.evaluate(job.X, job.y, job.w, prepared=True)["loss"]
-        return value if math.isfinite(value) and value > 0 else None
-
-    def _diverged(self, loss: float) -> bool:
-        """Whether an epoch's mean training ``loss`` means the run has diverged.
-
-        Every solver closes its epochs with :meth:`end_epoch`, so this is the one test:
-        a NaN or infinite loss (a solver may also stop before the epoch ends), or a finite one
-        above :data:`DIVERGENCE_FACTOR` times the loss at the start of training — Adam's
-        bounded steps run away to 10^26 without ever reaching infinity.
-        """
-        if not math.isfinite(loss):
-            return True
-        if self._loss_reference is None:
-            self._loss_reference = loss if loss > 0 else None
-            return False
-        return loss > DIVERGENCE_FACTOR * self._loss_reference
-
     def rewind(self) -> None:
-        """Put back the last finite weights now (a device run learns of a bad epoch at its end)."""
-        if self._finite_guard is not None:
-            self._finite_guard.rewind()
+        """Put back the last finite weights now (a device run learns of a bad epoch at its end).
 
-    def _params_finite(self) -> bool:
-        flat = self._layout()
-        if flat is not None:
-            return flat.finite()  # one reduction over θ
-        return params_finite(self.network.params.values())
-
-    def _layout(self) -> FlatParams | None:
-        """:attr:`flat` while the layers still hold its views, else ``None``."""
-        return self.flat if self.flat is not None and self.flat.intact() else None
+        They are the best epoch's snapshot when that epoch was the last finite one, else the
+        copy ``end_epoch`` took, else the weights ``fit`` started from.
+        """
+        if self._last_finite_is_best and self.best_params is not None:
+            self.restore(self.best_params)
+        elif self._last_finite is not None:
+            self.restore(self._last_finite)
 
     # -- inference ---------------------------------------------------------------------------
     def predict(self, X: Array, batch_size: int | None = 8192) -> Array:
@@ -436,6 +452,8 @@ class Trainer:
             pred = self.loss.link(out)
             for name, fn in self.metrics:
                 results[name] = fn(y, pred)
+        if self.device is None:
+            return results  # NumPy: floats already
         return devices.to_floats(results)  # on a device: one transfer for them all
 
 
@@ -466,8 +484,6 @@ def _copy_arrays(arrays: dict[str, Array], into: dict[str, Array] | None) -> dic
         kept = into.get(k)
         if kept is None or type(kept) is not type(v) or kept.shape != v.shape:
             into[k] = v + 0
-        elif type(v) is np.ndarray:
-            np.copyto(kept, v)  # the same copy as ``[...] =``, without its indexing
         else:
             kept[...] = v
     return into
