@@ -11,31 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from test_optimizers import CASES
 
 import chainrule as cr
 from chainrule.network.optimizers import GradientTransformation
 from chainrule.training.callbacks import Callback
 
-TORCH_RULES = {
-    "sgd": (lambda: cr.sgd(0.1), lambda p: torch.optim.SGD(p, lr=0.1)),
-    "momentum": (
-        lambda: cr.sgd(0.05, momentum=0.9),
-        lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9),
-    ),
-    "nesterov-l2": (
-        lambda: cr.sgd(0.05, momentum=0.8, nesterov=True, weight_decay=0.01),
-        lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.01),
-    ),
-    "adam": (lambda: cr.adam(0.01), lambda p: torch.optim.Adam(p, lr=0.01)),
-    "adamw": (
-        lambda: cr.adamw(0.01, weight_decay=0.1),
-        lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1),
-    ),
-    "rmsprop-centered": (
-        lambda: cr.rmsprop(0.005, momentum=0.5, centered=True),
-        lambda p: torch.optim.RMSprop(p, lr=0.005, momentum=0.5, centered=True),
-    ),
-}
+# every built-in rule, each beside the torch.optim one it must match (test_optimizers.py)
+TORCH_RULES = CASES
 
 
 def data(n: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -40,7 +40,6 @@ from chainrule.dask._engine import (
 from chainrule.estimators._base import (
     BaseMLP,
     L2Penalized,
-    build_network,
     layer_plan,
     random_source,
 )
@@ -216,9 +215,7 @@ class DaskMLPMixin:
     ) -> None:
         client = get_client(self.client)
         self._check_dask_params()
-        hidden, activations, dropout = layer_plan(
-            self.hidden_layer_sizes, self.activation, self.dropout
-        )
+        hidden, _, dropout = layer_plan(self.hidden_layer_sizes, self.activation, self.dropout)
         if self.solver == "lbfgs" and any(dropout):
             raise ValueError("dropout makes the loss random, which L-BFGS cannot minimise.")
         warm = bool(self.warm_start) and hasattr(self, "network_")
@@ -244,16 +241,7 @@ class DaskMLPMixin:
             net = copy.deepcopy(self.network_)
         else:
             rng = random_source(self.random_state)  # the local estimators' (scikit-learn's) draws
-            net = build_network(
-                n_features,
-                hidden,
-                n_outputs,
-                activations,
-                dropout,
-                rng,
-                normalization=self.normalization,
-                weight_init=self.weight_init,
-            )
+            net = self._new_network(n_features, n_outputs, rng)
             net.astype(dtype)
         validation, pieces = self._validation(
             eval_set, eval_sample_weight, pieces, encode_x, encode_y, rng

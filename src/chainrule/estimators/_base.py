@@ -887,9 +887,7 @@ class BaseMLP(BaseEstimator):
 
     def _fit_and_attach(self, X: Any, y: Any, sample_weight: Any, incremental: bool) -> None:
         self._validate_params()
-        hidden, activations, dropout = layer_plan(
-            self.hidden_layer_sizes, self.activation, self.dropout
-        )
+        hidden, _, dropout = layer_plan(self.hidden_layer_sizes, self.activation, self.dropout)
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True.")
         if incremental and self.record_validation:
@@ -935,16 +933,7 @@ class BaseMLP(BaseEstimator):
                 batch_rows = min(X.shape[0], int(self.batch_size))
             check_fits_in_memory([X.shape[1], *hidden, n_outputs], batch_rows, X.dtype.itemsize)
             rng = random_source(self.random_state)
-            net = build_network(
-                X.shape[1],
-                hidden,
-                n_outputs,
-                activations,
-                dropout,
-                rng,
-                normalization=self.normalization,
-                weight_init=self.weight_init,
-            )
+            net = self._new_network(X.shape[1], n_outputs, rng)
         else:
             # scikit-learn seeds a new RandomState from an integer at every fit / partial_fit
             # call; a RandomState or Generator (and None's generator) carries on.
@@ -972,6 +961,22 @@ class BaseMLP(BaseEstimator):
         self.n_outputs_ = n_outputs
         self.n_layers_ = len(hidden) + 2
         self.out_activation_ = self._output_activation(n_outputs)
+
+    def _new_network(self, n_in: int, n_out: int, rng: Any) -> Sequential:
+        """:func:`build_network` with this estimator's layers, normalization and initial weights."""
+        hidden, activations, dropout = layer_plan(
+            self.hidden_layer_sizes, self.activation, self.dropout
+        )
+        return build_network(
+            n_in,
+            hidden,
+            n_out,
+            activations,
+            dropout,
+            rng,
+            normalization=self.normalization,
+            weight_init=self.weight_init,
+        )
 
     def _optimizer(self, steps_per_epoch: int | None = None) -> GradientTransformation:
         """The update rule ``solver`` names, with this estimator's rates and moments.
