@@ -162,6 +162,21 @@ def text_columns(frame: pd.DataFrame) -> list[str]:
 
 
 # -- contenders: fit on (train, target) -> (predictions for test, fit seconds) ----------------
+ESTIMATOR_OPTIONS: dict[str, Any] = {}
+"""Options other than the defaults for the ``TabularClassifier/Regressor`` contender (``--set``)."""
+
+
+def _option(text: str) -> tuple[str, Any]:
+    """``"ensemble=1"`` → ``("ensemble", 1)``; the value is read as JSON, else kept as text."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"--set takes NAME=VALUE, e.g. ensemble=1; got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
 Fit = Callable[[pd.DataFrame, pd.DataFrame, Table, int], tuple[np.ndarray, float]]
 
 
@@ -195,7 +210,7 @@ def chainrule_estimator(train: pd.DataFrame, test: pd.DataFrame, table: Table, s
     )
     X, y = train.drop(columns=[table.target]), train[table.target]
     started = time.perf_counter()
-    model = kind(random_state=seed).fit(X, y)
+    model = kind(random_state=seed, **ESTIMATOR_OPTIONS).fit(X, y)
     seconds = time.perf_counter() - started
     return model.predict(test.drop(columns=[table.target])), seconds
 
@@ -504,12 +519,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--max-train-rows", type=int, default=8000)
     parser.add_argument("--max-test-rows", type=int, default=4000)
+    parser.add_argument(
+        "--set",
+        type=_option,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a TabularClassifier/Regressor option other than its default, e.g. --set ensemble=1 "
+        "--set hidden=[256,256] (repeatable; the other contenders keep their defaults)",
+    )
     parser.add_argument("--json", help="also write the per-seed results here")
     parser.add_argument("--plot", help="also draw the figure here (e.g. docs/tables.png)")
     args = parser.parse_args(argv)
     wanted = set(args.tables.split(","))
     tables = [t for t in TABLES if t.name in wanted]
     contenders = _available([c for c in args.contenders.split(",") if c])
+    ESTIMATOR_OPTIONS.clear()
+    ESTIMATOR_OPTIONS.update(dict(args.set))
     print(
         f"python -m benchmarks.tables {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip()
     )

@@ -68,7 +68,8 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def trained(work: Path) -> tuple[Path, subprocess.CompletedProcess[str]]:
     result = chainrule(
         "train", "train.csv", "--target", "species", "--hidden", "8", "--activation", "tanh",
-        "--lr", "0.01", "--epochs", "40", "--seed", "3", "--out", "iris.safetensors", cwd=work,
+        "--lr", "0.01", "--epochs", "40", "--seed", "3", "--ensemble", "1",
+        "--out", "iris.safetensors", cwd=work,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     return work / "iris.safetensors", result

@@ -77,9 +77,10 @@ def _weights(path: Path) -> np.ndarray:
 
 
 def test_train_dropout_l2_l1(work: Path) -> None:
-    plain = _weights(_train(work, "plain.safetensors"))
-    l2 = _weights(_train(work, "l2.safetensors", "--l2", "0.5"))
-    l1 = _weights(_train(work, "l1.safetensors", "--l1", "0.05"))
+    single = ("--ensemble", "1", "--l2")  # one network: the penalties' own effect
+    plain = _weights(_train(work, "no-decay.safetensors", *single, "0"))
+    l2 = _weights(_train(work, "l2.safetensors", *single, "0.5"))
+    l1 = _weights(_train(work, "l1.safetensors", *single, "0", "--l1", "0.05"))
     assert np.linalg.norm(l2) < 0.7 * np.linalg.norm(plain)  # weight decay shrinks every weight
     assert np.mean(np.abs(l1) < 1e-2) > 2 * np.mean(np.abs(plain) < 1e-2)  # L1: many near zero
 

@@ -240,9 +240,15 @@ def test_preprocessing_matches_scikit_learn() -> None:
 def test_imputation_uses_training_statistics() -> None:
     train = pd.DataFrame({"a": [1.0, 2.0, np.nan, 10.0], "c": ["p", None, "q", "p"]})
     with pytest.raises(
-        ValueError, match=r"'a' .* 1 missing values \(first in data row 3\).*impute='mean'"
+        ValueError, match=r"'a' .* 1 missing values \(first in data row 3\).*impute='median'"
     ):
         TablePreprocessor().fit(train, ["a", "c"])
+    # a text column is refused in the same words, naming the level it would get
+    with pytest.raises(
+        ValueError, match=r"'c' .* 1 missing values \(first in data row 2\)"
+    ) as text:
+        TablePreprocessor().fit(train[["c"]], ["c"])
+    assert "<missing>" in str(text.value) and "all zeros" not in str(text.value)
     pre = TablePreprocessor("median").fit(train, ["a", "c"])
     filled = np.array([1.0, 2.0, 2.0, 10.0])  # median of 1, 2, 10
     out = pre.transform(pd.DataFrame({"a": [np.nan, 4.0], "c": [None, "q"]}))

@@ -108,8 +108,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     mixed_frame(90, 1).to_csv(held, index=False)
     frame = pd.read_csv(train)
     clf, _ = TabularModel.fit(
-        frame.drop(columns=["value"]), "label", hidden=(32,), epochs=8, optimizer="adam", seed=0
-    )
+        frame.drop(columns=["value"]), "label", hidden=(32,), epochs=8, optimizer="adam", seed=0,
+        ensemble=1,
+    )  # fmt: skip
     reg, _ = TabularModel.fit(
         frame.drop(columns=["label"]),
         "value",

@@ -30,14 +30,19 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, RobustScal
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import chainrule
+from chainrule.network.activations import ReLU, Tanh
+from chainrule.network.containers import Sequential
+from chainrule.network.embedding import ColumnEmbedding
+from chainrule.network.layers import Dense, Dropout
 from chainrule.tabular.columns import identifier_columns
-from chainrule.tabular.data import read_table
+from chainrule.tabular.data import DataError, read_table
+from chainrule.tabular.ensemble import merge_members
 from chainrule.tabular.estimator import TabularClassifier, TabularRegressor
 from chainrule.tabular.model import TabularModel
 from chainrule.tabular.preprocessing import EMBED_AUTO_LEVELS, MISSING_LEVEL, TablePreprocessor
 from chainrule.training.callbacks import Callback
 
-SMALL = {"hidden": (32,), "epochs": 30, "batch_size": 32}
+SMALL = {"hidden": (32,), "epochs": 30, "batch_size": 32, "ensemble": 1}
 """A network small enough for the suite; the defaults under test are the preprocessing's."""
 
 
@@ -82,6 +87,20 @@ def test_robust_scaling_with_indicator_matches_scikit_learn(table: pd.DataFrame)
     indicator = SimpleImputer(strategy="median", add_indicator=True).fit_transform(table[["age"]])
     np.testing.assert_array_equal(encoded[:, 2], indicator[:, 1])
     assert np.abs(encoded[:, :2]).max() < 3.0  # the clip bounds every value
+
+
+def test_robust_scaling_of_a_mostly_constant_column_uses_its_standard_deviation() -> None:
+    gen = np.random.default_rng(2)
+    visits = np.where(gen.random(400) < 0.8, 0.0, gen.poisson(3.0, 400))  # zero-inflated
+    visits[0] = 141.0  # one outlier
+    frame = pd.DataFrame({"visits": visits})
+    assert np.subtract(*np.percentile(visits, [75, 25])) == 0  # the quartiles coincide
+    pre = TablePreprocessor("median", None, "robust").fit(frame, ["visits"])
+    sd = StandardScaler().fit(frame).scale_[0]  # the population standard deviation
+    expected = _smooth_clip((visits - np.median(visits)) / sd)
+    np.testing.assert_allclose(pre.transform(frame)[:, 0], expected, rtol=1e-12)
+    one, two = pre.transform(pd.DataFrame({"visits": [1.0, 2.0]}))[:, 0]
+    assert two - one > 0.1  # 1 and 2 visits stay apart despite the outlier
 
 
 def test_standard_scaling_with_indicator_matches_scikit_learn(table: pd.DataFrame) -> None:
@@ -204,7 +223,9 @@ class _EveryEpoch(Callback):
 def test_early_stopping_keeps_the_best_epoch_by_default(table: pd.DataFrame) -> None:
     seen = _EveryEpoch()
     frame = table.drop(columns=["bought"])
-    model, _ = TabularModel.fit(frame, "spent", hidden=(64,), callbacks=[seen], epochs=60)
+    model, _ = TabularModel.fit(
+        frame, "spent", hidden=(64,), callbacks=[seen], epochs=60, ensemble=1
+    )
     losses = model.history.history["val_loss"]
     best = int(np.argmin(losses))
     assert model.history.best_epoch == best
@@ -228,9 +249,81 @@ def test_rows_without_a_target_are_left_out(table: pd.DataFrame) -> None:
     assert model.training["rows"] == int(frame["spent"].notna().sum())
 
 
+# -- the ensemble ----------------------------------------------------------------------------
+def _member(n_in: int, seed: int) -> Sequential:
+    """Embeddings of columns 1 and 3, then Dense → ReLU → Dropout → Dense → Tanh → Dense (3)."""
+    rng = np.random.default_rng(seed)
+    front = ColumnEmbedding(n_in, [1, 3], [5, 7], rng=rng)
+    width = front.output_dim(n_in)
+    return Sequential(
+        [front, Dense(width, 6, rng=rng), ReLU(), Dropout(0.3, rng=rng),
+         Dense(6, 4, rng=rng), Tanh(), Dense(4, 3, rng=rng)]
+    )  # fmt: skip
+
+
+def test_the_merged_ensemble_is_the_mean_of_its_members() -> None:
+    gen = np.random.default_rng(0)
+    X = gen.normal(size=(50, 5))
+    X[:, 1], X[:, 3] = gen.integers(0, 5, 50), gen.integers(0, 7, 50)  # category codes
+    members = [_member(5, seed) for seed in range(3)]
+    merged = merge_members(members)
+    mean = np.mean([m.predict(X) for m in members], axis=0)  # each member on its own
+    np.testing.assert_allclose(merged.predict(X), mean, rtol=1e-12, atol=1e-12)
+    assert merged.layers[1].params["W"].shape == (3 + 3 * (3 + 4), 18)  # [x_num, 3·E¹, 3·E³]
+    assert merge_members(members[:1]) is members[0]
+    with pytest.raises(ValueError, match="one architecture"):
+        merge_members([members[0], Sequential([Dense(5, 3)])])
+
+
+def test_the_default_model_is_an_ensemble_of_members(
+    table: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import chainrule.tabular.model as model_module
+
+    trained: list[Sequential] = []
+
+    def recording(networks):  # the members as trained, before they are merged
+        trained.extend(networks)
+        return merge_members(networks)
+
+    monkeypatch.setattr(model_module, "merge_members", recording)
+    frame = table.drop(columns=["bought"])
+    options = {"hidden": (16,), "epochs": 8, "batch_size": 32, "seed": 3}
+    model, _ = TabularModel.fit(frame, "spent", **options, ensemble=3)
+    single, _ = TabularModel.fit(frame, "spent", **options, ensemble=1)
+    X = model.transform(frame)
+    assert len(trained) == 4 and len(model.training["ensemble"]["epochs_kept"]) == 3
+    # the first member is the single network of the same seed; the model is the members' mean
+    np.testing.assert_array_equal(trained[0].predict(X), single.network.predict(X))
+    mean = np.mean([net.predict(X) for net in trained[:3]], axis=0)
+    np.testing.assert_allclose(model.network.predict(X), mean, rtol=1e-12, atol=1e-12)
+    assert not np.allclose(trained[1].predict(X), trained[0].predict(X))  # members differ
+    with pytest.raises(DataError, match="ensemble must be a whole number"):
+        TabularModel.fit(frame, "spent", ensemble=0)
+
+
+def test_cli_trains_and_describes_an_ensemble(tmp_path: Path, table: pd.DataFrame) -> None:
+    data, out = tmp_path / "customers.csv", tmp_path / "m.safetensors"
+    table.drop(columns=["spent"]).to_csv(data, index=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "chainrule", "train", str(data), "--target", "bought",
+         "--hidden", "8", "--epochs", "4", "--ensemble", "2", "--out", str(out), "--quiet"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert " × 2 averaged, " in done.stdout
+    model = chainrule.load(out)
+    kept = model.training["ensemble"]["epochs_kept"]
+    assert f"epochs kept {kept[0]}, {kept[1]} " in done.stdout and len(kept) == 2
+    assert model.network.layers[1].params["W"].shape[1] == 2 * 8  # two members side by side
+
+
 # -- the estimators --------------------------------------------------------------------------
 @parametrize_with_checks(
-    [TabularClassifier(hidden=(64,), batch_size=32), TabularRegressor(hidden=(64,), batch_size=32)]
+    [
+        TabularClassifier(hidden=(64,), batch_size=32, ensemble=2),
+        TabularRegressor(hidden=(64,), batch_size=32, ensemble=1),
+    ]
 )
 def test_sklearn_estimator_checks(estimator, check) -> None:
     check(estimator)
@@ -259,7 +352,8 @@ def test_the_estimator_saves_and_exports(table: pd.DataFrame, tmp_path: Path) ->
     from chainrule.onnx_export import build_onnx, onnx_input
 
     X, y = table.drop(columns=["bought", "spent"]), table["bought"]
-    model = TabularClassifier(random_state=1, **SMALL).fit(X, y)
+    model = TabularClassifier(random_state=1, **{**SMALL, "ensemble": 3}).fit(X, y)
+    assert model.model_.training["ensemble"]["members"] == 3  # one merged network, below
     back = chainrule.load(chainrule.save(model, tmp_path / "m.safetensors"))
     assert type(back) is TabularClassifier
     np.testing.assert_array_equal(back.predict_proba(X), model.predict_proba(X))
@@ -281,6 +375,8 @@ def test_benchmark_script_runs_without_its_peers(capsys) -> None:
     from benchmarks import tables
 
     contenders = "TabularClassifier/Regressor,sklearn MLP"
-    assert tables.main(["--tables", "diabetes", "--contenders", contenders, "--seeds", "1"]) == 0
+    options = ["--seeds", "1", "--set", "ensemble=2", "--set", "hidden=[16]"]
+    assert tables.main(["--tables", "diabetes", "--contenders", contenders, *options]) == 0
     out = capsys.readouterr().out
     assert "| diabetes | RMSE |" in out and "**fit seconds**" in out
+    assert tables.ESTIMATOR_OPTIONS == {"ensemble": 2, "hidden": [16]}

@@ -43,6 +43,7 @@ def fit(args: argparse.Namespace, callbacks: list[Callback]) -> tuple[TabularMod
             ("--embed", args.embed is not None),
             ("--dropout", bool(args.dropout)),
             ("--l2", bool(args.l2)),
+            ("--ensemble", args.ensemble not in (None, 1)),
             ("--l1", bool(args.l1)),
             ("--device", args.device != "cpu"),
             ("--na-values", bool(args.na_values)),

@@ -82,6 +82,11 @@ def fit(args: argparse.Namespace, callbacks: list[Callback]) -> tuple[TabularMod
             "--impute median cannot be computed exactly while streaming; use --impute mean, "
             "fill the column beforehand, or drop --memory-limit to train in memory."
         )
+    if args.ensemble not in (None, 1):
+        raise UsageError(
+            "--ensemble trains several networks on the rows in memory; drop it (one network "
+            "is trained while streaming) or drop --memory-limit to train in memory."
+        )
     started = time.perf_counter()
     model, _ = fit_parquet(
         args.data,
@@ -91,7 +96,7 @@ def fit(args: argparse.Namespace, callbacks: list[Callback]) -> tuple[TabularMod
         callbacks=callbacks,
         device=args.device,
         dropout=args.dropout,
-        l2=args.l2,
+        l2=args.l2 or 0.0,
         l1=args.l1,
         na_values=args.na_values,
         buffer_bytes=args.memory_limit // BUFFER_SHARE,

@@ -96,6 +96,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=DEFAULTS["patience"],
         help=f"(default: {DEFAULTS['patience']})",
     )
+    parser.add_argument(
+        "--ensemble",
+        type=_shared.positive_int,
+        default=None,
+        metavar="K",
+        help="train K networks, each with its own initial weights and validation rows, and "
+        f"keep their average as one model; 1 is a single network (default: {DEFAULTS['ensemble']}; "
+        "1 with --dask or when streaming)",
+    )
     parser.add_argument("--seed", type=_shared.seed, default=0, help="random seed (default: 0)")
     parser.add_argument(
         "--dropout",
@@ -107,9 +116,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--l2",
         type=_shared.non_negative_float,
-        default=0.0,
+        default=None,
         metavar="LAMBDA",
-        help="L2 penalty (weight decay) added to the gradient as LAMBDA * w (default: 0)",
+        help="L2 penalty (weight decay) added to the gradient as LAMBDA * w (default: "
+        f"{DEFAULTS['l2']:g}; 0 with --dask or when streaming)",
     )
     parser.add_argument(
         "--l1",
@@ -276,8 +286,10 @@ def run(args: argparse.Namespace) -> int:
         (
             "network",
             " -> ".join(map(str, widths))
-            + f" ({args.activation}), {model.network.n_params} parameters",
+            + f" ({args.activation}){_members(model.training.get('ensemble'))}, "
+            f"{model.network.n_params} parameters",
         ),
+        *_ensemble_rows(model.training.get("ensemble")),
         *describe_history(
             history, args.epochs, restored=bool(model.training.get("early_stopping"))
         ),
@@ -292,6 +304,25 @@ def run(args: argparse.Namespace) -> int:
         )
         return 130
     return 0
+
+
+def _members(ensemble: dict | None) -> str:
+    """`` × K averaged`` after the network of one member, when the model is an ensemble."""
+    return f" × {ensemble['members']} averaged" if ensemble else ""
+
+
+def _ensemble_rows(ensemble: dict | None) -> list[tuple[str, str]]:
+    """The summary's ``ensemble`` row: the epoch each member kept; the rows after it are member 1's."""
+    if not ensemble:
+        return []
+    kept = ", ".join("?" if k is None else str(k) for k in ensemble["epochs_kept"])
+    return [
+        (
+            "ensemble",
+            f"{ensemble['members']} networks, each stopped by its own validation rows; "
+            f"epochs kept {kept} (below: the first network's run)",
+        )
+    ]
 
 
 def _fit_local(args: argparse.Namespace, callbacks: list) -> tuple[TabularModel, int, float]:
@@ -314,7 +345,8 @@ def _fit_local(args: argparse.Namespace, callbacks: list) -> tuple[TabularModel,
         source=args.data,
         device=args.device,
         dropout=args.dropout,
-        l2=args.l2,
+        l2=DEFAULTS["l2"] if args.l2 is None else args.l2,
         l1=args.l1,
+        ensemble=DEFAULTS["ensemble"] if args.ensemble is None else args.ensemble,
     )
     return model, int(model.training["rows"]), time.perf_counter() - started

@@ -67,6 +67,7 @@ class _TabularEstimator(BaseEstimator):
         "keep_ids": ["boolean"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "l2": [Interval(Real, 0, None, closed="left")],
+        "ensemble": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state", np.random.Generator],
     }
 
@@ -86,7 +87,8 @@ class _TabularEstimator(BaseEstimator):
         embed: str | list[str] | None = DEFAULTS["embed"],
         keep_ids: bool = False,
         dropout: float = 0.0,
-        l2: float = 0.0,
+        l2: float = DEFAULTS["l2"],
+        ensemble: int = DEFAULTS["ensemble"],
         random_state: Any = None,
     ) -> None:
         self.hidden = hidden
@@ -104,6 +106,7 @@ class _TabularEstimator(BaseEstimator):
         self.keep_ids = keep_ids
         self.dropout = dropout
         self.l2 = l2
+        self.ensemble = ensemble
         self.random_state = random_state
 
     def __sklearn_tags__(self) -> Any:
@@ -166,6 +169,7 @@ class _TabularEstimator(BaseEstimator):
             keep_ids=self.keep_ids,
             dropout=self.dropout,
             l2=self.l2,
+            ensemble=int(self.ensemble),
         )
         self.model_ = model
         self.n_iter_ = len(model.history)
@@ -265,6 +269,9 @@ class TabularClassifier(ClassifierMixin, _TabularEstimator):
         ``left_out_``).
     dropout, l2 : float
         Dropout after each hidden activation; L2 penalty.
+    ensemble : int
+        How many networks of the same shape are trained (each with its own initial weights
+        and validation rows) and averaged into the one model; 1 is a single network.
     random_state : int, RandomState, Generator or None
         Seeds the weights, the validation split and the batches.
 

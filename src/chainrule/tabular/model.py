@@ -36,6 +36,7 @@ from chainrule.tabular import recipe
 from chainrule.tabular.codec import TableCodec
 from chainrule.tabular.columns import check_column, identifier_columns
 from chainrule.tabular.data import DataError, problems_of, raise_problems, require_columns
+from chainrule.tabular.ensemble import merge_members
 from chainrule.tabular.preprocessing import TablePreprocessor
 from chainrule.tabular.runs import describe_history, saved_epoch  # noqa: F401  (re-exported)
 from chainrule.tabular.targets import (
@@ -60,7 +61,8 @@ HIDDEN_ACTIVATIONS = tuple(
 """Every registered activation name that makes sense between layers (each class names itself)."""
 
 DEFAULTS: dict[str, Any] = {
-    "hidden": (256, 256),
+    "hidden": (128, 128),
+    "ensemble": 4,
     "epochs": 100,
     "batch_size": 256,
     "early_stopping": True,
@@ -71,6 +73,7 @@ DEFAULTS: dict[str, Any] = {
     "embed": "auto",
     "label_smoothing": 0.0,
     "lr_schedule": "constant",
+    "l2": 1e-3,
 }
 """The defaults of :meth:`TabularModel.fit`, ``chainrule train`` and ``TabularClassifier`` /
 ``TabularRegressor`` (docs/tables.md explains each and the benchmark that chose it)."""
@@ -194,11 +197,12 @@ class TabularModel:
         keep_ids: bool = False,
         label_smoothing: float = DEFAULTS["label_smoothing"],
         lr_schedule: str = DEFAULTS["lr_schedule"],
+        ensemble: int = DEFAULTS["ensemble"],
         callbacks: Sequence[Callback] = (),
         source: str = "the data",
         device: str = "cpu",
         dropout: float = 0.0,
-        l2: float = 0.0,
+        l2: float = DEFAULTS["l2"],
         l1: float = 0.0,
     ) -> tuple[TabularModel, Trainer]:
         """Build, preprocess and train a model on ``frame``; returns it and its trainer.
@@ -210,6 +214,13 @@ class TabularModel:
         and ``missing_indicator`` are the preprocessor's too. A column that looks like a row
         identifier (:func:`~chainrule.tabular.columns.identifier_columns`) is left out, and
         named in ``training["left_out"]``, unless ``keep_ids``; so is a column with no values.
+
+        ``ensemble`` :math:`K` trains :math:`K` networks of the same shape, each from its own
+        initial weights with its own random validation rows (``validation_split`` of them),
+        and keeps their mean as one wider network (:mod:`chainrule.tabular.ensemble`); the
+        model's ``history`` is the first member's (the last one's when Ctrl-C or a diverged
+        loss ended training early), and ``training["ensemble"]`` lists the
+        epoch each member kept. ``ensemble=1`` is a single network.
 
         ``label_smoothing`` :math:`\\varepsilon` softens a classifier's targets;
         ``lr_schedule="cosine"`` decays the learning rate over the planned steps
@@ -234,6 +245,10 @@ class TabularModel:
             )
         if any(int(h) < 1 for h in hidden):
             raise DataError("Hidden layer widths must be positive integers, e.g. hidden=(64, 32).")
+        if isinstance(ensemble, bool) or not isinstance(ensemble, int | np.integer) or ensemble < 1:
+            raise DataError(
+                f"ensemble must be a whole number of networks, 1 or more; got {ensemble!r}."
+            )
         if task is not None and task not in TASKS:
             raise DataError(f"Unknown task {task!r}; choose classification or regression.")
         # Every problem of the table is collected and reported in one message: the target's
@@ -266,38 +281,57 @@ class TabularModel:
         n_out, loss, metrics = recipe.task_objective(task, classes, y_scale, label_smoothing)
         rows = round(len(X) * (1 - validation_split))
         steps = epochs * max(1, -(-rows // (batch_size or rows or 1)))
-        rate = recipe.learning_rate_schedule(optimizer, learning_rate, lr_schedule, steps)
-        net, opt = recipe.network_and_optimizer(
-            pre, X.shape[1], hidden, n_out, activation, dropout, optimizer, rate, l2, l1,
-            init_rng,
-        )  # fmt: skip
-        callbacks = recipe.run_callbacks(callbacks, early_stopping, patience)
         on = None if device == "cpu" else device  # chainrule.devices; the weights come home
-        trainer = Trainer(net, loss, opt, metrics=metrics, callbacks=callbacks, device=on)
         started = time.perf_counter()
-        trainer.fit(
-            X,
-            y,
-            epochs=epochs,
-            batch_size=batch_size,
-            rng=fit_rng,
-            validation_split=validation_split,
-            verbose=0,  # progress is the caller's callbacks (the CLI's bar)
-        )
-        net.to_namespace(np.empty(0))
+        members: list[Sequential] = []
+        histories: list[History] = []
+        for _ in range(ensemble):
+            # member 0 draws exactly what a single network draws; each next one the next pair
+            rate = recipe.learning_rate_schedule(optimizer, learning_rate, lr_schedule, steps)
+            net, opt = recipe.network_and_optimizer(
+                pre, X.shape[1], hidden, n_out, activation, dropout, optimizer, rate, l2, l1,
+                init_rng,
+            )  # fmt: skip
+            run_callbacks = recipe.run_callbacks(callbacks, early_stopping, patience)
+            trainer = Trainer(net, loss, opt, metrics=metrics, callbacks=run_callbacks, device=on)
+            trainer.fit(
+                X,
+                y,
+                epochs=epochs,
+                batch_size=batch_size,
+                rng=fit_rng,  # its own validation rows and batch order
+                validation_split=validation_split,
+                verbose=0,  # progress is the caller's callbacks (the CLI's bar)
+            )
+            net.to_namespace(np.empty(0))
+            members.append(net)
+            histories.append(trainer.history)
+            if trainer.history.stop_reason in ("interrupted", "non_finite"):
+                break  # Ctrl-C: the members trained so far are the model; NaN: no model
+            init_rng, fit_rng = gen.spawn(2)
+        net = merge_members(members)  # tabular/ensemble.py: their mean as one network
+        cut_short = histories[-1].stop_reason in ("interrupted", "non_finite")
+        history = histories[-1] if cut_short else histories[0]  # says why training ended
+        kept = [saved_epoch(h, early_stopping) for h in histories]
+        together = (
+            {"ensemble": {"members": len(members), "epochs_kept": [
+                None if k is None else k + 1 for k in kept
+            ]}}
+            if ensemble > 1
+            else {}
+        )  # fmt: skip
         training = recipe.run_record(
             trainer, started, source=source, rows=X.shape[0], hidden=hidden,
             activation=activation, optimizer=optimizer, epochs=epochs, batch_size=batch_size,
             validation_split=validation_split, early_stopping=early_stopping, patience=patience,
             seed=seed, dropout=dropout, l2=l2, l1=l1,
             extra={
+                **together,
                 **({"left_out": left_out} if left_out else {}),
                 **({"unlabelled_rows": unlabelled} if unlabelled else {}),
             },
         )  # fmt: skip
-        model = cls(
-            net, loss, task, pre, target, classes, y_mean, y_scale, trainer.history, training
-        )
+        model = cls(net, loss, task, pre, target, classes, y_mean, y_scale, history, training)
         return model, trainer
 
     # -- inference --------------------------------------------------------------------------

@@ -28,8 +28,9 @@ them with the *training* mean or median before scaling.
 
 **Robust scaling** (``scale="robust"``, :class:`~chainrule.tabular.model.TabularModel`'s
 default, after RealMLP-TD): a numeric column is centred on its training median
-:math:`m` and divided by its interquartile range :math:`q_{75} - q_{25}` (half the range
-:math:`(\\max - \\min)/2` when the quartiles coincide, 1 for a constant column), then
+:math:`m` and divided by its interquartile range :math:`q_{75} - q_{25}` (its standard
+deviation when the quartiles coincide, as in a column that is mostly zeros; 1 for a constant
+column), then
 *smoothly clipped*,
 
 .. math:: z = (x - m) / s, \\qquad x' = z / \\sqrt{1 + (z / c)^2}, \\quad c = 3,
@@ -103,6 +104,25 @@ def is_numeric_column(series: pd.Series) -> bool:
 
 def _first_missing_row(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0]) + 1  # 1-based data row, as a spreadsheet user counts
+
+
+def _missing_values(name: str, source: str, missing: np.ndarray, *, trained: bool) -> DataError:
+    """The one refusal of missing values with ``impute="error"``, at fit or at prediction.
+
+    ``missing`` ``(N,)`` marks the column's missing rows; ``trained`` says the model was fitted
+    without imputation (prediction) rather than being fitted now.
+    """
+    where = (
+        f"Column {name!r} in '{source}' has {int(missing.sum())} missing values "
+        f"(first in data row {_first_missing_row(missing)})"
+    )
+    if trained:
+        where += " and the model was trained without imputation"
+    fix = "retrain with" if trained else "pass"
+    return DataError(
+        f"{where}; fill them, or {fix} impute='median' (numbers get the median and a missing "
+        f"indicator, text a level of its own, {MISSING_LEVEL})."
+    )
 
 
 class TablePreprocessor:
@@ -187,19 +207,11 @@ class TablePreprocessor:
         if is_numeric_column(series):
             values = series.to_numpy(dtype=np.float64, na_value=np.nan)
             if missing.any() and self.impute == "error":
-                raise DataError(
-                    f"Column {name!r} in '{source}' has {int(missing.sum())} missing values "
-                    f"(first in data row {_first_missing_row(missing)}); fill them, or pass "
-                    "impute='mean' or impute='median'."
-                )
+                raise _missing_values(name, source, missing, trained=False)
             specs.append(self._numeric_spec(name, values, missing))
         else:
             if missing.any() and self.impute == "error":
-                raise DataError(
-                    f"Column {name!r} in '{source}' has {int(missing.sum())} missing values "
-                    f"(first in data row {_first_missing_row(missing)}); fill them, or pass "
-                    "impute='mean' (missing categories then encode as all zeros)."
-                )
+                raise _missing_values(name, source, missing, trained=False)
             keys = sorted({value_key(v) for v in series[~missing]})
             level = {"missing": True} if self.indicator and missing.any() else {}
             auto = self.embed == "auto" and len(keys) > EMBED_AUTO_LEVELS
@@ -231,7 +243,10 @@ class TablePreprocessor:
         spec: dict[str, Any] = {"name": name, "kind": "numeric"}
         if self.scale == "robust":
             q25, median, q75 = np.percentile(present, [25, 50, 75])
-            spread = float(q75 - q25) or 0.5 * float(np.max(present) - np.min(present))
+            # Quartiles that coincide: a column that is mostly one value (counts of rare
+            # events). Its standard deviation keeps 0, 1, 2 … apart; half its range would
+            # squash them together next to an outlier (141 visits: 1 visit → 0.014).
+            spread = float(q75 - q25) or float(np.std(present))
             spec.update(mean=float(median), scale=spread or 1.0, clip=SMOOTH_CLIP)
         else:
             if fill is not None:
@@ -299,12 +314,7 @@ class TablePreprocessor:
                 check_finite(values, c["name"], source)  # predicting on ±inf is refused
                 if missing.any():
                     if c["fill"] is None:
-                        raise DataError(
-                            f"Column {c['name']!r} in '{source}' has {int(missing.sum())} missing "
-                            f"values (first in data row {_first_missing_row(missing)}) and the "
-                            "model was trained without imputation; fill them, or retrain with "
-                            "impute='mean'."
-                        )
+                        raise _missing_values(c["name"], source, missing, trained=True)
                     values = np.where(missing, c["fill"], values)
                 z = (values - c["mean"]) / c["scale"]
                 if c.get("clip"):
@@ -314,11 +324,7 @@ class TablePreprocessor:
                     blocks.append(missing.astype(np.float64)[:, None])
             else:
                 if missing.any() and self.impute == "error":
-                    raise DataError(
-                        f"Column {c['name']!r} in '{source}' has {int(missing.sum())} missing "
-                        f"values (first in data row {_first_missing_row(missing)}) and the model "
-                        "was trained without imputation; fill them, or retrain with impute='mean'."
-                    )
+                    raise _missing_values(c["name"], source, missing, trained=True)
                 if c["kind"] == "embedded":
                     codes = self._codes(series, missing, c["categories"])
                     if c.get("missing"):  # a learned level of its own, after the categories
