@@ -313,6 +313,9 @@ def test_cli_trains_and_describes_an_ensemble(tmp_path: Path, table: pd.DataFram
     assert done.returncode == 0, done.stderr
     assert " × 2 averaged, " in done.stdout
     model = chainrule.load(out)
+    _, sizes = model.preprocessor.embedded()  # one member: min(50, ⌈V/2⌉) numbers per table
+    width = model.n_features - len(sizes) + sum(min(50, (v + 1) // 2) for v in sizes)
+    assert f" -> {width} embedded -> 8 -> 2 (relu) × 2 averaged" in done.stdout
     kept = model.training["ensemble"]["epochs_kept"]
     assert f"epochs kept {kept[0]}, {kept[1]} " in done.stdout and len(kept) == 2
     assert model.network.layers[1].params["W"].shape[1] == 2 * 8  # two members side by side

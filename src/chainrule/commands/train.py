@@ -280,7 +280,9 @@ def run(args: argparse.Namespace) -> int:
     widths: list[object] = [model.n_features]
     first = model.network.layers[0]
     if not isinstance(first, Dense):  # embeddings widen the coded columns before the first Dense
-        widths.append(f"{first.output_dim(model.n_features)} embedded")
+        members = (model.training.get("ensemble") or {}).get("members", 1)
+        embedded = sum(first.embedding_dims) // members  # one member's share of the tables
+        widths.append(f"{len(first.numeric) + embedded} embedded")
     widths += [*args.hidden, model.network.output_dim(model.n_features)]
     rows = [
         (
