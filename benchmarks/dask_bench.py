@@ -1,6 +1,7 @@
 """chainrule.dask measured: per-iteration cost, partitions, client bytes, and a race with Spark.
 
-    python -m benchmarks.dask_bench [--rows 100000 1000000] [--no-spark] [--plot docs/dask.png]
+    python -m benchmarks.dask_bench [--sections pairs rows partitions overhead stream race]
+        [--rows 100000 1000000] [--pairs 3] [--no-spark] [--plot docs/dask.png]
 
 The rows are generated *on the workers* (``dask.delayed`` blocks of a seeded generator: a
 fixed 20-32-3 tanh teacher network labels Gaussian features), so no row passes through the
@@ -15,7 +16,13 @@ client; the local estimator gets the same rows generated in-process. Network 20 
    round trip through the scheduler costs;
 4. time to equal held-out accuracy against Spark MLlib's ``MultilayerPerceptronClassifier``
    (same layers, ``local[2]``, each with its own default initial weights), for several
-   target accuracies.
+   target accuracies;
+5. 2 workers against the local fit at ``--pair-rows`` rows, ``--pairs`` times interleaved
+   (median and range of the ratio);
+6. held against streamed rows: the same fit on workers whose ``memory_limit`` (450 MiB) makes
+   them stream their partitions from the source (here: the generator) every evaluation.
+
+Every section prints the machine's load average before and after it (the machine is shared).
 
 A script, not a test: it prints what it measured in this run, baselines interleaved.
 """
@@ -25,6 +32,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 import statistics
 import time
 
@@ -120,11 +128,16 @@ def params(iters: int, timer: Timer) -> dict:
     )  # fmt: skip
 
 
-def cluster(workers: int) -> distributed.LocalCluster:
+def cluster(workers: int, memory_limit: str = "8GiB") -> distributed.LocalCluster:
     return distributed.LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-        silence_logs=logging.ERROR, memory_limit="8GiB",
+        silence_logs=logging.ERROR, memory_limit=memory_limit,
     )  # fmt: skip
+
+
+def load() -> str:
+    """The 1-minute load average (2 cores: above 2 means other jobs were competing)."""
+    return f"{os.getloadavg()[0]:.1f}"
 
 
 def run_local(rows: int, iters: int) -> dict:
@@ -140,7 +153,40 @@ def run_dask(client, rows: int, iters: int, partitions: int) -> dict:
     RECEIVED[0] = 0
     clf = DaskMLPClassifier(**params(iters, timer), client=client).fit(X, y)
     return {"seconds": timer.per_iteration(), "bytes": RECEIVED[0] / clf.n_iter_,
-            "evals": clf.evaluations_ / clf.n_iter_, "shards": clf.n_shards_}  # fmt: skip
+            "evals": clf.evaluations_ / clf.n_iter_, "shards": clf.n_shards_,
+            "streamed": clf.streamed_}  # fmt: skip
+
+
+def pairs(rows: int, iters: int, count: int) -> list[tuple[float, float]]:
+    """``count`` interleaved (local, 2 workers) per-iteration times at ``rows`` rows."""
+    out = []
+    with cluster(2) as c, distributed.Client(c) as client:
+        for k in range(count):
+            if k % 2 == 0:
+                local = run_local(rows, iters)["seconds"]
+                dask2 = run_dask(client, rows, iters, 16)["seconds"]
+            else:
+                dask2 = run_dask(client, rows, iters, 16)["seconds"]
+                local = run_local(rows, iters)["seconds"]
+            out.append((local, dask2))
+            print(f"  pair {k + 1}: local {local:.3f} s, 2 workers {dask2:.3f} s", flush=True)
+    return out
+
+
+def streaming(rows: int, iters: int) -> list[tuple[str, float, bool]]:
+    """Held (8 GiB workers) against streamed (450 MiB workers) rows, interleaved twice."""
+    out = []
+    held, small = cluster(2), cluster(2, memory_limit="450MiB")
+    clients = {"held": distributed.Client(held), "streamed": distributed.Client(small)}
+    try:
+        for name in ("held", "streamed", "held", "streamed"):
+            r = run_dask(clients[name], rows, iters, 16)
+            out.append((name, r["seconds"], r["streamed"]))
+            print(f"  {name}: {r['seconds']:.3f} s/iteration", flush=True)
+    finally:
+        for c in [*clients.values(), held, small]:
+            c.close()
+    return out
 
 
 def scaling(rows_list: list[int], iters: int) -> list[dict]:
@@ -149,23 +195,33 @@ def scaling(rows_list: list[int], iters: int) -> list[dict]:
     clients = {w: distributed.Client(c) for w, c in clusters.items()}
     try:
         for rows in rows_list:
-            row = {"rows": rows, "local": run_local(rows, iters)["seconds"]}
+            n = iters if rows <= 1_000_000 else max(3, iters // 2)
+            row = {"rows": rows, "local": run_local(rows, n)["seconds"]}
             for w in (1, 2):
-                r = run_dask(clients[w], rows, iters, 16)
+                r = run_dask(clients[w], rows, n, 16)
                 row[f"dask{w}"], row[f"bytes{w}"] = r["seconds"], r["bytes"]
-            row["local_again"] = run_local(rows, iters)["seconds"]  # interleaved baseline
+            row["local_again"] = run_local(rows, n)["seconds"]  # interleaved baseline
             results.append(row)
-            print(f"  measured {rows:,} rows", flush=True)
-        partitions = []
-        rows = max(r for r in rows_list if r <= 1_000_000)
-        for parts in (4, 64, 4, 64):
-            partitions.append((parts, run_dask(clients[2], rows, iters, parts)["seconds"]))
-        overhead = run_dask(clients[2], 100, 30, 2)["seconds"]
-        overhead1 = run_dask(clients[1], 100, 30, 2)["seconds"]
+            print(f"  measured {rows:,} rows (load {load()})", flush=True)
     finally:
         for c in [*clients.values(), *clusters.values()]:
             c.close()
-    return results, partitions, rows, (overhead1, overhead)
+    return results
+
+
+def partition_counts(rows: int, iters: int) -> list[tuple[int, float]]:
+    """4 against 64 input partitions of the same rows on 2 workers, interleaved twice."""
+    with cluster(2) as c, distributed.Client(c) as client:
+        return [(p, run_dask(client, rows, iters, p)["seconds"]) for p in (4, 64, 4, 64)]
+
+
+def overheads() -> tuple[float, float]:
+    """Per-iteration time on 100 rows (compute nil) with 1 and 2 workers."""
+    out = []
+    for w in (1, 2):
+        with cluster(w) as c, distributed.Client(c) as client:
+            out.append(run_dask(client, 100, 30, 2)["seconds"])
+    return out[0], out[1]
 
 
 def race(rows: int, held_rows: int, iters: int, spark: bool) -> dict:
@@ -226,60 +282,132 @@ def first_reaching(curve: list[tuple[float, float]], target: float) -> float:
     return next((t for t, a in curve if a >= target), math.nan)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--iters", type=int, default=12)
-    parser.add_argument("--race-rows", type=int, default=200_000)
-    parser.add_argument("--race-iters", type=int, default=150)
-    parser.add_argument("--no-spark", action="store_true")
-    parser.add_argument("--plot", default=None)
-    args = parser.parse_args()
-    _count_bytes()
-    results, partitions, part_rows, overhead = scaling(args.rows, args.iters)
-    print(f"\n## Seconds per L-BFGS iteration (20-32-3, 16 partitions, median of {args.iters - 1})")
-    print("| rows | local | local (again) | dask, 1 worker | dask, 2 workers | 2 workers / local | client B/iter (2 workers) |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|")
+def section_pairs(args: argparse.Namespace) -> list:
+    print(f"[pairs: load {load()}]", flush=True)
+    pair = pairs(args.pair_rows, args.iters, args.pairs)
+    ratios = [d / loc for loc, d in pair]
+    print(
+        f"\n## 2 workers against local, {args.pair_rows:,} rows, {args.pairs} interleaved "
+        f"pairs (s per L-BFGS iteration, median of {args.iters - 1}) [load after {load()}]"
+    )
+    print("| pair | local | 2 workers | ratio |")
+    print("|---|---|---|---|")
+    for k, ((loc, d), r) in enumerate(zip(pair, ratios, strict=True)):
+        print(f"| {k + 1} | {loc:.3f} | {d:.3f} | {r:.2f}x |")
+    print(f"ratio: median {statistics.median(ratios):.2f}x, range "
+          f"{min(ratios):.2f}x to {max(ratios):.2f}x")  # fmt: skip
+    return pair
+
+
+def section_rows(args: argparse.Namespace) -> list:
+    print(f"[rows: load {load()}]", flush=True)
+    results = scaling(args.rows, args.iters)
+    print(f"\n## Seconds per L-BFGS iteration (20-32-3, 16 partitions, median after the "
+          f"first) [load after {load()}]")  # fmt: skip
+    print("| rows | local | local (again) | dask, 1 worker | dask, 2 workers | 2 workers / local | client B/iter (1 worker) | client B/iter (2 workers) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
     for r in results:
-        base = min(r["local"], r["local_again"])
-        print(f"| {r['rows']:,} | {r['local']:.3f} | {r['local_again']:.3f} | {r['dask1']:.3f} | "
-              f"{r['dask2']:.3f} | {r['dask2'] / base:.2f}x | {r['bytes2']:,.0f} |")  # fmt: skip
-    print(f"\n## Input partitions, {part_rows:,} rows, 2 workers (interleaved 4, 64, 4, 64)")
+        base = statistics.mean([r["local"], r["local_again"]])
+        print(f"| {r['rows']:,} | {r['local']:.3f} | {r['local_again']:.3f} | "
+              f"{r['dask1']:.3f} | {r['dask2']:.3f} | {r['dask2'] / base:.2f}x | "
+              f"{r['bytes1']:,.0f} | {r['bytes2']:,.0f} |")  # fmt: skip
+    return results
+
+
+def section_partitions(args: argparse.Namespace) -> None:
+    print(f"[partitions: load {load()}]", flush=True)
+    parts = partition_counts(args.pair_rows, args.iters)
+    print(
+        f"\n## Input partitions, {args.pair_rows:,} rows, 2 workers (interleaved) "
+        f"[load after {load()}]"
+    )
     print("| partitions | s / iteration |")
     print("|---|---|")
-    for parts, seconds in partitions:
-        print(f"| {parts} | {seconds:.3f} |")
-    four = min(s for p, s in partitions if p == 4)
-    sixty_four = min(s for p, s in partitions if p == 64)
-    print(f"64 / 4 partitions: {sixty_four / four:.2f}x")
-    print("\n## Per-iteration overhead (100 rows: compute ~0)")
-    print(f"1 worker: {overhead[0] * 1e3:.1f} ms, 2 workers: {overhead[1] * 1e3:.1f} ms")
+    for p, seconds in parts:
+        print(f"| {p} | {seconds:.3f} |")
+    four = statistics.mean(s for p, s in parts if p == 4)
+    many = statistics.mean(s for p, s in parts if p == 64)
+    print(f"64 / 4 partitions (means): {many / four:.2f}x")
+
+
+def section_overhead(args: argparse.Namespace) -> None:
+    print(f"[overhead: load {load()}]", flush=True)
+    one, two = overheads()
+    print(f"\n## Per-iteration overhead (100 rows: compute ~0) [load after {load()}]")
+    print(f"1 worker: {one * 1e3:.1f} ms, 2 workers: {two * 1e3:.1f} ms")
+
+
+def section_stream(args: argparse.Namespace) -> None:
+    print(f"[stream: load {load()}]", flush=True)
+    runs = streaming(args.pair_rows, args.iters)
+    print(
+        f"\n## Held against streamed rows, {args.pair_rows:,} rows, 2 workers [load after {load()}]"
+    )
+    print("| rows | s / iteration | streamed |")
+    print("|---|---|---|")
+    for name, seconds, streamed in runs:
+        print(f"| {name} | {seconds:.3f} | {streamed} |")
+
+
+def section_race(args: argparse.Namespace) -> dict:
+    print(f"[race: load {load()}]", flush=True)
     curves = race(args.race_rows, 20_000, args.race_iters, not args.no_spark)
     finals = [max(a for _, a in c) for c in curves.values()]
     top = min(finals)
     targets = [round(top - d, 3) for d in (0.02, 0.01, 0.005, 0.0)]
-    print(
-        f"\n## Time to held-out accuracy, {args.race_rows:,} rows (seconds; best final {top:.4f})"
-    )
+    print(f"\n## Time to held-out accuracy, {args.race_rows:,} rows (seconds; best final "
+          f"{top:.4f}) [load after {load()}]")  # fmt: skip
     print("| engine | " + " | ".join(f"acc >= {t:.3f}" for t in targets) + " |")
     print("|---|" + "---|" * len(targets))
     for name, curve in curves.items():
         cells = " | ".join(f"{first_reaching(curve, t):.2f}" for t in targets)
         print(f"| {name} | {cells} |")
+    for name, curve in curves.items():
+        print(f"{name}: " + ", ".join(f"({t:.1f} s, {a:.4f})" for t, a in curve[::5]))
+    return curves
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sections = ["pairs", "rows", "partitions", "overhead", "stream", "race"]
+    parser.add_argument("--sections", nargs="+", choices=sections, default=sections)
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--iters", type=int, default=8)
+    parser.add_argument("--pair-rows", type=int, default=1_000_000)
+    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--race-rows", type=int, default=200_000)
+    parser.add_argument("--race-iters", type=int, default=100)
+    parser.add_argument("--no-spark", action="store_true")
+    parser.add_argument("--plot", default=None)
+    args = parser.parse_args()
+    _count_bytes()
+    # Under load, OpenBLAS's spinning threads make the local fit up to 20x slower (measured:
+    # 0.76 against 0.037 s per iteration at 20,000 rows); the workers run one thread each.
+    print(f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}", flush=True)
+    pair = section_pairs(args) if "pairs" in args.sections else []
+    results = section_rows(args) if "rows" in args.sections else []
+    if "partitions" in args.sections:
+        section_partitions(args)
+    if "overhead" in args.sections:
+        section_overhead(args)
+    if "stream" in args.sections:
+        section_stream(args)
+    curves = section_race(args) if "race" in args.sections else {}
     if args.plot:
-        plot(args.plot, results, curves)
+        plot(args.plot, results, curves, pair)
 
 
-def plot(path: str, results: list[dict], curves: dict) -> None:
+def plot(path: str, results: list[dict], curves: dict, pair: list) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    rows = [r["rows"] for r in results]
-    for key, label in (("local", "local"), ("dask1", "dask, 1 worker"), ("dask2", "dask, 2 workers")):  # fmt: skip
-        left.loglog(rows, [r[key] for r in results], "o-", label=label)
+    if results:
+        rows = [r["rows"] for r in results]
+        for key, label in (("local", "local"), ("dask1", "dask, 1 worker"), ("dask2", "dask, 2 workers")):  # fmt: skip
+            left.loglog(rows, [r[key] for r in results], "o-", label=label)
     left.set(xlabel="rows", ylabel="seconds per L-BFGS iteration", title="Cost per iteration")
     left.legend()
     for name, curve in curves.items():

@@ -7,17 +7,14 @@ processes killed with SIGKILL, a file the partitions' loader writes to (what ran
 
 from __future__ import annotations
 
-import json
 import os
 import pickle
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,6 +25,7 @@ pd = pytest.importorskip("pandas")
 import dask.array as da  # noqa: E402
 import dask.dataframe as dd  # noqa: E402
 import distributed  # noqa: E402
+from dask_helpers import ProcessCluster  # noqa: E402
 from distributed.comm import tcp  # noqa: E402
 
 from chainrule import MLPClassifier, MLPRegressor, Trainer  # noqa: E402
@@ -38,54 +36,6 @@ from chainrule.tabular.preprocessing import TablePreprocessor  # noqa: E402
 from chainrule.training.callbacks import Callback  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-
-class ProcessCluster:
-    """``dask scheduler`` and ``dask worker`` processes on 127.0.0.1 (free ports, no nanny:
-    a killed worker stays dead)."""
-
-    def __init__(self, tmp: Path, workers: int = 2, memory_limit: str = "2GiB") -> None:
-        dask_cli = shutil.which("dask", path=str(Path(sys.executable).parent)) or "dask"
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-               "MKL_NUM_THREADS": "1"}  # fmt: skip
-        scheduler_file = tmp / "scheduler.json"
-        quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        self.scheduler = subprocess.Popen(
-            [dask_cli, "scheduler", "--host", "127.0.0.1", "--port", "0",
-             "--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(scheduler_file)],
-            **quiet,
-        )  # fmt: skip
-        # The scheduler writes its file in more than one step: wait until it parses.
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                self.address = json.loads(scheduler_file.read_text())["address"]
-                break
-            except (OSError, ValueError, KeyError):
-                if time.monotonic() > deadline or self.scheduler.poll() is not None:
-                    self.scheduler.kill()
-                    self.scheduler.wait()
-                    raise RuntimeError("the dask scheduler did not start within 60 s") from None
-                time.sleep(0.1)
-        worker = [dask_cli, "worker", self.address, "--nthreads", "1", "--no-nanny",
-                  "--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0",
-                  "--memory-limit", memory_limit]  # fmt: skip
-        self.workers = [
-            subprocess.Popen([*worker, "--name", f"w{i}"], **quiet) for i in range(workers)
-        ]
-        with distributed.Client(self.address, timeout=60) as c:
-            c.wait_for_workers(workers, timeout=60)
-
-    def close(self) -> None:
-        for p in [*self.workers, self.scheduler]:
-            if p.poll() is None:
-                p.terminate()
-        for p in [*self.workers, self.scheduler]:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
 
 
 @pytest.fixture(scope="module")
@@ -453,8 +403,9 @@ def test_frame_prediction_is_lazy_with_known_divisions(client, tmp_path) -> None
 
 
 def test_rows_beyond_the_workers_memory_stop_at_once_with_one_sentence(client) -> None:
-    # 20 M rows x 20 float64 features, lazily generated: 1.6 GB per worker of 2 GiB.
-    X = da.random.default_rng(0).standard_normal((20_000_000, 20), chunks=(1_000_000, 20))
+    # 20 M rows x 20 float64 features, lazily generated: 1.6 GB per worker of 2 GiB, in
+    # partitions of 10 M rows (0.8 GB): too large to hold, and to stream one at a time.
+    X = da.random.default_rng(0).standard_normal((20_000_000, 20), chunks=(10_000_000, 20))
     y = (X[:, 0] > 0).astype(int)
     started = time.monotonic()
     clf = DaskMLPClassifier((4,), solver="lbfgs", max_iter=2, client=client)

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.dask._watch import compute
 from chainrule.tabular.data import DataError
 from chainrule.tabular.preprocessing import MAX_CATEGORIES, TablePreprocessor, value_key
 
@@ -65,37 +66,59 @@ def fit_preprocessor(
         raise DataError("impute='median' is not available on a Dask cluster; use impute='mean'.")
     if not columns:
         raise DataError("The table has no feature columns besides the target.")
-    numeric = set(c for c in columns if numeric_columns(frame[[c]]))
-    lazy: dict[str, Any] = {}
-    for name in columns:
-        col = frame[name]
-        if name in numeric:
-            x = col.astype("float64")
-            lazy[name] = (x.count(), x.isna().sum(), x.sum(), (x * x).sum())
-        else:
-            lazy[name] = (col.isna().sum(), col.dropna().astype(str))
-    (computed,) = dask.compute({k: v if k in numeric else v[0] for k, v in lazy.items()})
+    numeric = [c for c in columns if numeric_columns(frame[[c]])]
+    text = [c for c in columns if c not in set(numeric)]
+    # One small task per partition: a worker holds its partition and one column's copy,
+    # whatever the number of columns, and only sums and distinct values travel.
+    summarise = functools.partial(_summary, numeric, text)
+    summaries = compute(*[dask.delayed(summarise)(p) for p in frame[columns].to_delayed()])
+    totals = np.sum([s[0] for s in summaries], axis=0) if summaries else np.zeros((0, 4))
     state = []
     for name in columns:
-        missing = int(computed[name][1] if name in numeric else computed[name])
+        if name in set(numeric):
+            count, missing, total, squares = totals[numeric.index(name)]
+        else:
+            missing = sum(s[1][name][0] for s in summaries)
         if missing and impute == "error":
             raise DataError(
-                f"Column {name!r} has {missing} missing values; fill them, or pass impute='mean'."
+                f"Column {name!r} has {int(missing)} missing values; fill them, or pass "
+                "impute='mean'."
             )
-        if name in numeric:
-            state.append(_numeric_state(name, *computed[name], impute))
-        else:
-            per_partition = [value_key(v) for v in distinct(lazy[name][1], merge=False)]
-            keys = sorted(set(per_partition))
-            if warn_confined and frame.npartitions > 1:
-                _warn_confined(name, per_partition, frame.npartitions)
-            if len(keys) > MAX_CATEGORIES:
-                raise DataError(
-                    f"Column {name!r} has {len(keys)} distinct text values, too many to one-hot "
-                    f"encode (limit {MAX_CATEGORIES}); drop it."
-                )
-            state.append({"name": name, "kind": "categorical", "categories": keys})
+        if name in set(numeric):
+            state.append(_numeric_state(name, count, missing, total, squares, impute))
+            continue
+        per_partition = [value_key(v) for s in summaries for v in s[1][name][1]]
+        keys = sorted(set(per_partition))
+        if warn_confined and frame.npartitions > 1:
+            _warn_confined(name, per_partition, frame.npartitions)
+        if len(keys) > MAX_CATEGORIES:
+            raise DataError(
+                f"Column {name!r} has {len(keys)} distinct text values, too many to one-hot "
+                f"encode (limit {MAX_CATEGORIES}); drop it."
+            )
+        state.append({"name": name, "kind": "categorical", "categories": keys})
     return TablePreprocessor.from_dict({"impute": impute, "columns": state})
+
+
+def _summary(
+    numeric: list[str], text: list[str], part: Any
+) -> tuple[np.ndarray, dict[str, tuple[int, list[str]]]]:
+    """One pandas partition summarised: ``(k, 4)`` per numeric column its count of values, of
+    missing values, :math:`\\sum x` and :math:`\\sum x^2` (missing values left out); per
+    text column its missing count and its distinct values as text."""
+    sums = np.zeros((len(numeric), 4))
+    for i, name in enumerate(numeric):
+        x = part[name].to_numpy(dtype=np.float64, na_value=np.nan)
+        present = ~np.isnan(x)
+        count = int(present.sum())
+        x = x[present] if count < len(x) else x
+        sums[i] = count, len(present) - count, float(x.sum()), float(x @ x)
+    levels = {}
+    for name in text:
+        col = part[name]
+        present = col.dropna()
+        levels[name] = (len(col) - len(present), list(present.astype(str).drop_duplicates()))
+    return sums, levels
 
 
 def _numeric_state(
@@ -223,13 +246,11 @@ def distinct(series: Any, merge: bool = True) -> list[Any]:
     """The distinct non-missing values of a dask Series or array: unique per partition on the
     workers, then once more here (a small set travels, not the rows). ``merge=False``: each
     partition's distinct values one after another, without the last step."""
-    import dask
-
     if is_frame_like(series):
         per_part = series.dropna().map_partitions(_distinct_block, meta=series._meta.dropna())
     else:
         per_part = series.map_blocks(np.unique, chunks=(np.nan,), dtype=series.dtype)
-    (values,) = dask.compute(per_part)
+    (values,) = compute(per_part)
     return list(pd_unique(np.asarray(values))) if merge else list(np.asarray(values))
 
 
@@ -296,7 +317,18 @@ def row_count(obj: Any) -> float:
 
     if isinstance(obj, da.Array):
         return float(obj.shape[0])
-    return float(obj.map_partitions(len).sum().compute())
+    (rows,) = compute(obj.map_partitions(len).sum())
+    return float(rows)
+
+
+def largest_partition(obj: Any, rows: float) -> float:
+    """Rows of the largest partition: a dask array's known chunks, else (a DataFrame, whose
+    partitions are not counted one by one) the mean :math:`N / P`."""
+    import dask.array as da
+
+    if isinstance(obj, da.Array) and all(math.isfinite(c) for c in obj.chunks[0]):
+        return float(max(obj.chunks[0], default=0))
+    return rows / max(int(obj.npartitions), 1)
 
 
 def as_float_vector(block: Any) -> np.ndarray:
@@ -311,7 +343,7 @@ def class_counts(y: Any, classes: np.ndarray) -> np.ndarray:
 
     labels = y.to_dask_array() if is_frame_like(y) else y
     values, counts = da.unique(labels, return_counts=True)
-    values, counts = np.asarray(values.compute()), np.asarray(counts.compute())
+    values, counts = (np.asarray(a) for a in compute(values, counts))
     return np.array([counts[values == c].sum() for c in classes], dtype=np.float64)
 
 

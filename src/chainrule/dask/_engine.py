@@ -27,6 +27,7 @@ The rows are first merged into one :class:`~chainrule.dask._worker.Shard` per wo
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,16 +35,13 @@ from typing import Any
 import numpy as np
 
 from chainrule.dask import _worker
+from chainrule.dask._watch import WorkerLostError, gather, size
 from chainrule.extras import require
 from chainrule.network.containers import Sequential
 from chainrule.network.losses import Loss
 from chainrule.network.optimizers import GradientTransformation
 from chainrule.training.callbacks import Callback
 from chainrule.training.solvers import FitJob, MiniBatch, Objective, ParamVector
-
-
-class WorkerLostError(RuntimeError):
-    """Dask gave up on a task (its workers kept dying); the fit stops with this one error."""
 
 
 def get_client(client: Any = None) -> Any:
@@ -61,19 +59,6 @@ def get_client(client: Any = None) -> Any:
         ) from exc
 
 
-def gather(client: Any, futures: Any) -> Any:
-    """``client.gather`` that turns Dask's worker-loss errors into one :class:`WorkerLostError`."""
-    import distributed
-
-    try:
-        return client.gather(futures)
-    except (distributed.KilledWorker, distributed.client.FutureCancelledError) as exc:
-        raise WorkerLostError(
-            f"Dask lost the workers holding the training data and could not recompute it "
-            f"({type(exc).__name__}: {exc}); the fit stopped, the estimator is unchanged."
-        ) from exc
-
-
 def scatter(client: Any, values: list[Any], attempts: int = 20) -> list[Any]:
     """Copies of ``values`` on every worker (small things: weights, a network template).
 
@@ -81,7 +66,6 @@ def scatter(client: Any, values: list[Any], attempts: int = 20) -> list[Any]:
     drops it, so the broadcast is retried on the workers left (or restarted), then given up
     as :class:`WorkerLostError`.
     """
-    import time
 
     for attempt in range(attempts):
         try:
@@ -97,7 +81,9 @@ def scatter(client: Any, values: list[Any], attempts: int = 20) -> list[Any]:
 
 @dataclass
 class Shards:
-    """The training rows as one merged :class:`~chainrule.dask._worker.Shard` per worker.
+    """The training rows as one :class:`~chainrule.dask._worker.Shard` per worker (merged
+    and held), or one :class:`~chainrule.dask._worker.Stream` per worker (read again from
+    the source on every pass, when the rows do not fit the workers' memory).
 
     Attributes
     ----------
@@ -110,6 +96,11 @@ class Shards:
         :math:`S = \\sum_w s_w` (the row count without sample weights).
     partitions : int
         Input partitions merged into the shards.
+    partition_rows : list of list of int
+        Per shard, the rows of the blocks its batches are drawn from: ``[n_w]`` for a held
+        shard, the partitions' :math:`n_p` for a stream.
+    streamed : bool
+        Whether the shards are streams.
     """
 
     client: Any
@@ -117,12 +108,20 @@ class Shards:
     rows: list[int]
     total_weight: float
     partitions: int = 0
+    partition_rows: list[list[int]] | None = None
+    streamed: bool = False
 
     @classmethod
     def compute(
-        cls, client: Any, pieces: Sequence[Any], dtype: str = "float64", what: str = "X"
+        cls,
+        client: Any,
+        pieces: Sequence[Any],
+        dtype: str = "float64",
+        what: str = "X",
+        stream: bool = False,
     ) -> Shards:
-        """Compute delayed ``(X_p, Y_p, w_p)`` pieces and merge them once per worker.
+        """Compute delayed ``(X_p, Y_p, w_p)`` pieces and merge them once per worker (or, with
+        ``stream``, open one :class:`~chainrule.dask._worker.Stream` per worker over them).
 
         Partition :math:`p` of :math:`P` belongs to worker :math:`\\lfloor pW/P \\rfloor` of
         the :math:`W` workers sorted by address (contiguous runs of partitions): its piece is
@@ -130,7 +129,9 @@ class Shards:
         pins both; if a worker dies, Dask may rerun them elsewhere from their lineage). The
         pieces are then released, so the rows are stored once, in ``dtype``. The assignment
         depends only on the partition order and the workers' count, so two fits on the same
-        cluster train on the same shards (the same batches, the same order of sums).
+        cluster train on the same shards (the same batches, the same order of sums). A stream
+        keeps each partition's own small graph (culled from the collection's) and computes
+        the partitions inside its tasks, one at a time, so no partition is stored.
         """
         try:
             workers = sorted(client.scheduler_info().get("workers", {}))
@@ -147,15 +148,21 @@ class Shards:
         merged = []
         for k, group in enumerate(groups):
             where = {"workers": [workers[k]], "allow_other_workers": True} if workers else {}
+            if stream:
+                recipes = _worker.Recipes([recipe(piece) for piece in group])
+                merged.append(
+                    client.submit(_worker.open_stream, dtype, recipes, pure=False, **where)
+                )
+                continue
             futures = client.compute(group, **where)
             merged.append(client.submit(_worker.merge, dtype, *futures, pure=False, **where))
             del futures  # released once merged: the rows are stored once
         stats = gather(client, [client.submit(_worker.shard_stats, f, pure=False) for f in merged])
-        if not all(finite for _, _, finite in stats):
+        if not all(finite for _, _, finite, _ in stats):
             raise ValueError(f"{what} or y holds NaN or infinite values; remove or fill them.")
         # an empty partition (a filter's leftover) holds nothing to train on: leave it out, so
         # no engine divides by its 0 rows or draws a batch from it
-        kept = [i for i, (n, _, _) in enumerate(stats) if n > 0]
+        kept = [i for i, (n, _, _, _) in enumerate(stats) if n > 0]
         if not kept:
             raise ValueError("Cannot train on an empty data set (0 rows).")
         merged = [merged[i] for i in kept]
@@ -163,42 +170,106 @@ class Shards:
         total = math.fsum(stats[i][1] for i in kept)
         if not total > 0:
             raise ValueError("sample_weight sums to 0; at least one weight must be positive.")
-        return cls(client, merged, rows, total, len(pieces))
+        blocks = [stats[i][3] for i in kept]
+        return cls(client, merged, rows, total, len(pieces), blocks, stream)
 
     @property
     def n_rows(self) -> int:
         """:math:`N = \\sum_w n_w`."""
         return sum(self.rows)
 
+    def steps(self, batch_size: int) -> list[int]:
+        """Mini-batches per shard and epoch: :math:`\\sum_p \\lceil n_p / B \\rceil`."""
+        blocks = self.partition_rows or [[n] for n in self.rows]
+        return [sum(math.ceil(n / batch_size) for n in parts) for parts in blocks]
 
-def check_memory(client: Any, rows: float, bytes_per_row: float, what: str = "training") -> None:
-    """Refuse, before any row is loaded, a fit whose rows cannot fit the workers' memory.
 
-    Each of the :math:`W` workers holds about :math:`N b / W` bytes of merged rows (``b``
-    bytes a row), twice while its partitions are merged; with Dask's pause threshold at
-    80 % of a worker's ``memory_limit`` :math:`M` and ~256 MiB for the process itself, the fit
-    needs :math:`2 N b / W + 256\\,\\mathrm{MiB} \\le 0.8 M`. A fit that does not would make
-    Dask spill, pause and kill workers over and over; this stops it at once with one sentence.
+def recipe(piece: Any) -> Any:
+    """``piece`` (a Delayed) with its graph culled to the tasks it needs: what a
+    :class:`~chainrule.dask._worker.Stream` ships to its worker and computes there.
+
+    Rows already held by the cluster (a persisted collection, whose graph points at futures)
+    cannot be read again from a source: :class:`MemoryError`, since streaming them would not
+    free anything.
+    """
+    import distributed
+    from dask.delayed import Delayed
+
+    graph = piece.__dask_graph__()
+    culled = graph.cull({piece.key}) if hasattr(graph, "cull") else graph
+    if any(isinstance(v, distributed.Future) for v in dict(culled).values()):
+        raise MemoryError(
+            "The rows do not fit the Dask workers' memory limit and are already held by the "
+            "cluster (a persisted collection), so they cannot be read again partition by "
+            "partition; pass the unpersisted collection (e.g. from dd.read_parquet), add "
+            "workers, or raise their memory limit."
+        )
+    return Delayed(piece.key, dict(culled))
+
+
+PROCESS_BYTES = 192 * 2**20
+"""What a worker process needs besides the rows: Python, NumPy, pandas, Dask and chainrule
+(142 MiB measured in a worker after the imports), and room for a chunk's activations."""
+
+PAUSE_FRACTION = 0.8
+"""Dask pauses a worker at 80 % of its ``memory_limit`` (then spills, then kills)."""
+
+PARTITION_COPIES = 6
+"""Bytes of a partition a worker holds at once while reading and encoding it, in units of its
+encoded size: ``pandas.read_parquet`` of a 31 MB (float64) partition was measured to peak
+166 MB above the process's base (5.4x), the encoded copy comes on top."""
+
+
+def check_memory(
+    client: Any,
+    rows: float,
+    bytes_per_row: float,
+    what: str = "training",
+    partition_rows: float = math.nan,
+) -> bool:
+    """Whether the rows must be streamed; refuses, before any row is loaded, a fit that
+    cannot fit the workers' memory even then.
+
+    With :math:`W` workers, :math:`b` bytes a row and partitions of up to :math:`n_p` rows,
+    a worker holds about :math:`n_w = \\max(N / W, n_p)` merged rows, twice while its
+    partitions are merged, and reads a partition with up to :math:`6 n_p b` bytes at once
+    (:data:`PARTITION_COPIES`). With Dask's pause threshold at 80 % of a worker's
+    ``memory_limit`` :math:`M` and 192 MiB for the process itself, holding the rows needs
+
+    .. math:: 2 n_w b + 6 n_p b + 192\\,\\mathrm{MiB} \\le 0.8 M .
+
+    When it does not, the workers stream their partitions from the source
+    (:class:`~chainrule.dask._worker.Stream`), which needs
+    :math:`6 n_p b + 192\\,\\mathrm{MiB} \\le 0.8 M` (``partition_rows`` unknown: taken
+    as fitting). A fit that fits neither way would make Dask pause, spill and kill workers
+    over and over; this stops it at once with one sentence naming the memory limit.
     """
     if not math.isfinite(rows):
-        return
+        return False
     workers = client.scheduler_info().get("workers", {})
     limits = [w.get("memory_limit") or 0 for w in workers.values()]
     if not workers or not all(limits):
-        return
-    share = rows * bytes_per_row / len(workers)
+        return False
+    part = partition_rows if partition_rows > 0 else 0.0
+    share = max(rows / len(workers), part) * bytes_per_row
+    reading = PARTITION_COPIES * part * bytes_per_row
     limit = min(limits)
-    if 2 * share + 2**28 > 0.8 * limit:
-        raise MemoryError(
-            f"The {what} rows need about {_size(2 * share + 2**28)} per Dask worker "
-            f"({int(rows):,} rows × {bytes_per_row:g} bytes over {len(workers)} workers, twice "
-            f"while merged) but a worker's memory limit is {_size(limit)} (memory_limit); add "
-            "workers, raise their memory limit, or pass float32 features."
-        )
+    if 2 * share + reading + PROCESS_BYTES <= PAUSE_FRACTION * limit:
+        return False
+    if reading + PROCESS_BYTES <= PAUSE_FRACTION * limit:
+        return True
+    raise MemoryError(
+        f"The {what} rows need about {size(2 * share + reading + PROCESS_BYTES)} per Dask "
+        f"worker held and {size(reading + PROCESS_BYTES)} streamed one partition at a time "
+        f"({int(rows):,} rows × {bytes_per_row:g} bytes over {len(workers)} workers, "
+        f"{_count(partition_rows)} in the largest partition) but a worker's memory limit is "
+        f"{size(limit)} (memory_limit); add workers, raise their memory limit, split the data "
+        "into smaller partitions, or pass float32 features."
+    )
 
 
-def _size(n: float) -> str:
-    return f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+def _count(n: float) -> str:
+    return f"{int(n):,}" if math.isfinite(n) else "an unknown number"
 
 
 def fit_key() -> str:
@@ -417,7 +488,7 @@ class DataParallel(MiniBatch):
         vector = ParamVector(network)
         [template, loss_f, opt_f] = scatter(client, [network, self.loss, self.optimizer])
         key = fit_key()
-        steps = [math.ceil(n / self.batch_size) for n in self.shards.rows]
+        steps = self.shards.steps(self.batch_size)
         per_round = self.sync_every or max(steps)
         begin_hooks = job.hooks("on_epoch_begin")
         for epoch in job.epochs:

@@ -230,7 +230,10 @@ class DaskMLPMixin:
         itemsize = np.dtype(dtype).itemsize
         weighted = sample_weight is not None or getattr(self, "class_weight", None) is not None
         row_bytes = n_features * itemsize + self._target_bytes(y) + itemsize * weighted
-        check_memory(client, _data.row_count(X), row_bytes)
+        rows = _data.row_count(X)
+        stream = check_memory(
+            client, rows, row_bytes, partition_rows=_data.largest_partition(X, rows)
+        )
         encode_y, n_outputs, class_table = self._target_encoder(y, warm)
         pieces = self._pieces(X, y, sample_weight, encode_x, encode_y, class_table)
         if warm:
@@ -243,8 +246,12 @@ class DaskMLPMixin:
         validation, pieces = self._validation(
             eval_set, eval_sample_weight, pieces, encode_x, encode_y, rng
         )
-        shards = Shards.compute(client, pieces, dtype)
-        held = None if validation is None else Shards.compute(client, validation, dtype, "X_val")
+        shards = Shards.compute(client, pieces, dtype, stream=stream)
+        held = (
+            None
+            if validation is None
+            else Shards.compute(client, validation, dtype, "X_val", stream=stream)
+        )
         base = self._data_loss(n_outputs)  # type: ignore[attr-defined]
         callbacks: list[Callback] = [ProgressBar(epochs=self.max_iter)] if self.verbose else []
         callbacks += list(self.callbacks or ())
@@ -259,7 +266,7 @@ class DaskMLPMixin:
         self.n_outputs_, self.n_layers_ = n_outputs, len(hidden) + 2
         self.out_activation_ = self._output_activation(n_outputs)  # type: ignore[attr-defined]
         self.n_partitions_, self.n_rows_ = shards.partitions, shards.n_rows
-        self.n_shards_ = len(shards.futures)
+        self.n_shards_, self.streamed_ = len(shards.futures), shards.streamed
 
     def _pieces(
         self,

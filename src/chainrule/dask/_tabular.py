@@ -20,7 +20,14 @@ from typing import Any
 import numpy as np
 
 from chainrule.dask import _data
-from chainrule.dask._engine import DataParallel, Shards, distributed_objective, get_client
+from chainrule.dask._engine import (
+    DataParallel,
+    Shards,
+    check_memory,
+    distributed_objective,
+    get_client,
+)
+from chainrule.dask._watch import compute
 from chainrule.network import losses as losses_module
 from chainrule.network import optimizers as optimizers_module
 from chainrule.network.containers import Sequential
@@ -65,7 +72,8 @@ def _infer_task(y: Any) -> tuple[str, list[Any]]:
     if types.is_bool_dtype(y.dtype) or not types.is_numeric_dtype(y.dtype):
         return "classification", _data.distinct(y)
     whole = y.dropna().map_partitions(lambda s: bool((s == s.round()).all()), meta=(None, bool))
-    few = _data.distinct(y.dropna().round(0)) if bool(whole.all().compute()) else []
+    (all_whole,) = compute(whole.all())
+    few = _data.distinct(y.dropna().round(0)) if bool(all_whole) else []
     if 0 < len(few) <= MAX_CLASSES_INFERRED:
         return "classification", few
     return "regression", []
@@ -74,7 +82,7 @@ def _infer_task(y: Any) -> tuple[str, list[Any]]:
 def _targets(y: Any, task: str | None, target: str, source: str) -> tuple[Any, ...]:
     import pandas as pd
 
-    missing = int(y.isna().sum().compute())
+    (missing,) = compute(y.isna().sum())
     if missing:
         raise DataError(f"Target column {target!r} in '{source}' has {missing} missing values.")
     inferred, distinct = _infer_task(y)
@@ -85,9 +93,7 @@ def _targets(y: Any, task: str | None, target: str, source: str) -> tuple[Any, .
         encode = functools.partial(_class_block, classes, target, source)
         return task, classes, 0.0, 1.0, encode, losses_module.CrossEntropy(), len(classes)
     numbers = y.astype("float64")
-    count, total, squares = (
-        v.compute() for v in (numbers.count(), numbers.sum(), (numbers**2).sum())
-    )
+    count, total, squares = compute(numbers.count(), numbers.sum(), (numbers**2).sum())
     mean = total / count
     scale = math.sqrt(max(squares / count - mean * mean, 0.0)) or 1.0
     encode = functools.partial(_regression_block, target, source, mean, scale)
@@ -135,6 +141,11 @@ def fit_table(
     if activation not in HIDDEN_ACTIVATIONS:
         raise DataError(f"Unknown activation {activation!r}.")
     features = [str(c) for c in frame.columns if c != target and c not in set(drop)]
+    # Before any pass that reads whole partitions: refuse at once rows that cannot fit even
+    # one partition at a time (every column is at least one float64 feature).
+    rows = _data.row_count(frame[target])
+    per_partition = rows / max(frame.npartitions, 1)
+    check_memory(client, rows, 8.0 * len(features) + 8.0, partition_rows=per_partition)
     task, classes, mean, scale, encode_y, loss, n_out = _targets(
         frame[target], task, target, source
     )
@@ -148,7 +159,11 @@ def fit_table(
         _data.dask_apply(_data.holdout, s, validation_split, False, p)
         for s, p in zip(seeds, pieces, strict=False)
     ]
-    shards = Shards.compute(client, train)
+    # Before any row is held: rows beyond the workers' memory are streamed from the source, or
+    # refused in one sentence when even one partition does not fit (never a restart loop).
+    row_bytes = 8.0 * pre.n_features + 8.0  # float64 features, an int64 code or float target
+    stream = check_memory(client, rows, row_bytes, partition_rows=per_partition)
+    shards = Shards.compute(client, train, stream=stream)
     net = build_network(pre.n_features, hidden, n_out, activation, init_rng)
     trainer = _trainer(
         net, loss, optimizer, learning_rate, shards, batch_size, sync_every, seeds[-1]
@@ -158,7 +173,7 @@ def fit_table(
             _data.dask_apply(_data.holdout, s, validation_split, True, p)
             for s, p in zip(seeds, pieces, strict=False)
         ]
-        trainer.monitor = RemoteValidation(Shards.compute(client, held), loss)
+        trainer.monitor = RemoteValidation(Shards.compute(client, held, stream=stream), loss)
     run: list[Callback] = [EarlyStopping("val_loss", patience=patience)] if early_stopping else []
     started = time.perf_counter()
     trainer.fit_remote(epochs=epochs, callbacks=[*run, *callbacks])
@@ -169,6 +184,7 @@ def fit_table(
         "early_stopping": bool(early_stopping), "patience": int(patience), "seed": seed,
         "seconds": round(time.perf_counter() - started, 3), "dask_partitions": shards.partitions,
         "dask_workers": len(client.scheduler_info().get("workers", {})),
+        "dask_streamed": shards.streamed,
     }  # fmt: skip
     model = TabularModel(
         net, loss, task, pre, target, classes, mean, scale, trainer.history, training
