@@ -207,7 +207,7 @@ class TabularModel:
     ) -> tuple[TabularModel, Trainer]:
         """Build, preprocess and train a model on ``frame``; returns it and its trainer.
 
-        ``dropout``, ``l2`` and ``l1`` regularize (:mod:`chainrule.tabular.regularize`).
+        ``dropout``, ``l2`` and ``l1`` regularize (:mod:`chainrule.tabular.recipe`).
         ``embed`` (``"auto"`` or column names) encodes those text columns as codes for a
         :class:`~chainrule.network.embedding.ColumnEmbedding` first layer instead of one-hot
         (:mod:`chainrule.tabular.preprocessing`); ``scale`` (``"robust"`` or ``"standard"``)

@@ -4,6 +4,18 @@
 :func:`chainrule.tabular.stream.fit_parquet` (a table streamed from disk) differ only in how
 rows reach the Trainer; the loss for the task, the network and its optimizer, the callbacks and
 the ``training`` record in the model file come from here, so the two cannot drift apart.
+
+Regularization: dropout after each hidden activation, L2 and L1 penalties.
+
+* ``dropout`` :math:`p`: a :class:`~chainrule.network.layers.Dropout` after every hidden
+  activation (inverted dropout: nothing to rescale at inference);
+* ``l2`` :math:`\\lambda_2`: the optimizer's ``weight_decay``, :math:`g + \\lambda_2\\theta`
+  (PyTorch's; decoupled for ``adamw``);
+* ``l1`` :math:`\\lambda_1`: :func:`~chainrule.network.regularization.add_l1`,
+  :math:`g + \\lambda_1 \\operatorname{sign}(\\theta)`, before the optimizer.
+
+Text columns with many levels are embedded: :func:`with_embeddings` builds the first layer
+of such a model.
 """
 
 from __future__ import annotations
@@ -19,12 +31,14 @@ from chainrule.network import activations as activations_module
 from chainrule.network import losses as losses_module
 from chainrule.network import metrics as metrics_module
 from chainrule.network import optimizers as optimizers_module
+from chainrule.network.activations import Activation
 from chainrule.network.containers import Sequential
-from chainrule.network.layers import Dense
+from chainrule.network.embedding import ColumnEmbedding
+from chainrule.network.layers import Dense, Dropout, Layer
 from chainrule.network.optimizers import GradientTransformation
-from chainrule.tabular.embedding import prepend, with_embeddings
+from chainrule.network.regularization import regularize
+from chainrule.tabular.data import DataError
 from chainrule.tabular.preprocessing import TablePreprocessor
-from chainrule.tabular.regularize import make_optimizer, with_dropout
 from chainrule.training.callbacks import Callback, EarlyStopping, GradientNorms
 from chainrule.training.trainer import Trainer
 
@@ -155,3 +169,52 @@ def run_record(
         **options.get("extra", {}),
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def with_embeddings(
+    pre: TablePreprocessor, n_in: int, rng: np.random.Generator
+) -> tuple[ColumnEmbedding | None, int]:
+    """A :class:`~chainrule.network.embedding.ColumnEmbedding` over ``pre``'s code columns.
+
+    Returns the layer (``None`` when nothing is embedded, so the network and its random draws
+    are exactly those of a one-hot model) and the width the next ``Dense`` takes: the numeric
+    and indicator columns plus :math:`k_c` = ``default_embedding_dim(m_c + 1)`` per embedded
+    column (:math:`\\min(50, \\lceil (m_c+1)/2 \\rceil)`).
+    """
+    positions, sizes = pre.embedded()
+    if not positions:
+        return None, n_in
+    front = ColumnEmbedding(n_in, positions, sizes, rng=rng)
+    return front, front.output_dim(n_in)
+
+
+def prepend(front: ColumnEmbedding | None, net: Sequential) -> Sequential:
+    """``Sequential([front, *net])``, or ``net`` itself without a front layer."""
+    return net if front is None else Sequential([front, *net.layers])
+
+
+def with_dropout(net: Sequential, rate: float, rng: Any) -> Sequential:
+    """``net`` with ``Dropout(rate)`` after every hidden activation (``net`` itself for 0)."""
+    if not 0.0 <= rate < 1.0:
+        raise DataError(f"dropout must be in [0, 1), got {rate!r}.")
+    if rate == 0.0:
+        return net
+    layers: list[Layer] = []
+    for i, layer in enumerate(net.layers):
+        layers.append(layer)
+        if isinstance(layer, Activation) and i < len(net.layers) - 1:
+            layers.append(Dropout(rate, rng=rng))
+    return Sequential(layers)
+
+
+def make_optimizer(
+    name: str, learning_rate: float | None, l2: float = 0.0, l1: float = 0.0
+) -> GradientTransformation:
+    """The optimizer ``name`` with its L2 ``weight_decay`` and an L1 term before it."""
+    kwargs: dict[str, Any] = {} if learning_rate is None else {"learning_rate": learning_rate}
+    if l2:
+        kwargs["weight_decay"] = l2
+    try:
+        return regularize(optimizers_module.get(name, **kwargs), l1=l1)
+    except (ValueError, TypeError) as exc:
+        raise DataError(str(exc)) from None
