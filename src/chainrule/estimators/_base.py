@@ -928,9 +928,8 @@ class BaseMLP(BaseEstimator):
         if first_pass:
             # refused before a weight is allocated: too large a layer is otherwise allocated
             # lazily and grows until the kernel kills the process, with no word why
-            batch_rows = X.shape[0] if self.solver == "lbfgs" else min(X.shape[0], 200)
-            if self.solver != "lbfgs" and self.batch_size != "auto":
-                batch_rows = min(X.shape[0], int(self.batch_size))
+            batch = 200 if self.batch_size == "auto" else int(self.batch_size)
+            batch_rows = X.shape[0] if self.solver == "lbfgs" else min(X.shape[0], batch)
             check_fits_in_memory([X.shape[1], *hidden, n_outputs], batch_rows, X.dtype.itemsize)
             rng = random_source(self.random_state)
             net = self._new_network(X.shape[1], n_outputs, rng)
