@@ -229,6 +229,48 @@ def test_a_killed_worker_gives_the_uninterrupted_result(solver, tmp_path) -> Non
         cluster.close()
 
 
+def test_values_lost_with_a_killed_worker_are_sent_again(tmp_path) -> None:
+    """The flake the test above once showed, made certain: values scattered to the workers
+    (the network template, the loss, the weights) whose only copy sat on a killed worker.
+    Dask cancels the next task on them for "lost dependencies"; ``Broadcast.run`` scatters
+    them again and reruns the work, whose result is checked against NumPy on the client."""
+    from chainrule.dask._engine import Broadcast
+    from chainrule.dask._watch import ScatteredDataLost, gather
+
+    cluster = ProcessCluster(tmp_path, workers=2)
+    try:
+        with distributed.Client(cluster.address) as c:
+            value = np.arange(12.0).reshape(3, 4)
+            shared = Broadcast(c, [value])
+            doomed = sorted(c.scheduler_info()["workers"])[0]
+            shared.futures = c.scatter([value], workers=[doomed], hash=False)  # one copy
+            victim = next(p for p in cluster.workers if _worker_address(c, p) == doomed)
+            os.kill(victim.pid, signal.SIGKILL)
+            victim.wait()
+            deadline = time.monotonic() + 30
+            while len(c.scheduler_info()["workers"]) > 1 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            errors: list[Exception] = []
+
+            def column_sums(future):
+                try:
+                    return gather(c, [c.submit(np.sum, future, axis=0, pure=False)])[0]
+                except ScatteredDataLost as exc:
+                    errors.append(exc)
+                    raise
+
+            np.testing.assert_array_equal(shared.run(column_sums), value.sum(axis=0))
+            assert len(errors) == 1 and "lost dependencies" in str(errors[0])
+    finally:
+        cluster.close()
+
+
+def _worker_address(client, process: subprocess.Popen) -> str:
+    """The scheduler's address for the worker running in ``process``."""
+    pids = client.run(os.getpid)
+    return next(address for address, pid in pids.items() if pid == process.pid)
+
+
 def test_the_trainer_refuses_dask_arrays() -> None:
     rng = np.random.default_rng(0)
     net = Sequential([Dense(3, 1, rng=rng)])

@@ -26,6 +26,7 @@ The rows are first merged into one :class:`~chainrule.dask._worker.Shard` per wo
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -35,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.dask import _worker
-from chainrule.dask._watch import WorkerLostError, gather, size
+from chainrule.dask._watch import ScatteredDataLost, WorkerLostError, gather, size
 from chainrule.extras import require
 from chainrule.network.containers import Sequential
 from chainrule.network.losses import Loss
@@ -77,6 +78,40 @@ def scatter(client: Any, values: list[Any], attempts: int = 20) -> list[Any]:
                 ) from exc
             time.sleep(0.5)
     raise AssertionError("unreachable")
+
+
+class Broadcast:
+    """Small values (a network template, the loss, the optimizer) copied to every worker
+    for the tasks of one fit, and copied again when Dask has lost them.
+
+    Scattered values have no recipe Dask could recompute them from, and Dask keeps only one
+    copy of each (its active memory manager drops the spare ones): a worker that dies can take
+    the last copy with it, and the next tasks that need it are cancelled. :meth:`run` then
+    scatters the values again and reruns the work, which gives the same result because the
+    work is a function of the values and of data Dask can recompute.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        The cluster.
+    values : list
+        The values; ``futures`` holds one future per value, in order.
+    """
+
+    def __init__(self, client: Any, values: list[Any]) -> None:
+        self.client, self.values = client, values
+        self.futures = scatter(client, values)
+
+    def run(self, work: Callable[..., Any], attempts: int = 3) -> Any:
+        """``work(*futures)``, rerun with the values scattered again if Dask lost them."""
+        for attempt in range(attempts):
+            try:
+                return work(*self.futures)
+            except ScatteredDataLost:
+                if attempt == attempts - 1:
+                    raise
+                self.futures = scatter(self.client, self.values)
+        raise AssertionError("unreachable")
 
 
 @dataclass
@@ -354,18 +389,21 @@ def distributed_objective(
     """
     client = shards.client
     vector = ParamVector(network)
-    [template, loss_f] = scatter(client, [network, loss])
+    shared = Broadcast(client, [network, loss])
     key = fit_key()
     total = shards.total_weight
     stats = {"evaluations": 0}
 
     def value_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        theta_f = send(client, theta)
-        parts = [
-            client.submit(_worker.value_and_grad, f, key, template, loss_f, theta_f, pure=False)
-            for f in shards.futures
-        ]
-        summed = tree_sum(client, parts) / total
+        def evaluate(template: Any, loss_f: Any) -> np.ndarray:
+            theta_f = send(client, theta)
+            parts = [
+                client.submit(_worker.value_and_grad, f, key, template, loss_f, theta_f, pure=False)
+                for f in shards.futures
+            ]
+            return tree_sum(client, parts)
+
+        summed = shared.run(evaluate) / total
         value, grad = float(summed[0]), summed[1:]
         if alpha:
             extra, extra_grad = penalty(network, vector, theta, alpha / total)
@@ -383,16 +421,19 @@ def remote_score(shards: Shards, network: Sequential, kind: str) -> Callable[[],
     (:func:`~chainrule.dask._worker.outputs_stats`)."""
     client = shards.client
     vector = ParamVector(network)
-    [template] = scatter(client, [network])
+    shared = Broadcast(client, [network])
     key = fit_key()
 
     def score() -> float:
-        theta_f = send(client, vector.get())
-        parts = [
-            client.submit(_worker.outputs_stats, f, key, template, theta_f, kind, pure=False)
-            for f in shards.futures
-        ]
-        sums = tree_sum(client, parts)
+        def sum_outputs(template: Any) -> np.ndarray:
+            theta_f = send(client, vector.get())
+            parts = [
+                client.submit(_worker.outputs_stats, f, key, template, theta_f, kind, pure=False)
+                for f in shards.futures
+            ]
+            return tree_sum(client, parts)
+
+        sums = shared.run(sum_outputs)
         if kind == "accuracy":
             return float(sums[0] / sums[1])
         scores = []
@@ -486,7 +527,7 @@ class DataParallel(MiniBatch):
         if trainer.opt_state is None:
             trainer.opt_state = self.optimizer.init(network.params)
         vector = ParamVector(network)
-        [template, loss_f, opt_f] = scatter(client, [network, self.loss, self.optimizer])
+        shared = Broadcast(client, [network, self.loss, self.optimizer])
         key = fit_key()
         steps = self.shards.steps(self.batch_size)
         per_round = self.sync_every or max(steps)
@@ -494,9 +535,7 @@ class DataParallel(MiniBatch):
         for epoch in job.epochs:
             for cb in begin_hooks:
                 cb.on_epoch_begin(trainer, epoch)
-            loss_sum, seen = self._epoch(
-                epoch, vector, trainer, (key, template, loss_f, opt_f), steps, per_round
-            )
+            loss_sum, seen = self._epoch(epoch, vector, trainer, key, shared, steps, per_round)
             logs = {"loss": loss_sum / max(seen, 1)}
             if self.validation is not None:
                 logs["val_loss"] = self._validation_loss(network)
@@ -514,30 +553,17 @@ class DataParallel(MiniBatch):
         epoch: int,
         vector: ParamVector,
         trainer: Any,
-        shared: tuple[str, Any, Any, Any],
+        key: str,
+        shared: Broadcast,
         steps: list[int],
         per_round: int,
     ) -> tuple[float, int]:
-        client = self.shards.client
         theta, state = vector.get(), trainer.opt_state
         loss_sum, seen = 0.0, 0
         for start in range(0, max(steps), per_round):
-            [theta_f, state_f] = scatter(client, [theta, state])
-            futures = [
-                client.submit(
-                    _worker.local_steps,
-                    shard,
-                    *shared,
-                    theta_f,
-                    state_f,
-                    (self._seed(epoch, p), start, per_round, self.batch_size, self.shuffle),
-                    self.penalty,
-                    pure=False,
-                )
-                for p, shard in enumerate(self.shards.futures)
-                if steps[p] > start
-            ]
-            results = [r for r in gather(client, futures) if r[3] > 0]
+            plan = (epoch, start, per_round, self.batch_size, self.shuffle)
+            round_ = functools.partial(self._round, key, steps, plan, theta, state)
+            results = [r for r in shared.run(round_) if r[3] > 0]
             rows = np.array([r[3] for r in results], np.float64)
             weights = rows / rows.sum()
             theta = average([r[0] for r in results], weights)
@@ -548,6 +574,37 @@ class DataParallel(MiniBatch):
         vector.set(theta)
         trainer.opt_state = state
         return loss_sum, seen
+
+    def _round(
+        self,
+        key: str,
+        steps: list[int],
+        plan: tuple[int, int, int, int, bool],
+        theta: np.ndarray,
+        state: Any,
+        template: Any,
+        loss_f: Any,
+        opt_f: Any,
+    ) -> list[tuple[np.ndarray, Any, float, int]]:
+        """One round: every shard with batches left from ``plan``'s start runs ``plan``'s
+        local steps from :math:`(\\theta, s)`; their results, in shard order."""
+        client = self.shards.client
+        epoch, start, *rest = plan
+        [theta_f, state_f] = scatter(client, [theta, state])
+        shared = (key, template, loss_f, opt_f, theta_f, state_f)
+        futures = [
+            client.submit(
+                _worker.local_steps,
+                shard,
+                *shared,
+                (self._seed(epoch, p), start, *rest),
+                self.penalty,
+                pure=False,
+            )
+            for p, shard in enumerate(self.shards.futures)
+            if steps[p] > start
+        ]
+        return gather(client, futures)
 
     def _seed(self, epoch: int, partition: int) -> int:
         # One stream per (run seed, epoch, partition): reproducible, independent orders.

@@ -17,6 +17,19 @@ class WorkerLostError(RuntimeError):
     """Dask gave up on a task (its workers kept dying); the fit stops with this one error."""
 
 
+class ScatteredDataLost(WorkerLostError):
+    """Dask lost every copy of values the client had sent to the workers (``scatter``).
+
+    Scattered data has no recipe to recompute it, and Dask keeps one copy of it (its active
+    memory manager drops the spare ones), so a worker that dies can take it away; tasks
+    submitted on it are then cancelled for "lost dependencies". Sending the values again
+    recovers (:class:`chainrule.dask._engine.Broadcast`).
+    """
+
+
+LOST = "lost dependencies"
+"""The reason Dask gives for cancelling a task whose input is gone for good."""
+
 PAUSED_SECONDS = 30.0
 """How long a worker may stay paused (at 80 % of its memory limit) while a fit waits on it."""
 
@@ -26,11 +39,14 @@ def gather(client: Any, futures: Any) -> Any:
     and a worker paused for lack of memory into one :class:`MemoryError` (:func:`wait`)."""
     import distributed
 
+    cancelled = (distributed.client.FutureCancelledError, distributed.client.FuturesCancelledError)
     try:
         wait(client, futures)
         return client.gather(futures)
-    except (distributed.KilledWorker, distributed.client.FutureCancelledError) as exc:
-        raise WorkerLostError(
+    except (distributed.KilledWorker, *cancelled) as exc:
+        reasons = {g.reason for g in getattr(exc, "error_groups", [exc]) if hasattr(g, "reason")}
+        error = ScatteredDataLost if reasons == {LOST} else WorkerLostError
+        raise error(
             f"Dask lost the workers holding the training data and could not recompute it "
             f"({type(exc).__name__}: {exc}); the fit stopped, the estimator is unchanged."
         ) from exc
