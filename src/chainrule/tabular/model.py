@@ -265,7 +265,7 @@ class TabularModel:
         except DataError as exc:
             problems.extend(problems_of(exc))
         raise_problems(problems)
-        X = pre.transform(frame, source)
+        X = pre.transform(frame, source).astype(recipe.DTYPE)  # the network follows X's dtype
 
         gen = np.random.default_rng(seed)
         init_rng, fit_rng = gen.spawn(2)
