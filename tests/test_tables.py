@@ -234,6 +234,22 @@ def test_early_stopping_keeps_the_best_epoch_by_default(table: pd.DataFrame) -> 
         np.testing.assert_array_equal(np.asarray(value), seen.weights[best][name])
 
 
+def test_table_models_train_in_single_precision(table: pd.DataFrame) -> None:
+    # the weights are float32 (recipe.DTYPE); the predictions are those of the same weights
+    # run forward in float64 by NumPy here (ReLU between Dense layers), to float32's precision
+    frame = table.drop(columns=["bought", "store"])
+    model, _ = TabularModel.fit(frame, "spent", hidden=(16, 8), epochs=5, ensemble=2)
+    assert {np.asarray(v).dtype for v in model.network.params.values()} == {np.dtype(np.float32)}
+    h = model.transform(frame).astype(np.float64)
+    dense = [layer for layer in model.network.layers if isinstance(layer, Dense)]
+    for i, layer in enumerate(dense):
+        W, b = (np.asarray(layer.params[k], dtype=np.float64) for k in ("W", "b"))
+        h = h @ W + b
+        h = np.maximum(h, 0.0) if i < len(dense) - 1 else h
+    expected = h[:, 0] * model.target_scale + model.target_mean
+    np.testing.assert_allclose(model.predict(frame), expected, rtol=1e-5, atol=1e-5)
+
+
 def test_an_empty_column_is_left_out(table: pd.DataFrame) -> None:
     frame = table.drop(columns=["spent"]).assign(notes=np.nan)
     model, _ = TabularModel.fit(frame, "bought", **SMALL)
