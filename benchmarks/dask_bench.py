@@ -147,6 +147,16 @@ def run_local(rows: int, iters: int) -> dict:
     return {"seconds": timer.per_iteration()}
 
 
+def local_or_nan(rows: int, iters: int) -> float:
+    """:func:`run_local`'s seconds per iteration, or NaN where this machine's memory refuses
+    the full-batch fit (its one-sentence ``MemoryError`` is printed)."""
+    try:
+        return run_local(rows, iters)["seconds"]
+    except MemoryError as exc:
+        print(f"  local fit refused at {rows:,} rows: {exc}", flush=True)
+        return math.nan
+
+
 def run_dask(client, rows: int, iters: int, partitions: int) -> dict:
     X, y = dask_rows(rows, partitions)
     timer = Timer()
@@ -196,11 +206,11 @@ def scaling(rows_list: list[int], iters: int) -> list[dict]:
     try:
         for rows in rows_list:
             n = iters if rows <= 1_000_000 else max(3, iters // 2)
-            row = {"rows": rows, "local": run_local(rows, n)["seconds"]}
+            row = {"rows": rows, "local": local_or_nan(rows, n)}
             for w in (1, 2):
                 r = run_dask(clients[w], rows, n, 16)
                 row[f"dask{w}"], row[f"bytes{w}"] = r["seconds"], r["bytes"]
-            row["local_again"] = run_local(rows, n)["seconds"]  # interleaved baseline
+            row["local_again"] = local_or_nan(rows, n)  # interleaved baseline
             results.append(row)
             print(f"  measured {rows:,} rows (load {load()})", flush=True)
     finally:
