@@ -350,7 +350,8 @@ class TabularModel:
             raise DataError(
                 "Probabilities exist only for classification models; this one does regression."
             )
-        return np.asarray(self.loss.link(self._output(X)))
+        # the softmax in float64 from the (float32) logits: each row sums to 1 to float64's eps
+        return np.asarray(self.loss.link(np.asarray(self._output(X), dtype=np.float64)))
 
     def _output(self, X: np.ndarray) -> np.ndarray:
         """The network's raw output for ``X``, computed where its weights live, as NumPy."""
