@@ -327,7 +327,8 @@ def test_cli_train_and_predict_on_torch_match_numpy(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
     ref, dev = pd.read_csv(tmp_path / "cpu.csv"), pd.read_csv(tmp_path / "torch:cpu.csv")
     assert (ref["prediction"] == dev["prediction"]).all()
-    np.testing.assert_allclose(dev["proba_yes"], ref["proba_yes"], rtol=1e-10)
+    # table models compute in float32: NumPy's and torch's sums differ in order, to its eps
+    np.testing.assert_allclose(dev["proba_yes"], ref["proba_yes"], rtol=1e-5)
     if not torch.cuda.is_available():
         done = _cli(*common, "--device", "torch:cuda", "--out", "x.safetensors", cwd=tmp_path)
         assert done.returncode != 0 and "--device torch:cuda" in done.stderr
