@@ -172,7 +172,8 @@ class GradientTransformation(NamedTuple):
         ``params``' arrays are updated where they stand.
         """
         updates, state = self.update(grads, state, params)
-        apply_updates(params, updates)
+        for k, u in updates.items():  # apply_updates, here without a call per step
+            params[k] += u
         return state
 
 
@@ -349,14 +350,15 @@ def scale_by_rms(
 def scale_by_learning_rate(learning_rate: float | Schedule) -> GradientTransformation:
     """:math:`u \\leftarrow -\\eta_t \\cdot s \\cdot u`, with :math:`s` a multiplier callbacks may change."""
     schedule = as_schedule(learning_rate)
+    fixed = None if callable(learning_rate) else float(learning_rate)  # no schedule call per step
 
     def init(params: Params) -> LearningRateState:
-        return LearningRateState(0, 1.0, float(schedule(0)))
+        return LearningRateState(0, 1.0, float(schedule(0)) if fixed is None else fixed)
 
     def update(
         updates: Params, state: LearningRateState, params: Params | None
     ) -> tuple[Params, State]:
-        lr = schedule(state.count) * state.scale
+        lr = (schedule(state.count) if fixed is None else fixed) * state.scale
         step = -lr
         for u in updates.values():
             u *= step  # in place: u is ours (a fresh gradient or a transformation's output)

@@ -45,6 +45,9 @@ class Loop(Protocol):
         The epochs of this ``fit`` call and its batches per epoch (``None`` when unknown).
     metrics, callbacks, device, rng : object
         Metric functions, the trainer's own callbacks, the device and the shuffle generator.
+    loss_reference : float or None
+        The loss at the start of training, the divergence test's reference (``None`` until a
+        solver or the first epoch sets it).
     """
 
     network: Sequential
@@ -63,6 +66,7 @@ class Loop(Protocol):
     callbacks: list[Any]  # chainrule.training.callbacks.Callback
     device: Any
     rng: Any
+    loss_reference: float | None
 
     def snapshot(self, into: dict[str, Array] | None = None) -> dict[str, Array]: ...
 
