@@ -506,9 +506,10 @@ def prepare(
     params = network.params
     if params and namespace(next(iter(params.values()))) is not xp:
         network.to_namespace(X)
-    if is_floating(X) and dtype_name(X.dtype) in ("float32", "float64"):
-        if dtype_name(X.dtype) != network.dtype:
-            network.astype(dtype_name(X.dtype))
+    x_dtype = dtype_name(X.dtype)
+    if x_dtype in ("float32", "float64"):
+        if x_dtype != network.dtype:
+            network.astype(x_dtype)
     else:
         X = xp.astype(X, getattr(xp, network.dtype))
     if y is None:
