@@ -319,6 +319,13 @@ def test_cli_trains_and_describes_an_ensemble(tmp_path: Path, table: pd.DataFram
     kept = model.training["ensemble"]["epochs_kept"]
     assert f"epochs kept {kept[0]}, {kept[1]} " in done.stdout and len(kept) == 2
     assert model.network.layers[1].params["W"].shape[1] == 2 * 8  # two members side by side
+    info = subprocess.run(
+        [sys.executable, "-m", "chainrule", "info", str(out)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert info.returncode == 0, info.stderr
+    assert f"2 networks, each stopped by its own validation rows; epochs kept {kept[0]}, {kept[1]}" in info.stdout  # fmt: skip
+    assert "Training history (the first network's run):" in info.stdout
 
 
 # -- the estimators --------------------------------------------------------------------------

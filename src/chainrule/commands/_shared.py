@@ -45,6 +45,15 @@ def in_flags(message: str) -> str:
     return message
 
 
+def ensemble_text(ensemble: dict) -> str:
+    """A table model's ensemble record in words: members and the epoch each one kept."""
+    kept = ", ".join("?" if k is None else str(k) for k in ensemble["epochs_kept"])
+    return (
+        f"{ensemble['members']} networks, each stopped by its own validation rows; "
+        f"epochs kept {kept}"
+    )
+
+
 def int_list(text: str) -> list[int]:
     """``"64,32"`` → ``[64, 32]`` (an argparse type; errors become one-line usage messages)."""
     parts = text.replace(" ", "").split(",")

@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
             rows.append(("target scaling", f"y = {obj.target_mean:.6g} + {obj.target_scale:.6g}·t"))
         rows.append(("loss", repr(obj.loss)))
         for key, value in obj.training.items():
-            rows.append((key.replace("_", " "), str(value)))
+            text = _shared.ensemble_text(value) if key == "ensemble" else str(value)
+            rows.append((key.replace("_", " "), text))
     trained = trained_model(obj)
     if not isinstance(obj, TabularModel):  # an estimator's classes and parameters, if any
         if trained.classes is not None:
@@ -66,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
         _print("\n".join("  " + line for line in trained.preprocessing.describe().splitlines()))
     history = trained.history
     if history is not None and len(history):
-        _print("\nTraining history:")
+        ensemble = obj.training.get("ensemble") if isinstance(obj, TabularModel) else None
+        _print("\nTraining history" + (" (the first network's run):" if ensemble else ":"))
         restored = bool((trained.settings or {}).get("early_stopping"))
         _print(_shared.table(describe_history(history, restored=restored), indent="  "))
     return 0

@@ -317,14 +317,7 @@ def _ensemble_rows(ensemble: dict | None) -> list[tuple[str, str]]:
     """The summary's ``ensemble`` row: the epoch each member kept; the rows after it are member 1's."""
     if not ensemble:
         return []
-    kept = ", ".join("?" if k is None else str(k) for k in ensemble["epochs_kept"])
-    return [
-        (
-            "ensemble",
-            f"{ensemble['members']} networks, each stopped by its own validation rows; "
-            f"epochs kept {kept} (below: the first network's run)",
-        )
-    ]
+    return [("ensemble", f"{_shared.ensemble_text(ensemble)} (below: the first network's run)")]
 
 
 def _fit_local(args: argparse.Namespace, callbacks: list) -> tuple[TabularModel, int, float]:
