@@ -40,6 +40,7 @@ from chainrule.dask._engine import (
 from chainrule.estimators._base import (
     BaseMLP,
     L2Penalized,
+    build_network,
     layer_plan,
     random_source,
 )
@@ -215,7 +216,8 @@ class DaskMLPMixin:
     ) -> None:
         client = get_client(self.client)
         self._check_dask_params()
-        hidden, _, dropout = layer_plan(self.hidden_layer_sizes, self.activation, self.dropout)
+        plan = layer_plan(self.hidden_layer_sizes, self.activation, self.dropout)
+        hidden, _, dropout = plan
         if self.solver == "lbfgs" and any(dropout):
             raise ValueError("dropout makes the loss random, which L-BFGS cannot minimise.")
         warm = bool(self.warm_start) and hasattr(self, "network_")
@@ -241,7 +243,14 @@ class DaskMLPMixin:
             net = copy.deepcopy(self.network_)
         else:
             rng = random_source(self.random_state)  # the local estimators' (scikit-learn's) draws
-            net = self._new_network(n_features, n_outputs, rng)
+            net = build_network(
+                n_features,
+                n_outputs,
+                plan,
+                rng,
+                normalization=self.normalization,
+                weight_init=self.weight_init,
+            )
             net.astype(dtype)
         validation, pieces = self._validation(
             eval_set, eval_sample_weight, pieces, encode_x, encode_y, rng

@@ -259,10 +259,8 @@ def layer_plan(
 
 def build_network(
     n_in: int,
-    hidden: list[int],
     n_out: int,
-    activations: list[str],
-    dropout: list[float],
+    plan: tuple[list[int], list[str], list[float]],
     rng: Any,
     *,
     normalization: str | None = None,
@@ -270,11 +268,13 @@ def build_network(
 ) -> Sequential:
     """``Dense [→ norm] → activation [→ Dropout] → … → Dense`` with ``n_out`` linear outputs.
 
+    ``plan`` is :func:`layer_plan`'s: the hidden widths, activation names and dropout rates.
     The normalization layer (``normalization="batch"`` or ``"layer"``) sits between each hidden
     ``Dense`` and its activation; with ``normalization=None`` there is none. ``weight_init``
     ``"auto"`` draws scikit-learn's Glorot uniform weights and biases from ``rng``; any other
     name is a :mod:`chainrule.network.initializers` scheme.
     """
+    hidden, activations, dropout = plan
     sizes = [n_in, *hidden, n_out]
     layers: list[Layer] = []
     sklearn_init = weight_init == "auto"
@@ -887,7 +887,8 @@ class BaseMLP(BaseEstimator):
 
     def _fit_and_attach(self, X: Any, y: Any, sample_weight: Any, incremental: bool) -> None:
         self._validate_params()
-        hidden, _, dropout = layer_plan(self.hidden_layer_sizes, self.activation, self.dropout)
+        plan = layer_plan(self.hidden_layer_sizes, self.activation, self.dropout)
+        hidden, _, dropout = plan
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True.")
         if incremental and self.record_validation:
@@ -932,7 +933,14 @@ class BaseMLP(BaseEstimator):
             batch_rows = X.shape[0] if self.solver == "lbfgs" else min(X.shape[0], batch)
             check_fits_in_memory([X.shape[1], *hidden, n_outputs], batch_rows, X.dtype.itemsize)
             rng = random_source(self.random_state)
-            net = self._new_network(X.shape[1], n_outputs, rng)
+            net = build_network(
+                X.shape[1],
+                n_outputs,
+                plan,
+                rng,
+                normalization=self.normalization,
+                weight_init=self.weight_init,
+            )
         else:
             # scikit-learn seeds a new RandomState from an integer at every fit / partial_fit
             # call; a RandomState or Generator (and None's generator) carries on.
@@ -960,22 +968,6 @@ class BaseMLP(BaseEstimator):
         self.n_outputs_ = n_outputs
         self.n_layers_ = len(hidden) + 2
         self.out_activation_ = self._output_activation(n_outputs)
-
-    def _new_network(self, n_in: int, n_out: int, rng: Any) -> Sequential:
-        """:func:`build_network` with this estimator's layers, normalization and initial weights."""
-        hidden, activations, dropout = layer_plan(
-            self.hidden_layer_sizes, self.activation, self.dropout
-        )
-        return build_network(
-            n_in,
-            hidden,
-            n_out,
-            activations,
-            dropout,
-            rng,
-            normalization=self.normalization,
-            weight_init=self.weight_init,
-        )
 
     def _optimizer(self, steps_per_epoch: int | None = None) -> GradientTransformation:
         """The update rule ``solver`` names, with this estimator's rates and moments.

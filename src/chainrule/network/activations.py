@@ -66,15 +66,13 @@ class Activation(Layer):
     torch_oracle: ClassVar[str] = ""
     onnx_op: ClassVar[str | None] = None
     """A single ONNX operator that computes the activation, when one does."""
+    _y: Array | None = None
+    """The output ``forward`` cached for ``backward`` (none before the first forward)."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         for alias in cls.__dict__.get("names", ()):
             ACTIVATIONS[alias] = cls
-
-    def __init__(self, name: str | None = None) -> None:
-        super().__init__(name)
-        self._y: Array | None = None
 
     def derivative(self, z: str, a: str) -> str:
         """:math:`f'(z)` as text, written with the quantity the layer caches."""

@@ -45,6 +45,9 @@ class Loop(Protocol):
         The epochs of this ``fit`` call and its batches per epoch (``None`` when unknown).
     metrics, callbacks, device, rng : object
         Metric functions, the trainer's own callbacks, the device and the shuffle generator.
+    loss_reference : float or None
+        The loss at the start of training, the divergence test's reference (``None`` until a
+        solver or the first epoch sets it).
     """
 
     network: Sequential
@@ -63,6 +66,7 @@ class Loop(Protocol):
     callbacks: list[Any]  # chainrule.training.callbacks.Callback
     device: Any
     rng: Any
+    loss_reference: float | None
 
     def snapshot(self, into: dict[str, Array] | None = None) -> dict[str, Array]: ...
 
@@ -159,19 +163,18 @@ class Monitor:
         self.monitor, self.mode, self.min_delta = monitor, mode, abs(min_delta)
         self.best = math.inf if mode == "min" else -math.inf
 
-    def key(self, logs: dict[str, float]) -> str:
-        # Without validation data, watch the training counterpart of a val_ quantity.
-        if self.monitor not in logs and self.monitor.startswith("val_"):
-            return self.monitor[4:]
-        return self.monitor
-
     def measure(self, trainer: Loop, logs: dict[str, float]) -> float:
-        """The epoch's monitored value, read from ``logs``.
+        """The epoch's monitored value, read from ``logs`` (NaN when they do not hold it).
 
-        A subclass may compute it instead (e.g. a score on held-out data) and add it to
-        ``logs``; the Trainer calls this before recording the epoch and running the callbacks.
+        Without validation data a ``"val_<name>"`` monitor reads the training ``"<name>"``.
+        A subclass may compute the value instead (e.g. a score on held-out data) and add it
+        to ``logs``; the Trainer calls this before recording the epoch and running the
+        callbacks.
         """
-        return logs.get(self.key(logs), math.nan)
+        key = self.monitor
+        if key not in logs and key.startswith("val_"):
+            key = key[4:]
+        return logs.get(key, math.nan)
 
     def improved(self, value: float) -> bool:
         if not math.isfinite(value):
@@ -223,7 +226,7 @@ class EarlyStopping(Callback):
         self._best_params = None
 
     def on_epoch_end(self, trainer: Loop, epoch: int, logs: dict[str, float]) -> None:
-        value = logs.get(self._watch.key(logs), math.nan)
+        value = self._watch.measure(trainer, logs)
         if self._watch.improved(value):
             self._watch.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
@@ -272,7 +275,7 @@ class ReduceLROnPlateau(Callback):
         self.wait = self._cooling = 0
 
     def on_epoch_end(self, trainer: Loop, epoch: int, logs: dict[str, float]) -> None:
-        value = logs.get(self._watch.key(logs), math.nan)
+        value = self._watch.measure(trainer, logs)
         if self._cooling > 0:
             self._cooling -= 1
         if self._watch.improved(value):

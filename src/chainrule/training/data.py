@@ -37,6 +37,7 @@ would not update the weights. Each check is one pass over the data.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -410,7 +411,7 @@ def chunked_job(
     trainer.steps_per_epoch = math.ceil(n_train / batch_size)
     fields = (X, y, w, train_idx, batch_size, shuffle, gen)
     extra = {"device": device, "prepare": trainer.prepare, "chunk_rows": chunk_rows}
-    return lambda *r: ChunkedJob(*fields, r[0], val, *r[1:], **extra)
+    return functools.partial(ChunkedJob, *fields, validation=val, **extra)
 
 
 def array_job(
@@ -475,7 +476,7 @@ def array_job(
 
     trainer.steps_per_epoch = 1 if full_batch else math.ceil(n_train / batch_size)
     fields = (X, y, w, train_idx, None if full_batch else batch_size, shuffle, gen)
-    return lambda *r: FitJob(*fields, r[0], val, *r[1:])
+    return functools.partial(FitJob, *fields, validation=val)
 
 
 def prepare_validation(trainer: Loop, data: Any) -> tuple[Array, Array, Array | None] | None:
@@ -505,9 +506,10 @@ def prepare(
     params = network.params
     if params and namespace(next(iter(params.values()))) is not xp:
         network.to_namespace(X)
-    if is_floating(X) and dtype_name(X.dtype) in ("float32", "float64"):
-        if dtype_name(X.dtype) != network.dtype:
-            network.astype(dtype_name(X.dtype))
+    x_dtype = dtype_name(X.dtype)
+    if x_dtype in ("float32", "float64"):
+        if x_dtype != network.dtype:
+            network.astype(x_dtype)
     else:
         X = xp.astype(X, getattr(xp, network.dtype))
     if y is None:
@@ -617,8 +619,8 @@ def stream_job(
     val = prepare_validation(trainer, validation_data)
     epoch = epoch_source(source, epochs)
 
-    def make(run: range, callbacks: list[Any], interrupt: Any) -> StreamJob:
-        job = StreamJob(None, None, None, None, 0, False, rng, run, val, callbacks, interrupt)
+    def make(epochs: range, callbacks: list[Any], interrupt: Any) -> StreamJob:
+        job = StreamJob(None, None, None, None, 0, False, rng, epochs, val, callbacks, interrupt)
         job.source, job.trainer = epoch, trainer
         return job
 

@@ -119,15 +119,21 @@ class MiniBatch:
     ) -> tuple[float, Array]:
         """Forward, loss, backward and update on one batch; returns the loss and the output.
 
-        The update is skipped when the loss is not finite (the caller then stops). On a device
-        the loss is a 0-d array that is not looked at here: the epoch's total is checked once,
-        at its end (see :meth:`run`).
+        The update is skipped when the loss is not finite (the caller then stops). While the
+        run has no :attr:`~chainrule.training.callbacks.Loop.loss_reference` (a first fit), the
+        batch loss becomes the divergence test's reference: the first batch's, at the starting
+        weights, unless it is not positive. On a device the loss is a 0-d array that is not looked at here: the epoch's
+        total is checked once, at its end (see :meth:`run`), and the first epoch's is the
+        reference.
         """
         network = trainer.network
         out = network.forward(xb, training=True)
         value, grad = trainer.loss(out, yb, wb)
-        if type(value) is float and not _isfinite(value):  # a device's 0-d array: at epoch end
-            return value, out
+        if type(value) is float:  # a device's 0-d array is looked at at the epoch's end
+            if not _isfinite(value):
+                return value, out
+            if trainer.loss_reference is None and value > 0:
+                trainer.loss_reference = value
         network.backward(grad, need_input_grad=False)
         grads = network.grads
         for cb in job.gradient_hooks:

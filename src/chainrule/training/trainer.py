@@ -30,6 +30,7 @@ not all finite.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import signal
 import threading
@@ -155,7 +156,7 @@ class Trainer:
         # best-weights snapshot when the last finite epoch was also the best.
         self._last_finite: dict[str, Array] | None = None
         self._last_finite_is_best = False
-        self._loss_reference: float | None = None  # the start's loss, for end_epoch's test
+        self.loss_reference: float | None = None  # the start's loss, for end_epoch's test
         self.device = None if device is None else devices.get(device)
 
     @property
@@ -314,14 +315,14 @@ class Trainer:
             raise ValueError("fit_remote needs an L-BFGS solver with an objective= callable.")
         gen = as_generator(rng)
         none = (None, None, None, None, None, False, gen)
-        make = lambda *r: solvers.FitJob(*none, r[0], None, *r[1:])  # noqa: E731
+        make = functools.partial(solvers.FitJob, *none, validation=None)
         self.steps_per_epoch = None
         return self._run(epochs, make, callbacks, verbose)
 
     def _run(
         self,
         epochs: int,
-        make_job: Callable[[range, list[Callback], Any], solvers.FitJob],  # epochs, cbs, Ctrl-C
+        make_job: Callable[..., solvers.FitJob],  # (epochs=, callbacks=, interrupt=) -> job
         callbacks: Iterable[Callback],
         verbose: Any,
     ) -> History:
@@ -341,14 +342,16 @@ class Trainer:
         self._last_finite_is_best = False
         with ctrl_c_flag() as interrupt, np.errstate(over="ignore", invalid="ignore"):
             try:
-                job = make_job(range(first, first + epochs), run_callbacks, interrupt)
-                # The divergence test's reference (end_epoch): the history's first epoch,
-                # else the loss at the starting weights (one forward pass over NumPy rows,
-                # first fit only), else the first epoch (a stream, a device, a remote job).
+                job = make_job(
+                    epochs=range(first, first + epochs),
+                    callbacks=run_callbacks,
+                    interrupt=interrupt,
+                )
+                # The divergence test's reference (end_epoch): the history's first epoch; on
+                # a first fit the solver sets it (MiniBatch: the first batch's loss, at the
+                # starting weights), else end_epoch takes the first epoch's.
                 first_loss = self.history.history.get("loss", [])[:1]
-                if not first_loss and self.device is None and isinstance(job.X, np.ndarray):
-                    first_loss = [self.evaluate(job.X, job.y, job.w, prepared=True)["loss"]]
-                self._loss_reference = next(
+                self.loss_reference = next(
                     (v for v in first_loss if math.isfinite(v) and v > 0), None
                 )
                 for cb in job.callbacks:
@@ -383,9 +386,9 @@ class Trainer:
         # also stop before the epoch ends), or a finite one above DIVERGENCE_FACTOR times the
         # loss at the start of training — Adam's bounded steps run away to 10^26 without ever
         # reaching infinity.
-        loss, reference = logs["loss"], self._loss_reference
+        loss, reference = logs["loss"], self.loss_reference
         if reference is None and math.isfinite(loss):
-            self._loss_reference = loss if loss > 0 else None
+            self.loss_reference = loss if loss > 0 else None
         elif not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * reference:
             self.stop_reason = "non_finite"
             return  # not recorded, not a candidate for the best weights; _run rewinds
