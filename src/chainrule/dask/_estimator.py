@@ -40,7 +40,6 @@ from chainrule.dask._engine import (
 from chainrule.estimators._base import (
     BaseMLP,
     L2Penalized,
-    build_network,
     layer_plan,
     random_source,
 )
@@ -243,14 +242,7 @@ class DaskMLPMixin:
             net = copy.deepcopy(self.network_)
         else:
             rng = random_source(self.random_state)  # the local estimators' (scikit-learn's) draws
-            net = build_network(
-                n_features,
-                n_outputs,
-                plan,
-                rng,
-                normalization=self.normalization,
-                weight_init=self.weight_init,
-            )
+            net = self._new_network(n_features, n_outputs, plan, rng)  # type: ignore[attr-defined]
             net.astype(dtype)
         validation, pieces = self._validation(
             eval_set, eval_sample_weight, pieces, encode_x, encode_y, rng

@@ -933,14 +933,7 @@ class BaseMLP(BaseEstimator):
             batch_rows = X.shape[0] if self.solver == "lbfgs" else min(X.shape[0], batch)
             check_fits_in_memory([X.shape[1], *hidden, n_outputs], batch_rows, X.dtype.itemsize)
             rng = random_source(self.random_state)
-            net = build_network(
-                X.shape[1],
-                n_outputs,
-                plan,
-                rng,
-                normalization=self.normalization,
-                weight_init=self.weight_init,
-            )
+            net = self._new_network(X.shape[1], n_outputs, plan, rng)
         else:
             # scikit-learn seeds a new RandomState from an integer at every fit / partial_fit
             # call; a RandomState or Generator (and None's generator) carries on.
@@ -968,6 +961,16 @@ class BaseMLP(BaseEstimator):
         self.n_outputs_ = n_outputs
         self.n_layers_ = len(hidden) + 2
         self.out_activation_ = self._output_activation(n_outputs)
+
+    def _new_network(
+        self, n_in: int, n_out: int, plan: tuple[list[int], list[str], list[float]], rng: Any
+    ) -> Sequential:
+        """:func:`build_network` with ``plan`` (:func:`layer_plan`'s) and this estimator's
+        normalization and initial weights: the one place the local and the Dask estimators
+        turn their parameters into a network."""
+        return build_network(
+            n_in, n_out, plan, rng, normalization=self.normalization, weight_init=self.weight_init
+        )
 
     def _optimizer(self, steps_per_epoch: int | None = None) -> GradientTransformation:
         """The update rule ``solver`` names, with this estimator's rates and moments.

@@ -138,14 +138,9 @@ def as_schedule(learning_rate: float | Schedule) -> Schedule:
     """A number becomes :func:`constant`; a callable is already a schedule."""
     if callable(learning_rate):
         return learning_rate
-    return constant(_positive_rate(learning_rate))
-
-
-def _positive_rate(learning_rate: Any) -> float:
-    """``learning_rate`` as a float, refused unless it is a positive number."""
     if not (isinstance(learning_rate, int | float) and learning_rate > 0):
         raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}.")
-    return float(learning_rate)
+    return constant(float(learning_rate))
 
 
 Params = dict[str, Array]
@@ -177,8 +172,7 @@ class GradientTransformation(NamedTuple):
         ``params``' arrays are updated where they stand.
         """
         updates, state = self.update(grads, state, params)
-        for k, u in updates.items():  # apply_updates, here without a call per step
-            params[k] += u
+        apply_updates(params, updates)
         return state
 
 
@@ -354,17 +348,15 @@ def scale_by_rms(
 
 def scale_by_learning_rate(learning_rate: float | Schedule) -> GradientTransformation:
     """:math:`u \\leftarrow -\\eta_t \\cdot s \\cdot u`, with :math:`s` a multiplier callbacks may change."""
-    # A number is the rate of every step, read as it is; a schedule is called per step.
-    schedule = learning_rate if callable(learning_rate) else None
-    fixed = None if schedule else _positive_rate(learning_rate)
+    schedule = as_schedule(learning_rate)
 
     def init(params: Params) -> LearningRateState:
-        return LearningRateState(0, 1.0, fixed if schedule is None else float(schedule(0)))
+        return LearningRateState(0, 1.0, float(schedule(0)))
 
     def update(
         updates: Params, state: LearningRateState, params: Params | None
     ) -> tuple[Params, State]:
-        lr = (fixed if schedule is None else schedule(state.count)) * state.scale
+        lr = schedule(state.count) * state.scale
         step = -lr
         for u in updates.values():
             u *= step  # in place: u is ours (a fresh gradient or a transformation's output)
