@@ -67,7 +67,8 @@ def fit_preprocessor(
     if not columns:
         raise DataError("The table has no feature columns besides the target.")
     numeric = [c for c in columns if numeric_columns(frame[[c]])]
-    text = [c for c in columns if c not in set(numeric)]
+    position = {name: i for i, name in enumerate(numeric)}
+    text = [c for c in columns if c not in position]
     # One small task per partition: a worker holds its partition and one column's copy,
     # whatever the number of columns, and only sums and distinct values travel.
     summarise = functools.partial(_summary, numeric, text)
@@ -75,8 +76,8 @@ def fit_preprocessor(
     totals = np.sum([s[0] for s in summaries], axis=0) if summaries else np.zeros((0, 4))
     state = []
     for name in columns:
-        if name in set(numeric):
-            count, missing, total, squares = totals[numeric.index(name)]
+        if name in position:
+            count, missing, total, squares = totals[position[name]]
         else:
             missing = sum(s[1][name][0] for s in summaries)
         if missing and impute == "error":
@@ -84,7 +85,7 @@ def fit_preprocessor(
                 f"Column {name!r} has {int(missing)} missing values; fill them, or pass "
                 "impute='mean'."
             )
-        if name in set(numeric):
+        if name in position:
             state.append(_numeric_state(name, count, missing, total, squares, impute))
             continue
         per_partition = [value_key(v) for s in summaries for v in s[1][name][1]]

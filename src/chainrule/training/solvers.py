@@ -122,9 +122,9 @@ class MiniBatch:
         The update is skipped when the loss is not finite (the caller then stops). While the
         run has no :attr:`~chainrule.training.callbacks.Loop.loss_reference` (a first fit), the
         batch loss becomes the divergence test's reference: the first batch's, at the starting
-        weights, unless it is not positive. On a device the loss is a 0-d array that is not looked at here: the epoch's
-        total is checked once, at its end (see :meth:`run`), and the first epoch's is the
-        reference.
+        weights, unless it is not positive. On a device the loss is a 0-d array that is not
+        looked at here: the epoch's total is checked once, at its end (see :meth:`run`), and
+        the first epoch's is the reference.
         """
         network = trainer.network
         out = network.forward(xb, training=True)
